@@ -1,0 +1,77 @@
+#!/usr/bin/env bash
+# cluster.sh — a throwaway PostgreSQL cluster with gpubill, for tests, demo and benchmarks.
+# Source it, then:  cluster_start  ...  cluster_stop
+#
+# The server runs from a private copy of the PostgreSQL installation (binaries
+# copied, everything else symlinked) into which gpubill is installed with
+# DESTDIR: PostgreSQL finds its share and lib directories relative to its
+# binary, so nothing outside the temporary directory is written, and a normal
+# user can run it as well as root.  As root the server runs as `postgres`
+# (initdb and postgres refuse root).  Unix socket only, in the temp dir.
+
+PG_CONFIG=${PG_CONFIG:-/usr/lib/postgresql/15/bin/pg_config}
+CLUSTER_PORT=${CLUSTER_PORT:-54329}
+CLUSTER_DB=${CLUSTER_DB:-gpubill_test}
+
+_as_pg() {
+	if [ "$(id -u)" -eq 0 ]; then
+		(cd / && runuser -u postgres -- "$@")
+	else
+		"$@"
+	fi
+}
+
+# cluster_start [extra postgresql.conf lines...]
+cluster_start() {
+	local bindir sharedir pkglibdir f
+	bindir=$($PG_CONFIG --bindir)
+	sharedir=$($PG_CONFIG --sharedir)
+	pkglibdir=$($PG_CONFIG --pkglibdir)
+
+	CLUSTER_DIR=$(mktemp -d /tmp/gpubill.XXXXXX)
+	chmod 755 "$CLUSTER_DIR"
+	local inst=$CLUSTER_DIR/inst
+	mkdir -p "$inst$bindir" "$inst$pkglibdir" "$inst$sharedir/extension"
+	cp -a "$bindir/." "$inst$bindir/"
+	for f in "$pkglibdir"/*; do ln -s "$f" "$inst$pkglibdir/"; done
+	for f in "$sharedir"/*; do [ "$(basename "$f")" = extension ] || ln -s "$f" "$inst$sharedir/"; done
+	for f in "$sharedir"/extension/*; do
+		case "$(basename "$f")" in gpubill[.-]*) ;; *) ln -s "$f" "$inst$sharedir/extension/" ;; esac
+	done
+	make -s install PG_CONFIG="$PG_CONFIG" DESTDIR="$inst" >/dev/null
+
+	CLUSTER_BIN=$inst$bindir
+	mkdir -p "$CLUSTER_DIR/data" "$CLUSTER_DIR/sock" "$CLUSTER_DIR/log"
+	[ "$(id -u)" -eq 0 ] && chown postgres: "$CLUSTER_DIR/data" "$CLUSTER_DIR/sock" "$CLUSTER_DIR/log"
+	_as_pg "$CLUSTER_BIN/initdb" -D "$CLUSTER_DIR/data" -U postgres -E UTF8 --locale=C.UTF-8 \
+		--auth=trust >"$CLUSTER_DIR/log/initdb.log" 2>&1 || { cat "$CLUSTER_DIR/log/initdb.log"; return 1; }
+	{
+		echo "listen_addresses = ''"
+		echo "port = $CLUSTER_PORT"
+		echo "unix_socket_directories = '$CLUSTER_DIR/sock'"
+		echo "fsync = off"
+		echo "synchronous_commit = off"
+		echo "full_page_writes = off"
+		echo "shared_preload_libraries = 'pg_cron'"
+		echo "cron.database_name = '$CLUSTER_DB'"
+		echo "cron.host = '$CLUSTER_DIR/sock'"
+		echo "max_connections = 100"
+		echo "shared_buffers = 512MB"
+		echo "max_worker_processes = 16"
+		for f in "$@"; do echo "$f"; done
+	} >>"$CLUSTER_DIR/data/postgresql.conf"
+	_as_pg "$CLUSTER_BIN/pg_ctl" -D "$CLUSTER_DIR/data" -l "$CLUSTER_DIR/log/server.log" -w start >/dev/null ||
+		{ cat "$CLUSTER_DIR/log/server.log"; return 1; }
+
+	export PGHOST=$CLUSTER_DIR/sock PGPORT=$CLUSTER_PORT PGUSER=postgres
+	export PATH=$CLUSTER_BIN:$PATH
+	createdb "$CLUSTER_DB"
+	export PGDATABASE=$CLUSTER_DB
+}
+
+cluster_stop() {
+	[ -n "${CLUSTER_DIR:-}" ] || return 0
+	_as_pg "$CLUSTER_BIN/pg_ctl" -D "$CLUSTER_DIR/data" -m immediate -w stop >/dev/null 2>&1 || true
+	rm -rf "$CLUSTER_DIR"
+	CLUSTER_DIR=
+}

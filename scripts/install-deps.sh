@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# install-deps.sh — install what gpubill needs to build and test, when it is missing.
+# As root: apt-get installs the packages (without Debian's default cluster).
+# As another user: only checks, and says what to install.
+set -euo pipefail
+
+PGV=${PGV:-15}
+pkgs=(build-essential "postgresql-$PGV" "postgresql-server-dev-$PGV" "postgresql-$PGV-cron"
+      "postgresql-$PGV-pgtap" libtap-parser-sourcehandler-pgtap-perl)
+
+missing=()
+for p in "${pkgs[@]}"; do
+	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+[ ${#missing[@]} -eq 0 ] && exit 0
+
+if [ "$(id -u)" -ne 0 ]; then
+	echo "install-deps: missing packages: ${missing[*]}" >&2
+	echo "install-deps: run as root: apt-get install ${missing[*]}" >&2
+	exit 1
+fi
+
+echo "install-deps: installing ${missing[*]}"
+# Debian's postgresql package would create and start a cluster 15/main: we do not want it.
+mkdir -p /etc/postgresql-common/createcluster.d
+echo "create_main_cluster = false" > /etc/postgresql-common/createcluster.d/gpubill.conf
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq
+apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
