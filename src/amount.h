@@ -36,6 +36,7 @@ typedef struct Amount
 #define PG_RETURN_AMOUNT_P(x)	return AmountPGetDatum(x)
 
 /* amount_io.c */
+extern Datum amount_out(PG_FUNCTION_ARGS);
 extern bool CurrencyIsValid(const char *cur, int len);
 extern void CurrencyFromText(text *t, char *dst);
 extern Amount *AmountMake(int64 micros, const char *currency);

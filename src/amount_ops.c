@@ -6,10 +6,11 @@
  *
  * Sums and differences are checked 64-bit integer arithmetic.  Products and
  * quotients with numeric are computed exactly in numeric and rounded once,
- * half away from zero, to 6 decimals.  Mixing currencies in arithmetic or
- * in an ordering comparison raises GB003; equality across currencies is
- * simply false.  The btree support function orders by currency, then value,
- * so that indexes, ORDER BY, DISTINCT and GROUP BY work on any column.
+ * half away from zero, to 6 decimals.  Mixing currencies in arithmetic, in
+ * min/max and in the aggregates raises GB003.  Comparisons never raise: they
+ * order by currency code, then value, so equality across currencies is
+ * false and indexes, ORDER BY, DISTINCT, GROUP BY, joins and the planner's
+ * histogram estimates (which call < on stored values) work on any column.
  *
  *-------------------------------------------------------------------------
  */
@@ -319,7 +320,7 @@ amount_div_numeric(PG_FUNCTION_ARGS)
 }
 
 /*
- * amount / amount -> numeric (a ratio, not rounded to 6 decimals)
+ * amount / amount -> numeric: to_numeric(a) / to_numeric(b), a ratio
  */
 PG_FUNCTION_INFO_V1(amount_div_amount);
 Datum
@@ -334,8 +335,8 @@ amount_div_amount(PG_FUNCTION_ARGS)
 				(errcode(ERRCODE_DIVISION_BY_ZERO),
 				 errmsg("division by zero")));
 	PG_RETURN_DATUM(DirectFunctionCall2(numeric_div,
-										NumericGetDatum(int64_to_numeric(a->micros)),
-										NumericGetDatum(int64_to_numeric(b->micros))));
+										NumericGetDatum(MicrosToNumeric(a->micros)),
+										NumericGetDatum(MicrosToNumeric(b->micros))));
 }
 
 /*
@@ -383,7 +384,7 @@ AmountCmpTotal(const Amount *a, const Amount *b)
 }
 
 /*
- * Comparison of two amounts of one currency; another currency raises GB003.
+ * Comparison of two amounts of one currency (min, max); another raises GB003.
  */
 static inline int
 AmountCmpSameCurrency(const Amount *a, const Amount *b)
@@ -429,7 +430,7 @@ PG_FUNCTION_INFO_V1(amount_lt);
 Datum
 amount_lt(PG_FUNCTION_ARGS)
 {
-	PG_RETURN_BOOL(AmountCmpSameCurrency(PG_GETARG_AMOUNT_P(0), PG_GETARG_AMOUNT_P(1)) < 0);
+	PG_RETURN_BOOL(AmountCmpTotal(PG_GETARG_AMOUNT_P(0), PG_GETARG_AMOUNT_P(1)) < 0);
 }
 
 /*
@@ -439,7 +440,7 @@ PG_FUNCTION_INFO_V1(amount_le);
 Datum
 amount_le(PG_FUNCTION_ARGS)
 {
-	PG_RETURN_BOOL(AmountCmpSameCurrency(PG_GETARG_AMOUNT_P(0), PG_GETARG_AMOUNT_P(1)) <= 0);
+	PG_RETURN_BOOL(AmountCmpTotal(PG_GETARG_AMOUNT_P(0), PG_GETARG_AMOUNT_P(1)) <= 0);
 }
 
 /*
@@ -449,7 +450,7 @@ PG_FUNCTION_INFO_V1(amount_gt);
 Datum
 amount_gt(PG_FUNCTION_ARGS)
 {
-	PG_RETURN_BOOL(AmountCmpSameCurrency(PG_GETARG_AMOUNT_P(0), PG_GETARG_AMOUNT_P(1)) > 0);
+	PG_RETURN_BOOL(AmountCmpTotal(PG_GETARG_AMOUNT_P(0), PG_GETARG_AMOUNT_P(1)) > 0);
 }
 
 /*
@@ -459,7 +460,7 @@ PG_FUNCTION_INFO_V1(amount_ge);
 Datum
 amount_ge(PG_FUNCTION_ARGS)
 {
-	PG_RETURN_BOOL(AmountCmpSameCurrency(PG_GETARG_AMOUNT_P(0), PG_GETARG_AMOUNT_P(1)) >= 0);
+	PG_RETURN_BOOL(AmountCmpTotal(PG_GETARG_AMOUNT_P(0), PG_GETARG_AMOUNT_P(1)) >= 0);
 }
 
 /*

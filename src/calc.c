@@ -41,6 +41,14 @@ NumericCmpInt(Numeric n, int64 v)
 											 NumericGetDatum(int64_to_numeric(v))));
 }
 
+/* canonical text of an amount, for messages */
+static char *
+AmountText(int64 micros, const char *currency)
+{
+	return DatumGetCString(DirectFunctionCall1(amount_out,
+											   AmountPGetDatum(AmountMake(micros, currency))));
+}
+
 /* price in micro-units for usecs microseconds at micros per hour, in cents */
 static int64
 PriceOfDuration(int64 micros_per_hour, int64 usecs)
@@ -84,10 +92,8 @@ calc_order_payment(PG_FUNCTION_ARGS)
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("voucher payment exceeds the order's price"),
 				 errdetail("Vouchers paid %s of an order of %s.",
-						   DatumGetCString(DirectFunctionCall1(numeric_out,
-															   NumericGetDatum(MicrosToNumeric(voucher->micros)))),
-						   DatumGetCString(DirectFunctionCall1(numeric_out,
-															   NumericGetDatum(MicrosToNumeric(gross)))))));
+						   AmountText(voucher->micros, price->currency),
+						   AmountText(gross, price->currency))));
 	PG_RETURN_AMOUNT_P(AmountMake(gross - voucher->micros, price->currency));
 }
 
