@@ -60,7 +60,15 @@ cluster_start() {
 		echo "max_worker_processes = 16"
 		for f in "$@"; do echo "$f"; done
 	} >>"$CLUSTER_DIR/data/postgresql.conf"
-	_as_pg "$CLUSTER_BIN/pg_ctl" -D "$CLUSTER_DIR/data" -l "$CLUSTER_DIR/log/server.log" -w start >/dev/null ||
+	# CLUSTER_WRAPPER (e.g. a valgrind command line) runs the server under a tool
+	local postgres_exe=$CLUSTER_BIN/postgres
+	if [ -n "${CLUSTER_WRAPPER:-}" ]; then
+		postgres_exe=$CLUSTER_DIR/postgres-wrapper
+		printf '#!/bin/sh\nexec %s %s "$@"\n' "$CLUSTER_WRAPPER" "$CLUSTER_BIN/postgres" >"$postgres_exe"
+		chmod 755 "$postgres_exe"
+	fi
+	_as_pg "$CLUSTER_BIN/pg_ctl" -D "$CLUSTER_DIR/data" -l "$CLUSTER_DIR/log/server.log" -p "$postgres_exe" \
+		-t 300 -w start >/dev/null ||
 		{ cat "$CLUSTER_DIR/log/server.log"; return 1; }
 
 	export PGHOST=$CLUSTER_DIR/sock PGPORT=$CLUSTER_PORT PGUSER=postgres

@@ -1,0 +1,12 @@
+#!/usr/bin/env bash
+# demo.sh — build gpubill, start a throwaway cluster and print a tour.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+bash scripts/install-deps.sh
+. scripts/cluster.sh
+make -s PG_CONFIG="$PG_CONFIG" >/dev/null
+trap cluster_stop EXIT
+cluster_start
+psql -q -c "CREATE EXTENSION gpubill"
+psql -X -q -f scripts/demo.sql
