@@ -54,8 +54,13 @@ SELECT is((SELECT count(*) FROM sample WHERE amount(to_numeric(a), currency(a)) 
 
 -- binary send/recv: COPY out and in with FORMAT binary
 CREATE TEMP TABLE sample_copy (a amount, i int);
-COPY sample TO 'gpubill_amount_test.bin' WITH (FORMAT binary);
-COPY sample_copy FROM 'gpubill_amount_test.bin' WITH (FORMAT binary);
+DO $$
+DECLARE
+	f text := current_setting('data_directory') || '/gpubill_amount_test.bin';
+BEGIN
+	EXECUTE format('COPY sample TO %L WITH (FORMAT binary)', f);
+	EXECUTE format('COPY sample_copy FROM %L WITH (FORMAT binary)', f);
+END $$;
 SELECT is((SELECT count(*) FROM sample s JOIN sample_copy c USING (i) WHERE s.a = c.a), 20003::bigint,
 		  'send -> recv is the identity on 20003 values');
 
