@@ -42,6 +42,15 @@ SET gpubill.default_currency = 'usd';
 SET gpubill.default_currency = 'EURO';
 RESET gpubill.default_currency;
 SELECT '12'::amount;
+-- per database (and likewise per role), taking effect in new sessions
+SELECT current_database() AS dbname \gset
+ALTER DATABASE :"dbname" SET gpubill.default_currency = 'EUR';
+\c
+SELECT '12'::gpubill.amount, current_setting('gpubill.default_currency');
+ALTER DATABASE :"dbname" RESET gpubill.default_currency;
+\c
+SET search_path = gpubill, public;
+SELECT '12'::amount;
 
 -- R-AMT-3 arithmetic; currencies must match; overflow is an error
 SELECT '0.1 CNY'::amount + '0.2 CNY' AS sum, '1 CNY'::amount - '2.5 CNY' AS diff, -'3.25 USD'::amount AS neg;
