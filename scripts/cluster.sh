@@ -33,7 +33,15 @@ cluster_start() {
 	local inst=$CLUSTER_DIR/inst
 	mkdir -p "$inst$bindir" "$inst$pkglibdir" "$inst$sharedir/extension"
 	cp -a "$bindir/." "$inst$bindir/"
-	for f in "$pkglibdir"/*; do ln -s "$f" "$inst$pkglibdir/"; done
+	for f in "$pkglibdir"/*; do
+		case "$(basename "$f")" in gpubill.so | bitcode) ;; *) ln -s "$f" "$inst$pkglibdir/" ;; esac
+	done
+	if [ -d "$pkglibdir/bitcode" ]; then
+		mkdir -p "$inst$pkglibdir/bitcode"
+		for f in "$pkglibdir"/bitcode/*; do
+			case "$(basename "$f")" in gpubill*) ;; *) ln -s "$f" "$inst$pkglibdir/bitcode/" ;; esac
+		done
+	fi
 	for f in "$sharedir"/*; do [ "$(basename "$f")" = extension ] || ln -s "$f" "$inst$sharedir/"; done
 	for f in "$sharedir"/extension/*; do
 		case "$(basename "$f")" in gpubill[.-]*) ;; *) ln -s "$f" "$inst$sharedir/extension/" ;; esac
@@ -79,7 +87,8 @@ cluster_start() {
 
 cluster_stop() {
 	[ -n "${CLUSTER_DIR:-}" ] || return 0
-	_as_pg "$CLUSTER_BIN/pg_ctl" -D "$CLUSTER_DIR/data" -m immediate -w stop >/dev/null 2>&1 || true
+	[ -n "${CLUSTER_BIN:-}" ] &&
+		{ _as_pg "$CLUSTER_BIN/pg_ctl" -D "$CLUSTER_DIR/data" -m immediate -w stop >/dev/null 2>&1 || true; }
 	rm -rf "$CLUSTER_DIR"
-	CLUSTER_DIR=
+	CLUSTER_DIR= CLUSTER_BIN=
 }
