@@ -5,9 +5,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 what=${1:-aggregates}
 
-bash scripts/install-deps.sh
 . scripts/cluster.sh
-make -s PG_CONFIG="$PG_CONFIG" >/dev/null
+cluster_prepare
 trap cluster_stop EXIT
 cluster_start "work_mem = 64MB"
 psql -q -c "CREATE EXTENSION gpubill"

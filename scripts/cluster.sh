@@ -13,6 +13,12 @@ PG_CONFIG=${PG_CONFIG:-/usr/lib/postgresql/15/bin/pg_config}
 CLUSTER_PORT=${CLUSTER_PORT:-54329}
 CLUSTER_DB=${CLUSTER_DB:-gpubill_test}
 
+# cluster_prepare: install missing packages, build the extension
+cluster_prepare() {
+	bash scripts/install-deps.sh
+	make -s PG_CONFIG="$PG_CONFIG" >/dev/null
+}
+
 _as_pg() {
 	if [ "$(id -u)" -eq 0 ]; then
 		(cd / && runuser -u postgres -- "$@")

@@ -5,10 +5,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-bash scripts/install-deps.sh
 . scripts/cluster.sh
-
-make -s PG_CONFIG="$PG_CONFIG" >/dev/null
+cluster_prepare
 trap cluster_stop EXIT
 cluster_start
 

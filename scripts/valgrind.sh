@@ -4,10 +4,9 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-bash scripts/install-deps.sh
 command -v valgrind >/dev/null || { [ "$(id -u)" -eq 0 ] && apt-get install -y -qq valgrind >/dev/null; }
 . scripts/cluster.sh
-make -s PG_CONFIG="$PG_CONFIG" >/dev/null
+cluster_prepare
 trap cluster_stop EXIT
 
 vglog=$(mktemp -d /tmp/gpubill-valgrind.XXXXXX)

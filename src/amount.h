@@ -17,6 +17,8 @@
 #include "fmgr.h"
 #include "utils/numeric.h"
 
+#include "gpubill.h"
+
 #define AMOUNT_SCALE		6
 #define AMOUNT_UNIT			INT64CONST(1000000)
 #define AMOUNT_MAX_MICROS	PG_INT64_MAX

@@ -202,6 +202,13 @@ ParseAmount(const char *str, Amount *result)
 	return r;
 }
 
+/* input errors: soft (ereturn) where PostgreSQL 16+ supports it */
+#if PG_VERSION_NUM >= 160000
+#define AMOUNT_INPUT_ERROR(...)	ereturn(fcinfo->context, (Datum) 0, __VA_ARGS__)
+#else
+#define AMOUNT_INPUT_ERROR(...)	ereport(ERROR, __VA_ARGS__)
+#endif
+
 /*
  * amount_in: text to amount.  STABLE: a bare number takes the currency from
  * gpubill.default_currency.
@@ -212,42 +219,20 @@ amount_in(PG_FUNCTION_ARGS)
 {
 	char	   *str = PG_GETARG_CSTRING(0);
 	Amount	   *result = (Amount *) palloc(sizeof(Amount));
+	AmountParseResult r = ParseAmount(str, result);
 
-	switch (ParseAmount(str, result))
-	{
-		case AMOUNT_PARSE_OK:
-			break;
-		case AMOUNT_PARSE_SYNTAX:
-#if PG_VERSION_NUM >= 160000
-			ereturn(fcinfo->context, (Datum) 0,
-#else
-			ereport(ERROR,
-#endif
-					(errcode(ERRCODE_INVALID_TEXT_REPRESENTATION),
-					 errmsg("invalid input syntax for type %s: \"%s\"", "amount", str),
-					 errhint("Write a number with at most 6 decimals and a currency, such as '12.50 CNY' or 'USD -0.0004'.")));
-			break;
-		case AMOUNT_PARSE_DECIMALS:
-#if PG_VERSION_NUM >= 160000
-			ereturn(fcinfo->context, (Datum) 0,
-#else
-			ereport(ERROR,
-#endif
-					(errcode(ERRCODE_INVALID_TEXT_REPRESENTATION),
-					 errmsg("invalid input syntax for type %s: \"%s\"", "amount", str),
-					 errdetail("An amount has at most 6 decimal places; it is never rounded on input.")));
-			break;
-		case AMOUNT_PARSE_RANGE:
-#if PG_VERSION_NUM >= 160000
-			ereturn(fcinfo->context, (Datum) 0,
-#else
-			ereport(ERROR,
-#endif
-					(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
-					 errmsg("value \"%s\" is out of range for type %s", str, "amount"),
-					 errdetail("An amount lies between -9223372036854.775807 and 9223372036854.775807.")));
-			break;
-	}
+	if (r == AMOUNT_PARSE_SYNTAX)
+		AMOUNT_INPUT_ERROR((errcode(ERRCODE_INVALID_TEXT_REPRESENTATION),
+							errmsg("invalid input syntax for type %s: \"%s\"", "amount", str),
+							errhint("Write a number with at most 6 decimals and a currency, such as '12.50 CNY' or 'USD -0.0004'.")));
+	if (r == AMOUNT_PARSE_DECIMALS)
+		AMOUNT_INPUT_ERROR((errcode(ERRCODE_INVALID_TEXT_REPRESENTATION),
+							errmsg("invalid input syntax for type %s: \"%s\"", "amount", str),
+							errdetail("An amount has at most 6 decimal places; it is never rounded on input.")));
+	if (r == AMOUNT_PARSE_RANGE)
+		AMOUNT_INPUT_ERROR((errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
+							errmsg("value \"%s\" is out of range for type %s", str, "amount"),
+							errdetail("An amount lies between -9223372036854.775807 and 9223372036854.775807.")));
 	PG_RETURN_AMOUNT_P(result);
 }
 

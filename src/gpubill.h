@@ -10,6 +10,11 @@
 
 #include "postgres.h"
 
+/* sums and products of money are computed in 128-bit integers */
+#ifndef HAVE_INT128
+#error "gpubill needs a compiler with 128-bit integers (int128)"
+#endif
+
 /* gpubill's own SQLSTATEs (SPEC section 9) */
 #define ERRCODE_GB_INSUFFICIENT_FUNDS	MAKE_SQLSTATE('G','B','0','0','1')
 #define ERRCODE_GB_LIMIT_EXCEEDED		MAKE_SQLSTATE('G','B','0','0','2')
