@@ -1,5 +1,6 @@
 -- amount: text I/O, canonical output, malformed input, operators, helpers
 -- R-AMT-1 R-AMT-2 R-AMT-3 R-AMT-4 R-AMT-6
+\set SHOW_CONTEXT never
 SET search_path = gpubill, public;
 SET extra_float_digits = 0;
 

@@ -1,5 +1,6 @@
 -- amount aggregates, operator classes and parallel aggregation
 -- R-AMT-3 R-AMT-5
+\set SHOW_CONTEXT never
 SET search_path = gpubill, public;
 
 CREATE TABLE ledger_sample (id int, amt amount);

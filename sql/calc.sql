@@ -1,5 +1,6 @@
 -- pure calculators: order_payment, partner_income, prorate, initial_payment
 -- R-PRT-3 R-PAYG-4 R-EXC-2 R-EXC-3 R-AMT-3
+\set SHOW_CONTEXT never
 SET search_path = gpubill, public;
 SET TimeZone = 'Asia/Shanghai';
 

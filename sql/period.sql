@@ -1,5 +1,6 @@
 -- billing_period: text form, calendar alignment in any time zone, DST, errors
 -- R-PER-1 R-PER-2 R-PER-3 R-PER-4
+\set SHOW_CONTEXT never
 SET search_path = gpubill, public;
 SET DateStyle = ISO;
 SET TimeZone = 'Asia/Shanghai';

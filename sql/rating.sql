@@ -1,5 +1,6 @@
 -- rating: text I/O, points, clamping, daily caps
 -- R-RAT-1 R-RAT-2 R-RAT-3
+\set SHOW_CONTEXT never
 SET search_path = gpubill, public;
 
 CREATE FUNCTION try_rating(input text) RETURNS text LANGUAGE plpgsql AS $$

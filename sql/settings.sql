@@ -1,4 +1,5 @@
 -- settings: defaults, changes, validation
+\set SHOW_CONTEXT never
 SET search_path = gpubill, public;
 
 SELECT key, value FROM setting_defaults ORDER BY key;

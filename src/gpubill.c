@@ -12,6 +12,8 @@
 #include "postgres.h"
 
 #include "fmgr.h"
+#include "miscadmin.h"
+#include "utils/builtins.h"
 #include "utils/guc.h"
 
 #include "amount.h"
@@ -51,4 +53,28 @@ _PG_init(void)
 							   CheckDefaultCurrency, NULL, NULL);
 
 	MarkGUCPrefixReserved("gpubill");
+}
+
+/*
+ * calling_role() -> name: the role the caller acts as, as set by SET ROLE,
+ * also inside SECURITY DEFINER functions (where current_user is the owner)
+ */
+PG_FUNCTION_INFO_V1(gpubill_calling_role);
+Datum
+gpubill_calling_role(PG_FUNCTION_ARGS)
+{
+	char	   *name = GetUserNameFromId(GetOuterUserId(), false);
+
+	PG_RETURN_DATUM(DirectFunctionCall1(namein, CStringGetDatum(name)));
+}
+
+/*
+ * default_currency() -> text: gpubill.default_currency (loading the library
+ * first, so the setting is never an unknown placeholder)
+ */
+PG_FUNCTION_INFO_V1(gpubill_default_currency_fn);
+Datum
+gpubill_default_currency_fn(PG_FUNCTION_ARGS)
+{
+	PG_RETURN_TEXT_P(cstring_to_text(gpubill_default_currency));
 }

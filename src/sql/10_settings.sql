@@ -48,20 +48,21 @@ INSERT INTO @extschema@.setting_defaults (key, value, kind, description) VALUES
 	('channel_bonus_rate.stripe', '0', 'rate', 'Voucher bonus rate of Stripe recharges (R-RCH-2)'),
 	('channel_bonus_rate.crypto', '0', 'rate', 'Voucher bonus rate of crypto recharges (R-RCH-2)'),
 	('channel_bonus_rate.paypal', '0', 'rate', 'Voucher bonus rate of PayPal recharges (R-RCH-2)'),
-	('channel_bonus_rate.bank_transfer', '0', 'rate', 'Voucher bonus rate of bank transfers (R-RCH-2)');
+	('channel_bonus_rate.bank_transfer', '0', 'rate', 'Voucher bonus rate of bank transfers (R-RCH-2)'),
+	('shard_id', '0', 'count', 'This database''s shard: ids are shard_id * 2^48 + n, unique across shards (SPEC section 10)');
 
 CREATE TABLE @extschema@.settings (
 	key			text PRIMARY KEY REFERENCES @extschema@.setting_defaults (key),
 	value		text NOT NULL,
 	changed_at	timestamptz NOT NULL DEFAULT pg_catalog.now(),
-	changed_by	name NOT NULL DEFAULT CURRENT_USER
+	changed_by	name NOT NULL
 );
 COMMENT ON TABLE @extschema@.settings IS 'Billing settings changed from their defaults, one row per changed key';
 SELECT pg_catalog.pg_extension_config_dump('@extschema@.settings', '');
 
 CREATE FUNCTION @extschema@.setting(key text)
 RETURNS text
-LANGUAGE plpgsql STABLE STRICT PARALLEL SAFE
+LANGUAGE plpgsql STABLE STRICT PARALLEL SAFE SECURITY DEFINER
 SET search_path = pg_catalog, @extschema@, pg_temp
 AS $$
 DECLARE
@@ -83,7 +84,7 @@ COMMENT ON FUNCTION @extschema@.setting(text) IS 'Current value of a billing set
 
 CREATE FUNCTION @extschema@.set_setting(key text, value text)
 RETURNS void
-LANGUAGE plpgsql VOLATILE STRICT
+LANGUAGE plpgsql VOLATILE STRICT SECURITY DEFINER
 SET search_path = pg_catalog, @extschema@, pg_temp
 AS $$
 DECLARE
@@ -91,6 +92,11 @@ DECLARE
 	ok boolean;
 	n numeric;
 BEGIN
+	IF NOT @extschema@.is_admin() THEN
+		RAISE EXCEPTION 'settings may be changed only by gpubill_admin'
+			USING ERRCODE = 'insufficient_privilege',
+				  DETAIL = pg_catalog.format('The calling role is %s.', @extschema@.calling_role());
+	END IF;
 	SELECT d.kind INTO k FROM @extschema@.setting_defaults d WHERE d.key = set_setting.key;
 	IF NOT FOUND THEN
 		RAISE EXCEPTION 'unknown setting: "%"', key
@@ -122,6 +128,9 @@ BEGIN
 		IF n IS NOT NULL AND n::text IN ('NaN', 'Infinity', '-Infinity') THEN
 			ok := false;
 		END IF;
+		IF key = 'shard_id' AND ok THEN
+			ok := value::integer < 32768;
+		END IF;
 	EXCEPTION WHEN data_exception OR invalid_parameter_value OR invalid_text_representation THEN
 		ok := false;
 	END;
@@ -131,9 +140,18 @@ BEGIN
 				  DETAIL = pg_catalog.format('The setting is of kind %s.', k);
 	END IF;
 
-	INSERT INTO @extschema@.settings AS s (key, value) VALUES (key, value)
+	INSERT INTO @extschema@.settings AS s (key, value, changed_by) VALUES (key, value, @extschema@.calling_role())
 	ON CONFLICT ON CONSTRAINT settings_pkey
-	DO UPDATE SET value = excluded.value, changed_at = pg_catalog.now(), changed_by = CURRENT_USER;
+	DO UPDATE SET value = excluded.value, changed_at = pg_catalog.now(), changed_by = @extschema@.calling_role();
+
+	IF key = 'shard_id' THEN
+		/* ids of this shard: shard_id * 2^48 + 1 .. (shard_id + 1) * 2^48 - 1 */
+		EXECUTE pg_catalog.format('ALTER SEQUENCE @extschema@.id_seq MINVALUE %s MAXVALUE %s RESTART WITH %s',
+			value::bigint * 281474976710656 + 1, (value::bigint + 1) * 281474976710656 - 1,
+			GREATEST(value::bigint * 281474976710656 + 1,
+				(SELECT s.last_value + 1 FROM @extschema@.id_seq s
+				 WHERE s.last_value BETWEEN value::bigint * 281474976710656 + 1 AND (value::bigint + 1) * 281474976710656 - 2)));
+	END IF;
 END
 $$;
 COMMENT ON FUNCTION @extschema@.set_setting(text, text) IS 'Change a billing setting; unknown key or bad value raises 22023';

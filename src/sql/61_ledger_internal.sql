@@ -1,0 +1,106 @@
+/*
+ * 61_ledger_internal.sql — building blocks of the money-moving functions.
+ * Not callable by PUBLIC; the API functions (SECURITY DEFINER) use them.
+ *
+ * Lock order (R-LED-6): a money movement locks its customer's wallet row
+ * first and nothing else of another customer; platform, partner and world
+ * accounts are never locked or updated (their balances are journal sums).
+ */
+
+CREATE FUNCTION @extschema@.default_currency() RETURNS text
+	AS 'MODULE_PATHNAME', 'gpubill_default_currency_fn' LANGUAGE C STABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@.default_currency() IS 'The setting gpubill.default_currency';
+
+-- the id of an account, created on first use
+CREATE FUNCTION @extschema@.ledger_account(kind text, owner bigint, purpose text, cur text) RETURNS bigint
+	LANGUAGE plpgsql
+	AS $$
+DECLARE
+	id bigint;
+BEGIN
+	SELECT a.account_id INTO id FROM @extschema@.account a
+	WHERE a.owner_kind = kind AND a.owner_id = owner AND a.purpose = ledger_account.purpose AND a.currency = cur;
+	IF id IS NULL THEN
+		INSERT INTO @extschema@.account (owner_kind, owner_id, purpose, currency)
+		VALUES (kind, owner, ledger_account.purpose, cur)
+		ON CONFLICT DO NOTHING
+		RETURNING account_id INTO id;
+		IF id IS NULL THEN
+			SELECT a.account_id INTO id FROM @extschema@.account a
+			WHERE a.owner_kind = kind AND a.owner_id = owner AND a.purpose = ledger_account.purpose AND a.currency = cur;
+		END IF;
+	END IF;
+	RETURN id;
+END
+$$;
+COMMENT ON FUNCTION @extschema@.ledger_account(text, bigint, text, text) IS 'Id of the account of an owner, purpose and currency, created on first use';
+
+-- lock a customer's wallet (always the first lock of a money movement)
+CREATE FUNCTION @extschema@.lock_wallet(customer bigint) RETURNS @extschema@.wallet
+	LANGUAGE plpgsql
+	AS $$
+DECLARE
+	w @extschema@.wallet;
+BEGIN
+	SELECT * INTO w FROM @extschema@.wallet WHERE customer_id = customer FOR UPDATE;
+	IF NOT FOUND THEN
+		RAISE EXCEPTION 'unknown customer: %', customer USING ERRCODE = 'no_data_found';
+	END IF;
+	RETURN w;
+END
+$$;
+COMMENT ON FUNCTION @extschema@.lock_wallet(bigint) IS 'Lock and return a customer''s wallet row; unknown customer raises P0002';
+
+-- validate an amount of a movement: positive, in the account's currency
+CREATE FUNCTION @extschema@.check_amount(amt @extschema@.amount, cur text, what text) RETURNS void
+	LANGUAGE plpgsql IMMUTABLE
+	AS $$
+BEGIN
+	IF amt IS NULL THEN
+		RAISE EXCEPTION '% must not be null', what USING ERRCODE = 'invalid_parameter_value';
+	END IF;
+	IF @extschema@.currency(amt) <> cur THEN
+		RAISE EXCEPTION 'currency mismatch: % is in %, the account in %', what, @extschema@.currency(amt), cur
+			USING ERRCODE = 'GB003';
+	END IF;
+	IF @extschema@.micros(amt) <= 0 THEN
+		RAISE EXCEPTION '% must be positive: %', what, amt USING ERRCODE = 'invalid_parameter_value';
+	END IF;
+END
+$$;
+COMMENT ON FUNCTION @extschema@.check_amount(@extschema@.amount, text, text) IS 'Raise 22023 unless an amount is positive, GB003 unless it is in the currency';
+
+/*
+ * Idempotency (R-LED-5).  Reserves the id the call will return.  With a
+ * request id seen before: the same arguments return the first call's id in
+ * done (and nothing is to be moved); other arguments raise GB005.
+ */
+CREATE FUNCTION @extschema@.begin_request(fn text, request_id text, customer bigint, partner bigint,
+										   args jsonb, at timestamptz, OUT id bigint, OUT done boolean)
+	LANGUAGE plpgsql
+	AS $$
+DECLARE
+	first_args jsonb;
+BEGIN
+	id := pg_catalog.nextval('@extschema@.id_seq');
+	done := false;
+	IF request_id IS NULL THEN
+		RETURN;
+	END IF;
+	INSERT INTO @extschema@.request (fn, request_id, customer_id, partner_id, args, result, at)
+	VALUES (fn, request_id, customer, partner, args, id, at)
+	ON CONFLICT DO NOTHING;
+	IF FOUND THEN
+		RETURN;
+	END IF;
+	SELECT r.args, r.result INTO first_args, id
+	FROM @extschema@.request r WHERE r.fn = begin_request.fn AND r.request_id = begin_request.request_id;
+	IF first_args IS DISTINCT FROM args THEN
+		RAISE EXCEPTION 'request id "%" was already used with other arguments', request_id
+			USING ERRCODE = 'GB005',
+				  DETAIL = pg_catalog.format('First call of %s: %s. This call: %s.', fn, first_args, args);
+	END IF;
+	done := true;
+END
+$$;
+COMMENT ON FUNCTION @extschema@.begin_request(text, text, bigint, bigint, jsonb, timestamptz) IS 'Idempotency: reserve the result id of a call, or find the first call of its request id (GB005 if its arguments differ)';

@@ -1,0 +1,107 @@
+/*
+ * 62_parties.sql — customers and partners, their accounts and flags.
+ */
+
+CREATE FUNCTION @extschema@.open_customer(external_ref text, currency text DEFAULT NULL, at timestamptz DEFAULT NULL)
+	RETURNS bigint
+	LANGUAGE plpgsql VOLATILE SECURITY DEFINER
+	SET search_path = pg_catalog, @extschema@, pg_temp
+	AS $$
+DECLARE
+	cur text := coalesce(currency, @extschema@.default_currency());
+	t timestamptz := coalesce(at, pg_catalog.now());
+	c @extschema@.customer;
+	id bigint;
+	cash bigint;
+	voucher bigint;
+BEGIN
+	IF external_ref IS NULL OR external_ref = '' THEN
+		RAISE EXCEPTION 'external_ref must not be empty' USING ERRCODE = 'invalid_parameter_value';
+	END IF;
+	PERFORM @extschema@.zero(cur);		/* 22023 unless three upper-case letters */
+	INSERT INTO @extschema@.customer AS k (external_ref, currency, created_at)
+	VALUES (open_customer.external_ref, cur, t)
+	ON CONFLICT ON CONSTRAINT customer_external_ref_key DO NOTHING
+	RETURNING customer_id INTO id;
+	IF id IS NULL THEN
+		/* opened before: the same customer, if the currency agrees */
+		SELECT * INTO c FROM @extschema@.customer k WHERE k.external_ref = open_customer.external_ref;
+		IF c.currency <> cur THEN
+			RAISE EXCEPTION 'customer "%" exists with currency %', external_ref, c.currency
+				USING ERRCODE = 'GB005';
+		END IF;
+		RETURN c.customer_id;
+	END IF;
+	cash := @extschema@.ledger_account('customer', id, 'cash', cur);
+	voucher := @extschema@.ledger_account('customer', id, 'voucher', cur);
+	INSERT INTO @extschema@.wallet (customer_id, cash_account, voucher_account, cash, vouchers, held, cash_held,
+									recharged, invoiced, updated_at)
+	SELECT id, cash, voucher, z, z, z, z, z, z, t FROM @extschema@.zero(cur) z;
+	RETURN id;
+END
+$$;
+COMMENT ON FUNCTION @extschema@.open_customer(text, text, timestamptz) IS 'Open a customer with cash and voucher accounts in one currency (default gpubill.default_currency); idempotent on external_ref';
+
+CREATE FUNCTION @extschema@.open_partner(external_ref text, currency text DEFAULT NULL, at timestamptz DEFAULT NULL)
+	RETURNS bigint
+	LANGUAGE plpgsql VOLATILE SECURITY DEFINER
+	SET search_path = pg_catalog, @extschema@, pg_temp
+	AS $$
+DECLARE
+	cur text := coalesce(currency, @extschema@.default_currency());
+	p @extschema@.partner;
+	id bigint;
+BEGIN
+	IF external_ref IS NULL OR external_ref = '' THEN
+		RAISE EXCEPTION 'external_ref must not be empty' USING ERRCODE = 'invalid_parameter_value';
+	END IF;
+	PERFORM @extschema@.zero(cur);
+	INSERT INTO @extschema@.partner (external_ref, currency, created_at)
+	VALUES (open_partner.external_ref, cur, coalesce(at, pg_catalog.now()))
+	ON CONFLICT ON CONSTRAINT partner_external_ref_key DO NOTHING
+	RETURNING partner_id INTO id;
+	IF id IS NULL THEN
+		SELECT * INTO p FROM @extschema@.partner k WHERE k.external_ref = open_partner.external_ref;
+		IF p.currency <> cur THEN
+			RAISE EXCEPTION 'partner "%" exists with currency %', external_ref, p.currency
+				USING ERRCODE = 'GB005';
+		END IF;
+		RETURN p.partner_id;
+	END IF;
+	PERFORM @extschema@.ledger_account('partner', id, 'income', cur);
+	PERFORM @extschema@.ledger_account('partner', id, 'deposit', cur);
+	RETURN id;
+END
+$$;
+COMMENT ON FUNCTION @extschema@.open_partner(text, text, timestamptz) IS 'Open a partner with income and deposit accounts in one currency; idempotent on external_ref';
+
+CREATE FUNCTION @extschema@.set_discount(customer bigint, discount numeric)
+	RETURNS void
+	LANGUAGE plpgsql VOLATILE SECURITY DEFINER
+	SET search_path = pg_catalog, @extschema@, pg_temp
+	AS $$
+BEGIN
+	IF discount IS NULL OR discount::text = 'NaN' OR discount <= 0 OR discount > 1 THEN
+		RAISE EXCEPTION 'discount must be greater than 0 and at most 1: %', discount
+			USING ERRCODE = 'invalid_parameter_value', HINT = '1 means no discount, 0.9 means 10% off.';
+	END IF;
+	PERFORM @extschema@.lock_wallet(customer);
+	UPDATE @extschema@.customer k SET discount = set_discount.discount WHERE k.customer_id = customer;
+END
+$$;
+COMMENT ON FUNCTION @extschema@.set_discount(bigint, numeric) IS 'Set a customer''s discount factor (1 = none, 0.9 = 10% off); acts at once';
+
+CREATE FUNCTION @extschema@.set_approved(customer bigint, approved boolean)
+	RETURNS void
+	LANGUAGE plpgsql VOLATILE SECURITY DEFINER
+	SET search_path = pg_catalog, @extschema@, pg_temp
+	AS $$
+BEGIN
+	IF approved IS NULL THEN
+		RAISE EXCEPTION 'approved must not be null' USING ERRCODE = 'invalid_parameter_value';
+	END IF;
+	PERFORM @extschema@.lock_wallet(customer);
+	UPDATE @extschema@.customer k SET approved = set_approved.approved WHERE k.customer_id = customer;
+END
+$$;
+COMMENT ON FUNCTION @extschema@.set_approved(bigint, boolean) IS 'Mark a customer approved for direct payment of exchange contracts (R-EXC-1); acts at once';

@@ -1,0 +1,140 @@
+/*
+ * 63_wallet.sql — recharges, vouchers, the wallet, invoices (R-RCH-1..3).
+ */
+
+CREATE FUNCTION @extschema@.recharge(customer bigint, amt @extschema@.amount, channel text, external_id text,
+									  at timestamptz DEFAULT NULL)
+	RETURNS bigint
+	LANGUAGE plpgsql VOLATILE SECURITY DEFINER
+	SET search_path = pg_catalog, @extschema@, pg_temp
+	AS $$
+DECLARE
+	t timestamptz := coalesce(at, pg_catalog.now());
+	w @extschema@.wallet;
+	cur text;
+	r record;
+	rate numeric;
+	bonus @extschema@.amount;
+BEGIN
+	IF channel IS NULL OR channel NOT IN ('wechat', 'alipay', 'stripe', 'crypto', 'paypal', 'bank_transfer') THEN
+		RAISE EXCEPTION 'unknown recharge channel: %', coalesce(channel, 'NULL')
+			USING ERRCODE = 'invalid_parameter_value',
+				  HINT = 'Channels are wechat, alipay, stripe, crypto, paypal and bank_transfer.';
+	END IF;
+	IF external_id IS NULL OR external_id = '' THEN
+		RAISE EXCEPTION 'external_id must not be empty' USING ERRCODE = 'invalid_parameter_value';
+	END IF;
+	IF channel = 'bank_transfer' AND NOT @extschema@.is_admin() THEN
+		RAISE EXCEPTION 'bank transfers may be recorded only by gpubill_admin'
+			USING ERRCODE = 'insufficient_privilege',
+				  DETAIL = pg_catalog.format('The calling role is %s.', @extschema@.calling_role());
+	END IF;
+	w := @extschema@.lock_wallet(customer);
+	cur := @extschema@.currency(w.cash);
+	PERFORM @extschema@.check_amount(amt, cur, 'recharge amount');
+
+	/* (channel, external_id) is the request id: payment webhooks arrive twice (R-LED-5) */
+	r := @extschema@.begin_request('recharge', channel || ':' || external_id, customer, NULL,
+								   pg_catalog.jsonb_build_object('customer', customer, 'amount', amt::text), t);
+	IF r.done THEN
+		RETURN r.id;
+	END IF;
+
+	rate := @extschema@.setting('channel_bonus_rate.' || channel)::numeric;
+	bonus := @extschema@.round(amt * rate, 2);
+	INSERT INTO @extschema@.recharge (recharge_id, customer_id, channel, external_id, amount, bonus, at)
+	VALUES (r.id, customer, channel, external_id, amt, bonus, t);
+	INSERT INTO @extschema@.transfer (customer_id, at, kind, debit_account, credit_account, amount,
+									  object_type, object_id, request_id)
+	VALUES (customer, t, 'recharge', @extschema@.ledger_account('world', 0, 'payments_in', cur), w.cash_account, amt,
+			'recharge', r.id, channel || ':' || external_id);
+	IF @extschema@.micros(bonus) > 0 THEN
+		/* R-RCH-2: the channel bonus is a voucher */
+		INSERT INTO @extschema@.voucher (voucher_id, customer_id, amount, expires_at, at, recharge_id)
+		VALUES (pg_catalog.nextval('@extschema@.id_seq'), customer, bonus, NULL, t, r.id);
+		INSERT INTO @extschema@.transfer (customer_id, at, kind, debit_account, credit_account, amount,
+										  object_type, object_id)
+		VALUES (customer, t, 'bonus', @extschema@.ledger_account('platform', 0, 'voucher_expense', cur),
+				w.voucher_account, bonus, 'recharge', r.id);
+	END IF;
+	UPDATE @extschema@.wallet SET cash = cash + amt, vouchers = vouchers + bonus, recharged = recharged + amt,
+								  updated_at = GREATEST(updated_at, t)
+	WHERE customer_id = customer;
+	RETURN r.id;
+END
+$$;
+COMMENT ON FUNCTION @extschema@.recharge(bigint, @extschema@.amount, text, text, timestamptz) IS 'Credit a real recharge from a payment channel, idempotent on (channel, external_id); bank_transfer only for gpubill_admin (R-RCH-1, R-RCH-2)';
+
+CREATE FUNCTION @extschema@.grant_voucher(customer bigint, amt @extschema@.amount, expires_at timestamptz DEFAULT NULL,
+										   at timestamptz DEFAULT NULL, request_id text DEFAULT NULL)
+	RETURNS bigint
+	LANGUAGE plpgsql VOLATILE SECURITY DEFINER
+	SET search_path = pg_catalog, @extschema@, pg_temp
+	AS $$
+DECLARE
+	t timestamptz := coalesce(at, pg_catalog.now());
+	w @extschema@.wallet;
+	cur text;
+	r record;
+BEGIN
+	w := @extschema@.lock_wallet(customer);
+	cur := @extschema@.currency(w.cash);
+	PERFORM @extschema@.check_amount(amt, cur, 'voucher amount');
+	IF expires_at IS NOT NULL AND expires_at <= t THEN
+		RAISE EXCEPTION 'a voucher must expire after it is granted: % is not after %', expires_at, t
+			USING ERRCODE = 'invalid_parameter_value';
+	END IF;
+	r := @extschema@.begin_request('grant_voucher', request_id, customer, NULL,
+								   pg_catalog.jsonb_build_object('customer', customer, 'amount', amt::text,
+																 'expires_at', expires_at), t);
+	IF r.done THEN
+		RETURN r.id;
+	END IF;
+	INSERT INTO @extschema@.voucher (voucher_id, customer_id, amount, expires_at, at)
+	VALUES (r.id, customer, amt, expires_at, t);
+	INSERT INTO @extschema@.transfer (customer_id, at, kind, debit_account, credit_account, amount,
+									  object_type, object_id, request_id)
+	VALUES (customer, t, 'voucher', @extschema@.ledger_account('platform', 0, 'voucher_expense', cur),
+			w.voucher_account, amt, 'voucher', r.id, request_id);
+	UPDATE @extschema@.wallet SET vouchers = vouchers + amt, updated_at = GREATEST(updated_at, t)
+	WHERE customer_id = customer;
+	RETURN r.id;
+END
+$$;
+COMMENT ON FUNCTION @extschema@.grant_voucher(bigint, @extschema@.amount, timestamptz, timestamptz, text) IS 'Grant a voucher, optionally expiring (R-RCH-3); vouchers are never withdrawable';
+
+CREATE FUNCTION @extschema@.wallet(customer bigint)
+	RETURNS TABLE (cash @extschema@.amount, vouchers @extschema@.amount, held @extschema@.amount,
+				   available @extschema@.amount)
+	LANGUAGE plpgsql STABLE SECURITY DEFINER
+	SET search_path = pg_catalog, @extschema@, pg_temp
+	AS $$
+BEGIN
+	RETURN QUERY
+	SELECT w.cash, w.vouchers, w.held, w.cash + w.vouchers - w.held
+	FROM @extschema@.wallet w WHERE w.customer_id = customer;
+	IF NOT FOUND THEN
+		RAISE EXCEPTION 'unknown customer: %', customer USING ERRCODE = 'no_data_found';
+	END IF;
+END
+$$;
+COMMENT ON FUNCTION @extschema@.wallet(bigint) IS 'A customer''s cash, vouchers, held (active holds) and available = cash + vouchers - held (R-RCH-4)';
+
+CREATE FUNCTION @extschema@.record_invoice(customer bigint, amt @extschema@.amount, at timestamptz DEFAULT NULL)
+	RETURNS bigint
+	LANGUAGE plpgsql VOLATILE SECURITY DEFINER
+	SET search_path = pg_catalog, @extschema@, pg_temp
+	AS $$
+DECLARE
+	t timestamptz := coalesce(at, pg_catalog.now());
+	w @extschema@.wallet;
+	id bigint;
+BEGIN
+	w := @extschema@.lock_wallet(customer);
+	PERFORM @extschema@.check_amount(amt, @extschema@.currency(w.cash), 'invoiced amount');
+	INSERT INTO @extschema@.invoice (customer_id, amount, at) VALUES (customer, amt, t) RETURNING invoice_id INTO id;
+	UPDATE @extschema@.wallet SET invoiced = invoiced + amt WHERE customer_id = customer;
+	RETURN id;
+END
+$$;
+COMMENT ON FUNCTION @extschema@.record_invoice(bigint, @extschema@.amount, timestamptz) IS 'Record an amount invoiced to a customer; invoiced money is not refundable (R-REF-1)';

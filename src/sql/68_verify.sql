@@ -1,0 +1,80 @@
+/*
+ * 68_verify.sql — the ledger's invariants (R-LED-3), one row per check.
+ */
+
+CREATE FUNCTION @extschema@.verify()
+	RETURNS TABLE (check_name text, ok boolean, detail text)
+	LANGUAGE sql STABLE SECURITY DEFINER
+	SET search_path = pg_catalog, @extschema@, pg_temp
+	AS $$
+	WITH legs AS (
+		SELECT credit_account AS account_id, amount FROM @extschema@.transfer
+		UNION ALL
+		SELECT debit_account, -amount FROM @extschema@.transfer
+	), balance AS (
+		SELECT l.account_id, a.currency, @extschema@.sum(l.amount) AS balance
+		FROM legs l JOIN @extschema@.account a USING (account_id)
+		GROUP BY l.account_id, a.currency
+	), per_currency AS (
+		SELECT currency, @extschema@.sum(balance) AS total FROM balance GROUP BY currency
+	), active AS (
+		SELECT h.customer_id, @extschema@.sum(h.amount) AS held,
+			   @extschema@.sum(h.amount) FILTER (WHERE h.cash_only) AS cash_held
+		FROM @extschema@.hold h
+		WHERE NOT EXISTS (SELECT FROM @extschema@.hold_end e WHERE e.hold_id = h.hold_id)
+		GROUP BY h.customer_id
+	), journal_wallet AS (
+		SELECT w.customer_id, w.cash, w.vouchers, w.held, w.cash_held,
+			   coalesce(c.balance, @extschema@.zero(@extschema@.currency(w.cash))) AS journal_cash,
+			   coalesce(v.balance, @extschema@.zero(@extschema@.currency(w.cash))) AS journal_vouchers,
+			   coalesce(a.held, @extschema@.zero(@extschema@.currency(w.cash))) AS active_held,
+			   coalesce(a.cash_held, @extschema@.zero(@extschema@.currency(w.cash))) AS active_cash_held
+		FROM @extschema@.wallet w
+		LEFT JOIN balance c ON c.account_id = w.cash_account
+		LEFT JOIN balance v ON v.account_id = w.voucher_account
+		LEFT JOIN active a ON a.customer_id = w.customer_id
+	)
+	SELECT 'accounts sum to zero per currency', count(*) = 0,
+		   coalesce(string_agg(currency || ' ' || total::text, ', '), 'every currency sums to zero')
+	FROM per_currency WHERE @extschema@.micros(total) <> 0
+	UNION ALL
+	SELECT 'transfers are in their accounts'' currency', count(*) = 0,
+		   count(*) || ' transfers in another currency than an account' || coalesce(': ' || string_agg(t.transfer_id::text, ', '), '')
+	FROM @extschema@.transfer t
+	JOIN @extschema@.account d ON d.account_id = t.debit_account
+	JOIN @extschema@.account c ON c.account_id = t.credit_account
+	WHERE @extschema@.currency(t.amount) <> d.currency OR @extschema@.currency(t.amount) <> c.currency
+	UNION ALL
+	SELECT 'cached balances equal the journal', count(*) = 0,
+		   count(*) || ' wallets differ from the journal' || coalesce(': ' || string_agg(customer_id::text, ', '), '')
+	FROM journal_wallet WHERE cash <> journal_cash OR vouchers <> journal_vouchers
+	UNION ALL
+	SELECT 'held equals the active holds', count(*) = 0,
+		   count(*) || ' wallets whose held differs from their active holds' || coalesce(': ' || string_agg(customer_id::text, ', '), '')
+	FROM journal_wallet WHERE held <> active_held OR cash_held <> active_cash_held
+	UNION ALL
+	SELECT 'available is not negative', count(*) = 0,
+		   count(*) || ' wallets with negative available, negative vouchers or cash-only holds beyond cash'
+		   || coalesce(': ' || string_agg(customer_id::text, ', '), '')
+	FROM journal_wallet
+	WHERE @extschema@.micros(cash + vouchers - held) < 0 OR @extschema@.micros(vouchers) < 0
+	   OR @extschema@.micros(cash - cash_held) < 0
+	UNION ALL
+	SELECT 'no hold captured beyond what it reserved', count(*) = 0,
+		   count(*) || ' holds captured beyond their amount' || coalesce(': ' || string_agg(h.hold_id::text, ', '), '')
+	FROM @extschema@.hold h JOIN @extschema@.hold_end e USING (hold_id)
+	WHERE @extschema@.currency(e.captured) <> @extschema@.currency(h.amount) OR e.captured > h.amount
+	   OR @extschema@.micros(e.captured) < 0
+	UNION ALL
+	SELECT 'recharged equals the recharges', count(*) = 0,
+		   count(*) || ' wallets whose recharged total differs' || coalesce(': ' || string_agg(w.customer_id::text, ', '), '')
+	FROM @extschema@.wallet w
+	LEFT JOIN (SELECT r.customer_id, @extschema@.sum(r.amount) AS total FROM @extschema@.recharge r
+			   WHERE NOT EXISTS (SELECT FROM @extschema@.transfer x
+								 WHERE x.reverses IS NOT NULL AND x.object_type = 'recharge' AND x.object_id = r.recharge_id
+								   AND x.kind = 'reversal' AND x.customer_id = r.customer_id
+								   AND x.debit_account = (SELECT w2.cash_account FROM @extschema@.wallet w2 WHERE w2.customer_id = r.customer_id))
+			   GROUP BY r.customer_id) r USING (customer_id)
+	WHERE w.recharged <> coalesce(r.total, @extschema@.zero(@extschema@.currency(w.cash)))
+$$;
+COMMENT ON FUNCTION @extschema@.verify() IS 'Check the ledger''s invariants (R-LED-3): one row per check with ok and a detail';

@@ -1,0 +1,22 @@
+/*
+ * 69_ledger_views.sql — the journal for readers (R-LED-7, R-BI-2).
+ */
+
+CREATE VIEW @extschema@.transfers AS
+SELECT t.transfer_id, t.at, t.recorded_at, t.kind, t.debit_account, t.credit_account, t.amount,
+	   t.object_type, t.object_id, t.request_id, t.customer_id, t.partner_id, t.reverses, t.note,
+	   d.owner_kind AS debit_owner_kind, d.owner_id AS debit_owner_id, d.purpose AS debit_purpose,
+	   c.owner_kind AS credit_owner_kind, c.owner_id AS credit_owner_id, c.purpose AS credit_purpose
+FROM @extschema@.transfer t
+JOIN @extschema@.account d ON d.account_id = t.debit_account
+JOIN @extschema@.account c ON c.account_id = t.credit_account;
+COMMENT ON VIEW @extschema@.transfers IS 'The journal, one row per transfer: an amount moving at a business time from a debit account to a credit account, with its kind, the object it belongs to and both accounts'' owners and purposes';
+
+CREATE VIEW @extschema@.accounts AS
+SELECT a.account_id, a.owner_kind, a.owner_id, a.purpose, a.currency,
+	   coalesce((SELECT @extschema@.sum(t.amount) FROM @extschema@.transfer t WHERE t.credit_account = a.account_id),
+				@extschema@.zero(a.currency))
+	 - coalesce((SELECT @extschema@.sum(t.amount) FROM @extschema@.transfer t WHERE t.debit_account = a.account_id),
+				@extschema@.zero(a.currency)) AS balance
+FROM @extschema@.account a;
+COMMENT ON VIEW @extschema@.accounts IS 'Every ledger account with its balance (credits minus debits) summed from the journal; a row per account';

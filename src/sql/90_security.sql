@@ -1,0 +1,65 @@
+/*
+ * 90_security.sql — who may do what (R-SEC-1, R-SEC-2).
+ *
+ * Tables are written only by their owner, through the SECURITY DEFINER API
+ * functions (which pin search_path).  Nothing that changes data is
+ * executable by PUBLIC.  gpubill_app calls the API; gpubill_admin also
+ * changes settings and reverses transfers (checked inside those functions
+ * against the calling role, so SET ROLE works); gpubill_reader reads views.
+ * The types, operators and pure calculators stay usable by everyone.
+ */
+
+REVOKE ALL ON ALL TABLES IN SCHEMA @extschema@ FROM PUBLIC;
+REVOKE ALL ON ALL SEQUENCES IN SCHEMA @extschema@ FROM PUBLIC;
+GRANT USAGE ON SCHEMA @extschema@ TO gpubill_app, gpubill_reader, gpubill_admin;
+
+-- internal building blocks: no one but the owner
+REVOKE EXECUTE ON FUNCTION
+	@extschema@.ledger_account(text, bigint, text, text),
+	@extschema@.lock_wallet(bigint),
+	@extschema@.check_amount(@extschema@.amount, text, text),
+	@extschema@.begin_request(text, text, bigint, bigint, jsonb, timestamptz),
+	@extschema@.expire_holds(bigint, timestamptz),
+	@extschema@.open_hold(bigint, timestamptz),
+	@extschema@.hold_split(bigint, bigint),
+	@extschema@.refuse_change()
+FROM PUBLIC;
+
+-- the API (SECURITY DEFINER): gpubill_app and gpubill_admin only
+REVOKE EXECUTE ON FUNCTION
+	@extschema@.set_setting(text, text),
+	@extschema@.open_customer(text, text, timestamptz),
+	@extschema@.open_partner(text, text, timestamptz),
+	@extschema@.set_discount(bigint, numeric),
+	@extschema@.set_approved(bigint, boolean),
+	@extschema@.recharge(bigint, @extschema@.amount, text, text, timestamptz),
+	@extschema@.grant_voucher(bigint, @extschema@.amount, timestamptz, timestamptz, text),
+	@extschema@.wallet(bigint),
+	@extschema@.record_invoice(bigint, @extschema@.amount, timestamptz),
+	@extschema@.place_hold(bigint, @extschema@.amount, boolean, timestamptz, text, bigint, timestamptz, text),
+	@extschema@.capture_hold(bigint, @extschema@.amount, bigint, timestamptz, text),
+	@extschema@.release_hold(bigint, timestamptz, text),
+	@extschema@.reverse_transfer(bigint, text, timestamptz, text),
+	@extschema@.verify()
+FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION
+	@extschema@.open_customer(text, text, timestamptz),
+	@extschema@.open_partner(text, text, timestamptz),
+	@extschema@.set_discount(bigint, numeric),
+	@extschema@.set_approved(bigint, boolean),
+	@extschema@.recharge(bigint, @extschema@.amount, text, text, timestamptz),
+	@extschema@.grant_voucher(bigint, @extschema@.amount, timestamptz, timestamptz, text),
+	@extschema@.wallet(bigint),
+	@extschema@.record_invoice(bigint, @extschema@.amount, timestamptz),
+	@extschema@.place_hold(bigint, @extschema@.amount, boolean, timestamptz, text, bigint, timestamptz, text),
+	@extschema@.capture_hold(bigint, @extschema@.amount, bigint, timestamptz, text),
+	@extschema@.release_hold(bigint, timestamptz, text),
+	@extschema@.verify()
+TO gpubill_app;
+GRANT EXECUTE ON FUNCTION
+	@extschema@.set_setting(text, text),
+	@extschema@.reverse_transfer(bigint, text, timestamptz, text)
+TO gpubill_admin;
+
+-- readers: views only
+GRANT SELECT ON @extschema@.transfers, @extschema@.accounts TO gpubill_reader;
