@@ -61,5 +61,9 @@ GRANT EXECUTE ON FUNCTION
 	@extschema@.reverse_transfer(bigint, text, timestamptz, text)
 TO gpubill_admin;
 
+-- settings are readable by every gpubill role (billing_timezone(), rating_apply)
+REVOKE EXECUTE ON FUNCTION @extschema@.setting(text) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION @extschema@.setting(text) TO gpubill_app, gpubill_reader, gpubill_admin;
+
 -- readers: views only
 GRANT SELECT ON @extschema@.transfers, @extschema@.accounts TO gpubill_reader;
