@@ -22,4 +22,9 @@ psql -q -v ON_ERROR_STOP=1 -c "CREATE EXTENSION gpubill; CREATE EXTENSION pgtap;
 if ! pg_prove -f test/*.sql; then
 	status=1
 fi
+
+echo "== concurrency (several real sessions)"
+if ! prove --exec bash test/*.sh; then
+	status=1
+fi
 exit $status
