@@ -82,7 +82,7 @@ CREATE TABLE @extschema@.transfer (
 	object_type	text,
 	object_id	bigint,
 	request_id	text,
-	reverses	bigint REFERENCES @extschema@.transfer,
+	reverses	bigint,					/* the transfer this one reverses (checked by verify) */
 	note		text,
 	CHECK (debit_account <> credit_account),
 	CHECK (customer_id IS NOT NULL OR partner_id IS NOT NULL)

@@ -66,6 +66,13 @@ CREATE FUNCTION @extschema@.verify()
 	WHERE @extschema@.currency(e.captured) <> @extschema@.currency(h.amount) OR e.captured > h.amount
 	   OR @extschema@.micros(e.captured) < 0
 	UNION ALL
+	SELECT 'reversals reverse an existing transfer', count(*) = 0,
+		   count(*) || ' reversals without a matching original' || coalesce(': ' || string_agg(r.transfer_id::text, ', '), '')
+	FROM @extschema@.transfer r LEFT JOIN @extschema@.transfer o ON o.transfer_id = r.reverses
+	WHERE r.reverses IS NOT NULL
+	  AND (o.transfer_id IS NULL OR o.debit_account <> r.credit_account OR o.credit_account <> r.debit_account
+		   OR o.amount <> r.amount)
+	UNION ALL
 	SELECT 'recharged equals the recharges', count(*) = 0,
 		   count(*) || ' wallets whose recharged total differs' || coalesce(': ' || string_agg(w.customer_id::text, ', '), '')
 	FROM @extschema@.wallet w

@@ -1,0 +1,57 @@
+#!/usr/bin/env bash
+# TAP: pg_dump of a database with billing data, restored into a fresh
+# database, keeps every row and verify() stays all ok (STYLE 11, R-LED-3).
+# Needs a running cluster (PGHOST/PGPORT/PGUSER), as scripts/test.sh provides.
+set -euo pipefail
+src=gpubill_dump_src
+dst=gpubill_dump_dst
+export PGOPTIONS="-c client_min_messages=warning"
+for db in $src $dst; do psql -qX -d postgres -c "DROP DATABASE IF EXISTS $db" -c "CREATE DATABASE $db" >/dev/null; done
+
+psql -qX -d $src -v ON_ERROR_STOP=1 >/dev/null <<'SQL'
+CREATE EXTENSION gpubill;
+SET search_path = gpubill, public;
+SELECT set_setting('service_fee_rate', '0.25');
+SELECT set_setting('channel_bonus_rate.wechat', '0.10');
+SELECT open_customer('dump-' || i, 'CNY', '2026-11-01') FROM generate_series(1, 20) i;
+SELECT open_partner('dump-partner', 'CNY', '2026-11-01');
+SELECT recharge(customer_id, amount(customer_id % 7 * 10 + 50, 'CNY'), 'wechat', 'dump-wx-' || customer_id, '2026-11-02')
+FROM customer;
+SELECT grant_voucher(customer_id, '5 CNY', '2026-12-01', '2026-11-02', 'dump-v-' || customer_id) FROM customer;
+SELECT capture_hold(place_hold(customer_id, '20 CNY', false, NULL, 'instance', customer_id, '2026-11-03'),
+					'12.34 CNY', (SELECT partner_id FROM partner), '2026-11-03 01:00')
+FROM customer WHERE customer_id % 2 = 0;
+SELECT place_hold(customer_id, '7 CNY', true, '2026-11-10', NULL, NULL, '2026-11-03') FROM customer WHERE customer_id % 3 = 0;
+SELECT reverse_transfer((SELECT min(transfer_id) FROM transfer WHERE kind = 'fee'), 'dump test', '2026-11-04');
+SQL
+
+# a fingerprint of every billing table and the id sequence
+fingerprint() {
+	psql -qXAt -d "$1" <<'SQL'
+SELECT string_agg(format('%s:%s:%s', c.relname,
+	(xpath('/row/n/text()', query_to_xml(format('SELECT count(*) AS n FROM gpubill.%I', c.relname), false, true, '')))[1],
+	(xpath('/row/h/text()', query_to_xml(format('SELECT md5(string_agg(t::text, ''|'' ORDER BY t::text)) AS h FROM gpubill.%I t', c.relname), false, true, '')))[1]),
+	' ' ORDER BY c.relname)
+FROM pg_class c WHERE c.relnamespace = 'gpubill'::regnamespace AND c.relkind = 'r'
+UNION ALL SELECT 'id_seq:' || last_value FROM gpubill.id_seq;
+SQL
+}
+before=$(fingerprint $src | tr '\n' ' ')
+dump=$(mktemp /tmp/gpubill_dump.XXXXXX)
+pg_dump -Fc -d $src -f "$dump"
+pg_restore -d $dst "$dump" 2>"$dump.err" || true
+after=$(fingerprint $dst | tr '\n' ' ')
+
+psql -qXAt -d $dst -v before="$before" -v after="$after" -v errors="$(grep -c . "$dump.err" || true)" <<'SQL'
+CREATE EXTENSION IF NOT EXISTS pgtap;
+SET search_path = gpubill, public;
+SELECT plan(5);
+SELECT is(:'errors'::text, '0', 'pg_restore reports no error');
+SELECT is(:'after'::text, :'before'::text, 'every billing table and the id sequence are restored row for row');
+SELECT cmp_ok((SELECT count(*) FROM transfer), '>', 0::bigint, 'the journal was restored');
+SELECT is((SELECT count(*) FROM verify() WHERE NOT ok), 0::bigint, 'verify() is all ok on the restored database');
+SELECT is(setting('service_fee_rate'), '0.25', 'changed settings are restored');
+SELECT * FROM finish();
+SQL
+cat "$dump.err" >&2
+rm -f "$dump" "$dump.err"
