@@ -146,15 +146,29 @@ BEGIN
 
 	IF key = 'shard_id' THEN
 		/* ids of this shard: shard_id * 2^48 + 1 .. (shard_id + 1) * 2^48 - 1 */
-		EXECUTE pg_catalog.format('ALTER SEQUENCE @extschema@.id_seq MINVALUE %s MAXVALUE %s RESTART WITH %s',
-			value::bigint * 281474976710656 + 1, (value::bigint + 1) * 281474976710656 - 1,
-			GREATEST(value::bigint * 281474976710656 + 1,
-				(SELECT s.last_value + 1 FROM @extschema@.id_seq s
-				 WHERE s.last_value BETWEEN value::bigint * 281474976710656 + 1 AND (value::bigint + 1) * 281474976710656 - 2)));
+		PERFORM @extschema@.move_sequence_to_shard(seq, value::bigint)
+		FROM unnest(ARRAY['@extschema@.id_seq', '@extschema@.account_id_seq']::regclass[]) seq;
 	END IF;
 END
 $$;
 COMMENT ON FUNCTION @extschema@.set_setting(text, text) IS 'Change a billing setting; unknown key or bad value raises 22023';
+
+CREATE FUNCTION @extschema@.move_sequence_to_shard(seq regclass, shard bigint)
+RETURNS void
+LANGUAGE plpgsql VOLATILE STRICT
+SET search_path = pg_catalog, @extschema@, pg_temp
+AS $$
+DECLARE
+	lo bigint := shard * 281474976710656 + 1;
+	hi bigint := (shard + 1) * 281474976710656 - 1;
+	last bigint;
+BEGIN
+	EXECUTE pg_catalog.format('SELECT last_value FROM %s', seq) INTO last;
+	EXECUTE pg_catalog.format('ALTER SEQUENCE %s MINVALUE %s MAXVALUE %s RESTART WITH %s', seq, lo, hi,
+		CASE WHEN last >= lo AND last < hi THEN last + 1 ELSE lo END);
+END
+$$;
+COMMENT ON FUNCTION @extschema@.move_sequence_to_shard(regclass, bigint) IS 'Confine a sequence to the id range of a shard: shard * 2^48 + 1 .. (shard + 1) * 2^48 - 1';
 
 CREATE FUNCTION @extschema@.billing_timezone()
 RETURNS text

@@ -36,8 +36,11 @@ CREATE TABLE @extschema@.partner (
 );
 COMMENT ON TABLE @extschema@.partner IS 'A partner (GPU owner) or exchange provider';
 
+CREATE SEQUENCE @extschema@.account_id_seq MINVALUE 1 MAXVALUE 281474976710655;
+COMMENT ON SEQUENCE @extschema@.account_id_seq IS 'Ids of ledger accounts (apart, so that parties opened together get consecutive ids); moved with shard_id like id_seq';
+
 CREATE TABLE @extschema@.account (
-	account_id	bigint PRIMARY KEY DEFAULT pg_catalog.nextval('@extschema@.id_seq'),
+	account_id	bigint PRIMARY KEY DEFAULT pg_catalog.nextval('@extschema@.account_id_seq'),
 	owner_kind	text NOT NULL CHECK (owner_kind IN ('customer', 'partner', 'platform', 'world')),
 	owner_id	bigint NOT NULL,		/* customer or partner id; 0 for platform and world */
 	purpose		text NOT NULL CHECK (purpose IN (
@@ -56,14 +59,17 @@ CREATE TABLE @extschema@.wallet (
 	customer_id	bigint PRIMARY KEY REFERENCES @extschema@.customer,
 	cash_account bigint NOT NULL REFERENCES @extschema@.account,
 	voucher_account bigint NOT NULL REFERENCES @extschema@.account,
+	fee_account	bigint NOT NULL REFERENCES @extschema@.account,			/* the platform's, in this currency */
+	voucher_expense_account bigint NOT NULL REFERENCES @extschema@.account,	/* the platform's, in this currency */
 	cash		@extschema@.amount NOT NULL,
 	vouchers	@extschema@.amount NOT NULL,
 	held		@extschema@.amount NOT NULL,	/* active holds */
 	cash_held	@extschema@.amount NOT NULL,	/* active holds that may use cash only */
 	recharged	@extschema@.amount NOT NULL,	/* real recharges, ever */
 	invoiced	@extschema@.amount NOT NULL,	/* recorded invoices, ever */
+	hold_expiry	timestamptz,				/* earliest expiry of an active hold */
 	updated_at	timestamptz NOT NULL
-);
+) WITH (fillfactor = 50);					/* room for HOT updates: every movement updates its row */
 COMMENT ON TABLE @extschema@.wallet IS 'Cached balances of a customer''s accounts, checked against the journal by verify(); the row every money movement of the customer locks';
 
 CREATE TABLE @extschema@.transfer (
@@ -76,8 +82,8 @@ CREATE TABLE @extschema@.transfer (
 						'voucher_spend', 'voucher_expiry', 'deposit', 'withdrawal', 'refund', 'forfeit',
 						'compensation', 'commission', 'reservation_fee', 'cancellation_fee',
 						'reseller_refund', 'premium', 'payment', 'storage', 'reversal')),
-	debit_account bigint NOT NULL REFERENCES @extschema@.account,
-	credit_account bigint NOT NULL REFERENCES @extschema@.account,
+	debit_account bigint NOT NULL,			/* an account (checked by verify: no foreign key, */
+	credit_account bigint NOT NULL,		/* whose row lock would make the platform's accounts hot) */
 	amount		@extschema@.amount NOT NULL CHECK (@extschema@.micros(amount) > 0),
 	object_type	text,
 	object_id	bigint,
@@ -93,7 +99,7 @@ COMMENT ON TABLE @extschema@.transfer IS 'The journal: one row per money movemen
 
 CREATE TABLE @extschema@.hold (
 	hold_id		bigint PRIMARY KEY DEFAULT pg_catalog.nextval('@extschema@.id_seq'),
-	customer_id	bigint NOT NULL REFERENCES @extschema@.customer,
+	customer_id	bigint NOT NULL,		/* the wallet locked to place it */
 	amount		@extschema@.amount NOT NULL CHECK (@extschema@.micros(amount) > 0),
 	cash_only	boolean NOT NULL,		/* vouchers may not pay what it reserves */
 	at			timestamptz NOT NULL,
@@ -104,11 +110,11 @@ CREATE TABLE @extschema@.hold (
 	request_id	text,
 	CHECK (expires_at IS NULL OR expires_at > at)
 );
-CREATE INDEX hold_customer_idx ON @extschema@.hold (customer_id);
+CREATE INDEX hold_expiring_idx ON @extschema@.hold (customer_id, expires_at) WHERE expires_at IS NOT NULL;
 COMMENT ON TABLE @extschema@.hold IS 'A reservation of a customer''s funds (two-phase, R-LED-2), append-only; its end is a hold_end row';
 
 CREATE TABLE @extschema@.hold_end (
-	hold_id		bigint PRIMARY KEY REFERENCES @extschema@.hold,	/* a hold ends once */
+	hold_id		bigint PRIMARY KEY,		/* a hold ends once (verify checks the hold exists) */
 	customer_id	bigint NOT NULL,
 	kind		text NOT NULL CHECK (kind IN ('capture', 'release', 'expire')),
 	captured	@extschema@.amount NOT NULL,	/* zero unless kind = capture */
@@ -193,6 +199,7 @@ $$;
 
 -- pg_dump keeps the billing data (STYLE 11)
 SELECT pg_catalog.pg_extension_config_dump('@extschema@.id_seq', '');
+SELECT pg_catalog.pg_extension_config_dump('@extschema@.account_id_seq', '');
 SELECT pg_catalog.pg_extension_config_dump('@extschema@.customer', '');
 SELECT pg_catalog.pg_extension_config_dump('@extschema@.partner', '');
 SELECT pg_catalog.pg_extension_config_dump('@extschema@.account', '');

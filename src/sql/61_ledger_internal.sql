@@ -35,6 +35,40 @@ END
 $$;
 COMMENT ON FUNCTION @extschema@.ledger_account(text, bigint, text, text) IS 'Id of the account of an owner, purpose and currency, created on first use';
 
+-- the account of an owner, purpose and currency, or NULL (plpgsql: its plan
+-- is cached for the session, unlike a SQL function that cannot be inlined)
+CREATE FUNCTION @extschema@.account_of(kind text, owner bigint, purpose text, cur text) RETURNS bigint
+	LANGUAGE plpgsql STABLE
+	AS $$
+BEGIN
+	RETURN (SELECT a.account_id FROM @extschema@.account a
+			WHERE a.owner_kind = kind AND a.owner_id = owner AND a.purpose = account_of.purpose AND a.currency = cur);
+END
+$$;
+COMMENT ON FUNCTION @extschema@.account_of(text, bigint, text, text) IS 'Id of an existing account of an owner, purpose and currency';
+
+-- the platform's and world's accounts of a currency, created with the first party using it
+CREATE FUNCTION @extschema@.open_currency(cur text) RETURNS void
+	LANGUAGE sql
+	AS $$
+	SELECT @extschema@.ledger_account(k, 0, p, cur)
+	FROM (VALUES ('platform', 'fee'), ('platform', 'voucher_expense'), ('platform', 'voucher_breakage'),
+				 ('platform', 'commission'), ('platform', 'compensation'), ('platform', 'forfeit'),
+				 ('platform', 'receivable'), ('world', 'payments_in'), ('world', 'payouts')) v(k, p)
+$$;
+COMMENT ON FUNCTION @extschema@.open_currency(text) IS 'Create the platform''s and the world''s accounts of a currency';
+
+-- a setting's value for internal use (unknown keys are NULL)
+CREATE FUNCTION @extschema@.setting_value(key text) RETURNS text
+	LANGUAGE plpgsql STABLE
+	AS $$
+BEGIN
+	RETURN coalesce((SELECT s.value FROM @extschema@.settings s WHERE s.key = setting_value.key),
+					(SELECT d.value FROM @extschema@.setting_defaults d WHERE d.key = setting_value.key));
+END
+$$;
+COMMENT ON FUNCTION @extschema@.setting_value(text) IS 'A setting''s value for internal use';
+
 -- lock a customer's wallet (always the first lock of a money movement)
 CREATE FUNCTION @extschema@.lock_wallet(customer bigint) RETURNS @extschema@.wallet
 	LANGUAGE plpgsql

@@ -32,11 +32,14 @@ BEGIN
 		END IF;
 		RETURN c.customer_id;
 	END IF;
+	PERFORM @extschema@.open_currency(cur);
 	cash := @extschema@.ledger_account('customer', id, 'cash', cur);
 	voucher := @extschema@.ledger_account('customer', id, 'voucher', cur);
-	INSERT INTO @extschema@.wallet (customer_id, cash_account, voucher_account, cash, vouchers, held, cash_held,
-									recharged, invoiced, updated_at)
-	SELECT id, cash, voucher, z, z, z, z, z, z, t FROM @extschema@.zero(cur) z;
+	INSERT INTO @extschema@.wallet (customer_id, cash_account, voucher_account, fee_account, voucher_expense_account,
+									cash, vouchers, held, cash_held, recharged, invoiced, hold_expiry, updated_at)
+	SELECT id, cash, voucher, @extschema@.account_of('platform', 0, 'fee', cur),
+		   @extschema@.account_of('platform', 0, 'voucher_expense', cur), z, z, z, z, z, z, NULL, t
+	FROM @extschema@.zero(cur) z;
 	RETURN id;
 END
 $$;
@@ -68,6 +71,7 @@ BEGIN
 		END IF;
 		RETURN p.partner_id;
 	END IF;
+	PERFORM @extschema@.open_currency(cur);
 	PERFORM @extschema@.ledger_account('partner', id, 'income', cur);
 	PERFORM @extschema@.ledger_account('partner', id, 'deposit', cur);
 	RETURN id;

@@ -40,13 +40,13 @@ BEGIN
 		RETURN r.id;
 	END IF;
 
-	rate := @extschema@.setting('channel_bonus_rate.' || channel)::numeric;
+	rate := @extschema@.setting_value('channel_bonus_rate.' || channel)::numeric;
 	bonus := @extschema@.round(amt * rate, 2);
 	INSERT INTO @extschema@.recharge (recharge_id, customer_id, channel, external_id, amount, bonus, at)
 	VALUES (r.id, customer, channel, external_id, amt, bonus, t);
 	INSERT INTO @extschema@.transfer (customer_id, at, kind, debit_account, credit_account, amount,
 									  object_type, object_id, request_id)
-	VALUES (customer, t, 'recharge', @extschema@.ledger_account('world', 0, 'payments_in', cur), w.cash_account, amt,
+	VALUES (customer, t, 'recharge', @extschema@.account_of('world', 0, 'payments_in', cur), w.cash_account, amt,
 			'recharge', r.id, channel || ':' || external_id);
 	IF @extschema@.micros(bonus) > 0 THEN
 		/* R-RCH-2: the channel bonus is a voucher */
@@ -54,7 +54,7 @@ BEGIN
 		VALUES (pg_catalog.nextval('@extschema@.id_seq'), customer, bonus, NULL, t, r.id);
 		INSERT INTO @extschema@.transfer (customer_id, at, kind, debit_account, credit_account, amount,
 										  object_type, object_id)
-		VALUES (customer, t, 'bonus', @extschema@.ledger_account('platform', 0, 'voucher_expense', cur),
+		VALUES (customer, t, 'bonus', w.voucher_expense_account,
 				w.voucher_account, bonus, 'recharge', r.id);
 	END IF;
 	UPDATE @extschema@.wallet SET cash = cash + amt, vouchers = vouchers + bonus, recharged = recharged + amt,
@@ -94,8 +94,7 @@ BEGIN
 	VALUES (r.id, customer, amt, expires_at, t);
 	INSERT INTO @extschema@.transfer (customer_id, at, kind, debit_account, credit_account, amount,
 									  object_type, object_id, request_id)
-	VALUES (customer, t, 'voucher', @extschema@.ledger_account('platform', 0, 'voucher_expense', cur),
-			w.voucher_account, amt, 'voucher', r.id, request_id);
+	VALUES (customer, t, 'voucher', w.voucher_expense_account, w.voucher_account, amt, 'voucher', r.id, request_id);
 	UPDATE @extschema@.wallet SET vouchers = vouchers + amt, updated_at = GREATEST(updated_at, t)
 	WHERE customer_id = customer;
 	RETURN r.id;

@@ -6,14 +6,16 @@
  * the hold allows vouchers; then cash) and releases the rest; release_hold
  * frees it; a hold past its expiry ends as expired.  Funds are sufficient
  * when the cash-only holds fit in cash and all holds fit in cash + vouchers.
+ * wallet.hold_expiry (the earliest expiry of an active hold) lets a movement
+ * skip looking for expired holds when none can be due.
  */
 
--- end the customer's holds that expired by t (under the wallet lock)
-CREATE FUNCTION @extschema@.expire_holds(customer bigint, t timestamptz) RETURNS integer
+-- end the customer's holds that expired by t (under the wallet lock); returns the wallet
+CREATE FUNCTION @extschema@.expire_holds(customer bigint, t timestamptz) RETURNS @extschema@.wallet
 	LANGUAGE plpgsql
 	AS $$
 DECLARE
-	n integer;
+	w @extschema@.wallet;
 BEGIN
 	WITH ended AS (
 		INSERT INTO @extschema@.hold_end (hold_id, customer_id, kind, captured, at)
@@ -24,17 +26,21 @@ BEGIN
 		RETURNING hold_id
 	), freed AS (
 		SELECT @extschema@.sum(h.amount) AS amount,
-			   @extschema@.sum(CASE WHEN h.cash_only THEN h.amount ELSE @extschema@.zero(@extschema@.currency(h.amount)) END) AS cash_amount,
-			   pg_catalog.count(*) AS n
+			   @extschema@.sum(CASE WHEN h.cash_only THEN h.amount ELSE @extschema@.zero(@extschema@.currency(h.amount)) END) AS cash_amount
 		FROM ended JOIN @extschema@.hold h USING (hold_id)
 	)
-	UPDATE @extschema@.wallet w SET held = w.held - f.amount, cash_held = w.cash_held - f.cash_amount
-	FROM freed f WHERE w.customer_id = customer AND f.n > 0;
-	GET DIAGNOSTICS n = ROW_COUNT;
-	RETURN n;
+	UPDATE @extschema@.wallet k
+	SET held = k.held - coalesce(f.amount, @extschema@.zero(@extschema@.currency(k.held))),
+		cash_held = k.cash_held - coalesce(f.cash_amount, @extschema@.zero(@extschema@.currency(k.held))),
+		hold_expiry = (SELECT pg_catalog.min(h.expires_at) FROM @extschema@.hold h
+					   WHERE h.customer_id = customer AND h.expires_at > t
+						 AND NOT EXISTS (SELECT FROM @extschema@.hold_end e WHERE e.hold_id = h.hold_id))
+	FROM freed f WHERE k.customer_id = customer
+	RETURNING k.* INTO w;
+	RETURN w;
 END
 $$;
-COMMENT ON FUNCTION @extschema@.expire_holds(bigint, timestamptz) IS 'End a customer''s holds whose expiry has passed (called under the wallet lock)';
+COMMENT ON FUNCTION @extschema@.expire_holds(bigint, timestamptz) IS 'End a customer''s holds whose expiry has passed (called under the wallet lock); returns the wallet';
 
 CREATE FUNCTION @extschema@.place_hold(customer bigint, amt @extschema@.amount, cash_only boolean DEFAULT false,
 										expires_at timestamptz DEFAULT NULL, object_type text DEFAULT NULL,
@@ -49,7 +55,10 @@ DECLARE
 	w @extschema@.wallet;
 	r record;
 BEGIN
-	w := @extschema@.lock_wallet(customer);
+	SELECT * INTO w FROM @extschema@.wallet k WHERE k.customer_id = customer FOR UPDATE;	/* the first lock */
+	IF NOT FOUND THEN
+		RAISE EXCEPTION 'unknown customer: %', customer USING ERRCODE = 'no_data_found';
+	END IF;
 	PERFORM @extschema@.check_amount(amt, @extschema@.currency(w.cash), 'hold amount');
 	IF cash_only IS NULL THEN
 		RAISE EXCEPTION 'cash_only must not be null' USING ERRCODE = 'invalid_parameter_value';
@@ -59,14 +68,15 @@ BEGIN
 			USING ERRCODE = 'invalid_parameter_value';
 	END IF;
 	r := @extschema@.begin_request('place_hold', request_id, customer, NULL,
+								   CASE WHEN request_id IS NOT NULL THEN
 								   pg_catalog.jsonb_build_object('customer', customer, 'amount', amt::text,
 										'cash_only', cash_only, 'expires_at', expires_at,
-										'object_type', object_type, 'object_id', object_id), t);
+										'object_type', object_type, 'object_id', object_id) END, t);
 	IF r.done THEN
 		RETURN r.id;
 	END IF;
-	IF @extschema@.expire_holds(customer, t) > 0 THEN
-		SELECT * INTO w FROM @extschema@.wallet k WHERE k.customer_id = customer;
+	IF w.hold_expiry <= t THEN
+		w := @extschema@.expire_holds(customer, t);
 	END IF;
 	IF @extschema@.micros(w.cash) < 0
 	   OR w.cash + w.vouchers - w.held < amt
@@ -81,6 +91,7 @@ BEGIN
 	UPDATE @extschema@.wallet k
 	SET held = k.held + amt,
 		cash_held = CASE WHEN cash_only THEN k.cash_held + amt ELSE k.cash_held END,
+		hold_expiry = LEAST(k.hold_expiry, expires_at),
 		updated_at = GREATEST(k.updated_at, t)
 	WHERE k.customer_id = customer;
 	RETURN r.id;
@@ -88,34 +99,37 @@ END
 $$;
 COMMENT ON FUNCTION @extschema@.place_hold(bigint, @extschema@.amount, boolean, timestamptz, text, bigint, timestamptz, text) IS 'Reserve funds of a customer (a freeze): lowers available, not the balances; GB001 if not available (R-LED-2)';
 
--- the hold to end, checked: it exists, has not ended, has not expired at t
-CREATE FUNCTION @extschema@.open_hold(hold bigint, t timestamptz) RETURNS @extschema@.hold
+-- the hold to end and its locked wallet, checked: it exists, has not ended,
+-- has not expired at t; with a repeated request id, done is true
+CREATE FUNCTION @extschema@.open_hold(hold bigint, t timestamptz, fn text, request_id text, args jsonb,
+									  OUT h @extschema@.hold, OUT w @extschema@.wallet, OUT done boolean)
 	LANGUAGE plpgsql
 	AS $$
 DECLARE
-	h @extschema@.hold;
-	e @extschema@.hold_end;
+	ended text;
 BEGIN
 	SELECT * INTO h FROM @extschema@.hold k WHERE k.hold_id = hold;
 	IF NOT FOUND THEN
 		RAISE EXCEPTION 'unknown hold: %', hold USING ERRCODE = 'no_data_found';
 	END IF;
-	PERFORM @extschema@.lock_wallet(h.customer_id);
-	SELECT * INTO e FROM @extschema@.hold_end k WHERE k.hold_id = hold;
+	SELECT * INTO w FROM @extschema@.wallet k WHERE k.customer_id = h.customer_id FOR UPDATE;
+	done := request_id IS NOT NULL AND (@extschema@.begin_request(fn, request_id, h.customer_id, NULL, args, t)).done;
+	IF done THEN
+		RETURN;
+	END IF;
+	SELECT e.kind INTO ended FROM @extschema@.hold_end e WHERE e.hold_id = hold;
 	IF FOUND THEN
-		RAISE EXCEPTION 'hold % has already ended (%)', hold, e.kind USING ERRCODE = 'GB004';
+		RAISE EXCEPTION 'hold % has already ended (%)', hold, ended USING ERRCODE = 'GB004';
 	END IF;
 	IF h.expires_at <= t THEN
-		PERFORM @extschema@.expire_holds(h.customer_id, t);
 		RAISE EXCEPTION 'hold % expired at %', hold, h.expires_at USING ERRCODE = 'GB004';
 	END IF;
 	IF t < h.at THEN
 		RAISE EXCEPTION 'hold % cannot end at %, before it was placed at %', hold, t, h.at USING ERRCODE = 'GB004';
 	END IF;
-	RETURN h;
 END
 $$;
-COMMENT ON FUNCTION @extschema@.open_hold(bigint, timestamptz) IS 'Lock the wallet of a hold and check the hold can still end';
+COMMENT ON FUNCTION @extschema@.open_hold(bigint, timestamptz, text, text, jsonb) IS 'Lock the wallet of a hold, handle a repeated request, check the hold can still end';
 
 -- how a captured hold was paid, from the journal (for a repeated request)
 CREATE FUNCTION @extschema@.hold_split(hold bigint, customer bigint)
@@ -143,76 +157,59 @@ CREATE FUNCTION @extschema@.capture_hold(hold bigint, amt @extschema@.amount, pa
 	AS $$
 DECLARE
 	t timestamptz := coalesce(at, pg_catalog.now());
-	h @extschema@.hold;
-	w @extschema@.wallet;
+	o record;
 	cur text;
-	r record;
 	v @extschema@.amount;
 	c @extschema@.amount;
 	income @extschema@.amount;
-	partner_cur text;
+	income_account bigint;
 BEGIN
-	SELECT k.customer_id INTO w.customer_id FROM @extschema@.hold k WHERE k.hold_id = hold;
-	IF FOUND THEN
-		w := @extschema@.lock_wallet(w.customer_id);
-		r := @extschema@.begin_request('capture_hold', request_id, w.customer_id, partner,
-									   pg_catalog.jsonb_build_object('hold', hold, 'amount', amt::text, 'partner', partner), t);
-		IF r.done THEN
-			RETURN QUERY SELECT * FROM @extschema@.hold_split(hold, w.customer_id);
-			RETURN;
-		END IF;
+	o := @extschema@.open_hold(hold, t, 'capture_hold', request_id,
+							   CASE WHEN request_id IS NOT NULL THEN
+							   pg_catalog.jsonb_build_object('hold', hold, 'amount', amt::text, 'partner', partner) END);
+	IF o.done THEN
+		RETURN QUERY SELECT * FROM @extschema@.hold_split(hold, (o.h).customer_id);
+		RETURN;
 	END IF;
-	h := @extschema@.open_hold(hold, t);
-	cur := @extschema@.currency(h.amount);
-	income := @extschema@.zero(cur);
+	cur := @extschema@.currency((o.h).amount);
 	IF amt IS NULL OR @extschema@.currency(amt) <> cur THEN
 		PERFORM @extschema@.check_amount(amt, cur, 'captured amount');
 	END IF;
-	IF @extschema@.micros(amt) < 0 OR amt > h.amount THEN
-		RAISE EXCEPTION 'a capture of % is outside the hold of %', amt, h.amount
+	IF @extschema@.micros(amt) < 0 OR amt > (o.h).amount THEN
+		RAISE EXCEPTION 'a capture of % is outside the hold of %', amt, (o.h).amount
 			USING ERRCODE = 'invalid_parameter_value', HINT = 'Capture between zero and the amount held.';
 	END IF;
 	IF partner IS NOT NULL THEN
-		SELECT p.currency INTO partner_cur FROM @extschema@.partner p WHERE p.partner_id = partner;
-		IF NOT FOUND THEN
+		income_account := @extschema@.account_of('partner', partner, 'income', cur);
+		IF income_account IS NULL THEN
+			IF EXISTS (SELECT FROM @extschema@.partner p WHERE p.partner_id = partner) THEN
+				RAISE EXCEPTION 'currency mismatch: partner % is not paid in %', partner, cur USING ERRCODE = 'GB003';
+			END IF;
 			RAISE EXCEPTION 'unknown partner: %', partner USING ERRCODE = 'no_data_found';
-		END IF;
-		IF partner_cur <> cur THEN
-			RAISE EXCEPTION 'currency mismatch: the partner is paid in %, the hold is in %', partner_cur, cur
-				USING ERRCODE = 'GB003';
 		END IF;
 	END IF;
 
 	/* R-RCH-4: vouchers first where the hold allows them, then cash */
-	v := CASE WHEN h.cash_only THEN @extschema@.zero(cur) ELSE LEAST(amt, GREATEST(w.vouchers, @extschema@.zero(cur))) END;
+	v := CASE WHEN (o.h).cash_only THEN @extschema@.zero(cur)
+			  ELSE LEAST(amt, GREATEST((o.w).vouchers, @extschema@.zero(cur))) END;
 	c := amt - v;
-	IF @extschema@.micros(v) > 0 THEN
-		INSERT INTO @extschema@.transfer (customer_id, at, kind, debit_account, credit_account, amount, object_type, object_id, request_id)
-		VALUES (h.customer_id, t, 'voucher_spend', w.voucher_account,
-				@extschema@.ledger_account('platform', 0, 'voucher_expense', cur), v, 'hold', hold, request_id);
-	END IF;
-	IF @extschema@.micros(c) > 0 THEN
-		/* R-PRT-3: the partner's income is the cash part less the service fee */
-		income := CASE WHEN partner IS NULL THEN @extschema@.zero(cur)
-					   ELSE @extschema@.partner_income(c, @extschema@.setting('service_fee_rate')::numeric) END;
-		IF @extschema@.micros(income) > 0 THEN
-			INSERT INTO @extschema@.transfer (customer_id, at, kind, debit_account, credit_account, amount, object_type, object_id, request_id)
-			VALUES (h.customer_id, t, 'income', w.cash_account,
-					@extschema@.ledger_account('partner', partner, 'income', cur), income, 'hold', hold, request_id);
-		END IF;
-		IF c > income THEN
-			INSERT INTO @extschema@.transfer (customer_id, at, kind, debit_account, credit_account, amount, object_type, object_id, request_id)
-			VALUES (h.customer_id, t, 'fee', w.cash_account,
-					@extschema@.ledger_account('platform', 0, 'fee', cur), c - income, 'hold', hold, request_id);
-		END IF;
-	END IF;
+	/* R-PRT-3: the partner's income is the cash part less the service fee */
+	income := CASE WHEN partner IS NULL OR @extschema@.micros(c) = 0 THEN @extschema@.zero(cur)
+				   ELSE @extschema@.partner_income(c, @extschema@.setting_value('service_fee_rate')::numeric) END;
+	INSERT INTO @extschema@.transfer (customer_id, at, kind, debit_account, credit_account, amount, object_type, object_id, request_id)
+	SELECT (o.h).customer_id, t, x.kind, x.debit, x.credit, x.amount, 'hold', hold, request_id
+	FROM (VALUES ('voucher_spend', (o.w).voucher_account, (o.w).voucher_expense_account, v),
+				 ('income', (o.w).cash_account, income_account, income),
+				 ('fee', (o.w).cash_account, (o.w).fee_account, c - income)
+		 ) x(kind, debit, credit, amount)
+	WHERE @extschema@.micros(x.amount) > 0;
 	INSERT INTO @extschema@.hold_end (hold_id, customer_id, kind, captured, at, request_id)
-	VALUES (hold, h.customer_id, 'capture', amt, t, request_id);
+	VALUES (hold, (o.h).customer_id, 'capture', amt, t, request_id);
 	UPDATE @extschema@.wallet k
-	SET cash = k.cash - c, vouchers = k.vouchers - v, held = k.held - h.amount,
-		cash_held = CASE WHEN h.cash_only THEN k.cash_held - h.amount ELSE k.cash_held END,
+	SET cash = k.cash - c, vouchers = k.vouchers - v, held = k.held - (o.h).amount,
+		cash_held = CASE WHEN (o.h).cash_only THEN k.cash_held - (o.h).amount ELSE k.cash_held END,
 		updated_at = GREATEST(k.updated_at, t)
-	WHERE k.customer_id = h.customer_id;
+	WHERE k.customer_id = (o.h).customer_id;
 	RETURN QUERY SELECT v, c, income, c - income;
 END
 $$;
@@ -225,27 +222,19 @@ CREATE FUNCTION @extschema@.release_hold(hold bigint, at timestamptz DEFAULT NUL
 	AS $$
 DECLARE
 	t timestamptz := coalesce(at, pg_catalog.now());
-	h @extschema@.hold;
-	customer bigint;
-	r record;
+	o record;
 BEGIN
-	SELECT k.customer_id INTO customer FROM @extschema@.hold k WHERE k.hold_id = hold;
-	IF FOUND AND request_id IS NOT NULL THEN
-		PERFORM @extschema@.lock_wallet(customer);
-		r := @extschema@.begin_request('release_hold', request_id, customer, NULL,
-									   pg_catalog.jsonb_build_object('hold', hold), t);
-		IF r.done THEN
-			RETURN;
-		END IF;
+	o := @extschema@.open_hold(hold, t, 'release_hold', request_id, pg_catalog.jsonb_build_object('hold', hold));
+	IF o.done THEN
+		RETURN;
 	END IF;
-	h := @extschema@.open_hold(hold, t);
 	INSERT INTO @extschema@.hold_end (hold_id, customer_id, kind, captured, at, request_id)
-	VALUES (hold, h.customer_id, 'release', @extschema@.zero(@extschema@.currency(h.amount)), t, request_id);
+	VALUES (hold, (o.h).customer_id, 'release', @extschema@.zero(@extschema@.currency((o.h).amount)), t, request_id);
 	UPDATE @extschema@.wallet k
-	SET held = k.held - h.amount,
-		cash_held = CASE WHEN h.cash_only THEN k.cash_held - h.amount ELSE k.cash_held END,
+	SET held = k.held - (o.h).amount,
+		cash_held = CASE WHEN (o.h).cash_only THEN k.cash_held - (o.h).amount ELSE k.cash_held END,
 		updated_at = GREATEST(k.updated_at, t)
-	WHERE k.customer_id = h.customer_id;
+	WHERE k.customer_id = (o.h).customer_id;
 END
 $$;
 COMMENT ON FUNCTION @extschema@.release_hold(bigint, timestamptz, text) IS 'Free a hold without moving money (R-LED-2)';

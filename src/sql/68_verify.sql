@@ -38,12 +38,14 @@ CREATE FUNCTION @extschema@.verify()
 		   coalesce(string_agg(currency || ' ' || total::text, ', '), 'every currency sums to zero')
 	FROM per_currency WHERE @extschema@.micros(total) <> 0
 	UNION ALL
-	SELECT 'transfers are in their accounts'' currency', count(*) = 0,
-		   count(*) || ' transfers in another currency than an account' || coalesce(': ' || string_agg(t.transfer_id::text, ', '), '')
+	SELECT 'transfers move between known accounts of their currency', count(*) = 0,
+		   count(*) || ' transfers with an unknown account or in another currency than an account'
+		   || coalesce(': ' || string_agg(t.transfer_id::text, ', '), '')
 	FROM @extschema@.transfer t
-	JOIN @extschema@.account d ON d.account_id = t.debit_account
-	JOIN @extschema@.account c ON c.account_id = t.credit_account
-	WHERE @extschema@.currency(t.amount) <> d.currency OR @extschema@.currency(t.amount) <> c.currency
+	LEFT JOIN @extschema@.account d ON d.account_id = t.debit_account
+	LEFT JOIN @extschema@.account c ON c.account_id = t.credit_account
+	WHERE d.account_id IS NULL OR c.account_id IS NULL
+	   OR @extschema@.currency(t.amount) <> d.currency OR @extschema@.currency(t.amount) <> c.currency
 	UNION ALL
 	SELECT 'cached balances equal the journal', count(*) = 0,
 		   count(*) || ' wallets differ from the journal' || coalesce(': ' || string_agg(customer_id::text, ', '), '')
@@ -61,9 +63,11 @@ CREATE FUNCTION @extschema@.verify()
 	   OR @extschema@.micros(cash - cash_held) < 0
 	UNION ALL
 	SELECT 'no hold captured beyond what it reserved', count(*) = 0,
-		   count(*) || ' holds captured beyond their amount' || coalesce(': ' || string_agg(h.hold_id::text, ', '), '')
-	FROM @extschema@.hold h JOIN @extschema@.hold_end e USING (hold_id)
-	WHERE @extschema@.currency(e.captured) <> @extschema@.currency(h.amount) OR e.captured > h.amount
+		   count(*) || ' hold ends without their hold or captured beyond its amount'
+		   || coalesce(': ' || string_agg(e.hold_id::text, ', '), '')
+	FROM @extschema@.hold_end e LEFT JOIN @extschema@.hold h USING (hold_id)
+	WHERE h.hold_id IS NULL OR h.customer_id <> e.customer_id
+	   OR @extschema@.currency(e.captured) <> @extschema@.currency(h.amount) OR e.captured > h.amount
 	   OR @extschema@.micros(e.captured) < 0
 	UNION ALL
 	SELECT 'reversals reverse an existing transfer', count(*) = 0,

@@ -20,9 +20,13 @@ REVOKE EXECUTE ON FUNCTION
 	@extschema@.check_amount(@extschema@.amount, text, text),
 	@extschema@.begin_request(text, text, bigint, bigint, jsonb, timestamptz),
 	@extschema@.expire_holds(bigint, timestamptz),
-	@extschema@.open_hold(bigint, timestamptz),
+	@extschema@.open_hold(bigint, timestamptz, text, text, jsonb),
+	@extschema@.account_of(text, bigint, text, text),
+	@extschema@.open_currency(text),
+	@extschema@.setting_value(text),
 	@extschema@.hold_split(bigint, bigint),
-	@extschema@.refuse_change()
+	@extschema@.refuse_change(),
+	@extschema@.move_sequence_to_shard(regclass, bigint)
 FROM PUBLIC;
 
 -- the API (SECURITY DEFINER): gpubill_app and gpubill_admin only
