@@ -55,12 +55,17 @@ CREATE TABLE @extschema@.account (
 );
 COMMENT ON TABLE @extschema@.account IS 'A ledger account: an owner, a purpose and a currency';
 
+/*
+ * No foreign keys here: a wallet is updated twice in many transactions, and
+ * PostgreSQL re-checks every foreign key of a row updated again in the
+ * transaction that last updated it.  verify() checks the references instead.
+ */
 CREATE TABLE @extschema@.wallet (
-	customer_id	bigint PRIMARY KEY REFERENCES @extschema@.customer,
-	cash_account bigint NOT NULL REFERENCES @extschema@.account,
-	voucher_account bigint NOT NULL REFERENCES @extschema@.account,
-	fee_account	bigint NOT NULL REFERENCES @extschema@.account,			/* the platform's, in this currency */
-	voucher_expense_account bigint NOT NULL REFERENCES @extschema@.account,	/* the platform's, in this currency */
+	customer_id	bigint PRIMARY KEY,			/* the customer */
+	cash_account bigint NOT NULL,			/* the customer's accounts */
+	voucher_account bigint NOT NULL,
+	fee_account	bigint NOT NULL,				/* the platform's, in this currency */
+	voucher_expense_account bigint NOT NULL,	/* the platform's, in this currency */
 	cash		@extschema@.amount NOT NULL,
 	vouchers	@extschema@.amount NOT NULL,
 	held		@extschema@.amount NOT NULL,	/* active holds */

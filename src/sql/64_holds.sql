@@ -53,13 +53,16 @@ CREATE FUNCTION @extschema@.place_hold(customer bigint, amt @extschema@.amount, 
 DECLARE
 	t timestamptz := coalesce(at, pg_catalog.now());
 	w @extschema@.wallet;
-	r record;
+	id bigint;
+	done boolean;
 BEGIN
 	SELECT * INTO w FROM @extschema@.wallet k WHERE k.customer_id = customer FOR UPDATE;	/* the first lock */
 	IF NOT FOUND THEN
 		RAISE EXCEPTION 'unknown customer: %', customer USING ERRCODE = 'no_data_found';
 	END IF;
-	PERFORM @extschema@.check_amount(amt, @extschema@.currency(w.cash), 'hold amount');
+	IF amt IS NULL OR @extschema@.currency(amt) <> @extschema@.currency(w.cash) OR @extschema@.micros(amt) <= 0 THEN
+		PERFORM @extschema@.check_amount(amt, @extschema@.currency(w.cash), 'hold amount');
+	END IF;
 	IF cash_only IS NULL THEN
 		RAISE EXCEPTION 'cash_only must not be null' USING ERRCODE = 'invalid_parameter_value';
 	END IF;
@@ -67,13 +70,16 @@ BEGIN
 		RAISE EXCEPTION 'a hold must expire after it is placed: % is not after %', expires_at, t
 			USING ERRCODE = 'invalid_parameter_value';
 	END IF;
-	r := @extschema@.begin_request('place_hold', request_id, customer, NULL,
-								   CASE WHEN request_id IS NOT NULL THEN
-								   pg_catalog.jsonb_build_object('customer', customer, 'amount', amt::text,
-										'cash_only', cash_only, 'expires_at', expires_at,
-										'object_type', object_type, 'object_id', object_id) END, t);
-	IF r.done THEN
-		RETURN r.id;
+	IF request_id IS NULL THEN
+		id := pg_catalog.nextval('@extschema@.id_seq');
+	ELSE
+		SELECT * INTO id, done FROM @extschema@.begin_request('place_hold', request_id, customer, NULL,
+									   pg_catalog.jsonb_build_object('customer', customer, 'amount', amt::text,
+											'cash_only', cash_only, 'expires_at', expires_at,
+											'object_type', object_type, 'object_id', object_id), t);
+		IF done THEN
+			RETURN id;
+		END IF;
 	END IF;
 	IF w.hold_expiry <= t THEN
 		w := @extschema@.expire_holds(customer, t);
@@ -87,20 +93,21 @@ BEGIN
 						w.cash, w.vouchers, w.held, w.cash_held, CASE WHEN cash_only THEN 'not usable' ELSE 'usable' END);
 	END IF;
 	INSERT INTO @extschema@.hold (hold_id, customer_id, amount, cash_only, at, expires_at, object_type, object_id, request_id)
-	VALUES (r.id, customer, amt, cash_only, t, expires_at, object_type, object_id, request_id);
+	VALUES (id, customer, amt, cash_only, t, expires_at, object_type, object_id, request_id);
 	UPDATE @extschema@.wallet k
 	SET held = k.held + amt,
 		cash_held = CASE WHEN cash_only THEN k.cash_held + amt ELSE k.cash_held END,
 		hold_expiry = LEAST(k.hold_expiry, expires_at),
 		updated_at = GREATEST(k.updated_at, t)
 	WHERE k.customer_id = customer;
-	RETURN r.id;
+	RETURN id;
 END
 $$;
 COMMENT ON FUNCTION @extschema@.place_hold(bigint, @extschema@.amount, boolean, timestamptz, text, bigint, timestamptz, text) IS 'Reserve funds of a customer (a freeze): lowers available, not the balances; GB001 if not available (R-LED-2)';
 
--- the hold to end and its locked wallet, checked: it exists, has not ended,
--- has not expired at t; with a repeated request id, done is true
+-- the hold to end and its locked wallet, checked: it exists and has not
+-- expired at t (end_hold finds an earlier end); with a repeated request id,
+-- done is true
 CREATE FUNCTION @extschema@.open_hold(hold bigint, t timestamptz, fn text, request_id text, args jsonb,
 									  OUT h @extschema@.hold, OUT w @extschema@.wallet, OUT done boolean)
 	LANGUAGE plpgsql
@@ -117,10 +124,6 @@ BEGIN
 	IF done THEN
 		RETURN;
 	END IF;
-	SELECT e.kind INTO ended FROM @extschema@.hold_end e WHERE e.hold_id = hold;
-	IF FOUND THEN
-		RAISE EXCEPTION 'hold % has already ended (%)', hold, ended USING ERRCODE = 'GB004';
-	END IF;
 	IF h.expires_at <= t THEN
 		RAISE EXCEPTION 'hold % expired at %', hold, h.expires_at USING ERRCODE = 'GB004';
 	END IF;
@@ -130,6 +133,25 @@ BEGIN
 END
 $$;
 COMMENT ON FUNCTION @extschema@.open_hold(bigint, timestamptz, text, text, jsonb) IS 'Lock the wallet of a hold, handle a repeated request, check the hold can still end';
+
+-- record the end of a hold, once: a second end raises GB004
+CREATE FUNCTION @extschema@.end_hold(hold bigint, customer bigint, kind text, captured @extschema@.amount,
+									 t timestamptz, request_id text) RETURNS void
+	LANGUAGE plpgsql
+	AS $$
+DECLARE
+	ended text;
+BEGIN
+	INSERT INTO @extschema@.hold_end (hold_id, customer_id, kind, captured, at, request_id)
+	VALUES (hold, customer, end_hold.kind, captured, t, request_id)
+	ON CONFLICT (hold_id) DO NOTHING;
+	IF NOT FOUND THEN
+		SELECT e.kind INTO ended FROM @extschema@.hold_end e WHERE e.hold_id = hold;
+		RAISE EXCEPTION 'hold % has already ended (%)', hold, ended USING ERRCODE = 'GB004';
+	END IF;
+END
+$$;
+COMMENT ON FUNCTION @extschema@.end_hold(bigint, bigint, text, @extschema@.amount, timestamptz, text) IS 'Record how a hold ended; a hold ends once (GB004)';
 
 -- how a captured hold was paid, from the journal (for a repeated request)
 CREATE FUNCTION @extschema@.hold_split(hold bigint, customer bigint)
@@ -158,6 +180,8 @@ CREATE FUNCTION @extschema@.capture_hold(hold bigint, amt @extschema@.amount, pa
 DECLARE
 	t timestamptz := coalesce(at, pg_catalog.now());
 	o record;
+	h @extschema@.hold;
+	w @extschema@.wallet;
 	cur text;
 	v @extschema@.amount;
 	c @extschema@.amount;
@@ -167,16 +191,18 @@ BEGIN
 	o := @extschema@.open_hold(hold, t, 'capture_hold', request_id,
 							   CASE WHEN request_id IS NOT NULL THEN
 							   pg_catalog.jsonb_build_object('hold', hold, 'amount', amt::text, 'partner', partner) END);
+	h := o.h;		/* unpacked once: fields of row variables are cheap to read */
+	w := o.w;
 	IF o.done THEN
-		RETURN QUERY SELECT * FROM @extschema@.hold_split(hold, (o.h).customer_id);
+		RETURN QUERY SELECT * FROM @extschema@.hold_split(hold, h.customer_id);
 		RETURN;
 	END IF;
-	cur := @extschema@.currency((o.h).amount);
+	cur := @extschema@.currency(h.amount);
 	IF amt IS NULL OR @extschema@.currency(amt) <> cur THEN
 		PERFORM @extschema@.check_amount(amt, cur, 'captured amount');
 	END IF;
-	IF @extschema@.micros(amt) < 0 OR amt > (o.h).amount THEN
-		RAISE EXCEPTION 'a capture of % is outside the hold of %', amt, (o.h).amount
+	IF @extschema@.micros(amt) < 0 OR amt > h.amount THEN
+		RAISE EXCEPTION 'a capture of % is outside the hold of %', amt, h.amount
 			USING ERRCODE = 'invalid_parameter_value', HINT = 'Capture between zero and the amount held.';
 	END IF;
 	IF partner IS NOT NULL THEN
@@ -190,26 +216,25 @@ BEGIN
 	END IF;
 
 	/* R-RCH-4: vouchers first where the hold allows them, then cash */
-	v := CASE WHEN (o.h).cash_only THEN @extschema@.zero(cur)
-			  ELSE LEAST(amt, GREATEST((o.w).vouchers, @extschema@.zero(cur))) END;
+	v := CASE WHEN h.cash_only THEN @extschema@.zero(cur)
+			  ELSE LEAST(amt, GREATEST(w.vouchers, @extschema@.zero(cur))) END;
 	c := amt - v;
 	/* R-PRT-3: the partner's income is the cash part less the service fee */
 	income := CASE WHEN partner IS NULL OR @extschema@.micros(c) = 0 THEN @extschema@.zero(cur)
 				   ELSE @extschema@.partner_income(c, @extschema@.setting_value('service_fee_rate')::numeric) END;
 	INSERT INTO @extschema@.transfer (customer_id, at, kind, debit_account, credit_account, amount, object_type, object_id, request_id)
-	SELECT (o.h).customer_id, t, x.kind, x.debit, x.credit, x.amount, 'hold', hold, request_id
-	FROM (VALUES ('voucher_spend', (o.w).voucher_account, (o.w).voucher_expense_account, v),
-				 ('income', (o.w).cash_account, income_account, income),
-				 ('fee', (o.w).cash_account, (o.w).fee_account, c - income)
+	SELECT h.customer_id, t, x.kind, x.debit, x.credit, x.amount, 'hold', hold, request_id
+	FROM (VALUES ('voucher_spend', w.voucher_account, w.voucher_expense_account, v),
+				 ('income', w.cash_account, income_account, income),
+				 ('fee', w.cash_account, w.fee_account, c - income)
 		 ) x(kind, debit, credit, amount)
 	WHERE @extschema@.micros(x.amount) > 0;
-	INSERT INTO @extschema@.hold_end (hold_id, customer_id, kind, captured, at, request_id)
-	VALUES (hold, (o.h).customer_id, 'capture', amt, t, request_id);
+	PERFORM @extschema@.end_hold(hold, h.customer_id, 'capture', amt, t, request_id);
 	UPDATE @extschema@.wallet k
-	SET cash = k.cash - c, vouchers = k.vouchers - v, held = k.held - (o.h).amount,
-		cash_held = CASE WHEN (o.h).cash_only THEN k.cash_held - (o.h).amount ELSE k.cash_held END,
+	SET cash = k.cash - c, vouchers = k.vouchers - v, held = k.held - h.amount,
+		cash_held = CASE WHEN h.cash_only THEN k.cash_held - h.amount ELSE k.cash_held END,
 		updated_at = GREATEST(k.updated_at, t)
-	WHERE k.customer_id = (o.h).customer_id;
+	WHERE k.customer_id = h.customer_id;
 	RETURN QUERY SELECT v, c, income, c - income;
 END
 $$;
@@ -223,18 +248,20 @@ CREATE FUNCTION @extschema@.release_hold(hold bigint, at timestamptz DEFAULT NUL
 DECLARE
 	t timestamptz := coalesce(at, pg_catalog.now());
 	o record;
+	h @extschema@.hold;
 BEGIN
 	o := @extschema@.open_hold(hold, t, 'release_hold', request_id, pg_catalog.jsonb_build_object('hold', hold));
+	h := o.h;
 	IF o.done THEN
 		RETURN;
 	END IF;
-	INSERT INTO @extschema@.hold_end (hold_id, customer_id, kind, captured, at, request_id)
-	VALUES (hold, (o.h).customer_id, 'release', @extschema@.zero(@extschema@.currency((o.h).amount)), t, request_id);
+	PERFORM @extschema@.end_hold(hold, h.customer_id, 'release', @extschema@.zero(@extschema@.currency(h.amount)),
+								 t, request_id);
 	UPDATE @extschema@.wallet k
-	SET held = k.held - (o.h).amount,
-		cash_held = CASE WHEN (o.h).cash_only THEN k.cash_held - (o.h).amount ELSE k.cash_held END,
+	SET held = k.held - h.amount,
+		cash_held = CASE WHEN h.cash_only THEN k.cash_held - h.amount ELSE k.cash_held END,
 		updated_at = GREATEST(k.updated_at, t)
-	WHERE k.customer_id = (o.h).customer_id;
+	WHERE k.customer_id = h.customer_id;
 END
 $$;
 COMMENT ON FUNCTION @extschema@.release_hold(bigint, timestamptz, text) IS 'Free a hold without moving money (R-LED-2)';

@@ -47,6 +47,21 @@ CREATE FUNCTION @extschema@.verify()
 	WHERE d.account_id IS NULL OR c.account_id IS NULL
 	   OR @extschema@.currency(t.amount) <> d.currency OR @extschema@.currency(t.amount) <> c.currency
 	UNION ALL
+	SELECT 'wallets belong to their customer''s accounts', count(*) = 0,
+		   count(*) || ' wallets with a wrong customer or account' || coalesce(': ' || string_agg(w.customer_id::text, ', '), '')
+	FROM @extschema@.wallet w
+	LEFT JOIN @extschema@.customer k ON k.customer_id = w.customer_id
+	LEFT JOIN @extschema@.account c ON c.account_id = w.cash_account
+	LEFT JOIN @extschema@.account v ON v.account_id = w.voucher_account
+	LEFT JOIN @extschema@.account f ON f.account_id = w.fee_account
+	LEFT JOIN @extschema@.account e ON e.account_id = w.voucher_expense_account
+	WHERE k.customer_id IS NULL
+	   OR c.account_id IS NULL OR (c.owner_kind, c.owner_id, c.purpose, c.currency) <> ('customer', w.customer_id, 'cash', k.currency)
+	   OR v.account_id IS NULL OR (v.owner_kind, v.owner_id, v.purpose, v.currency) <> ('customer', w.customer_id, 'voucher', k.currency)
+	   OR f.account_id IS NULL OR (f.owner_kind, f.purpose, f.currency) <> ('platform', 'fee', k.currency)
+	   OR e.account_id IS NULL OR (e.owner_kind, e.purpose, e.currency) <> ('platform', 'voucher_expense', k.currency)
+	   OR @extschema@.currency(w.cash) <> k.currency
+	UNION ALL
 	SELECT 'cached balances equal the journal', count(*) = 0,
 		   count(*) || ' wallets differ from the journal' || coalesce(': ' || string_agg(customer_id::text, ', '), '')
 	FROM journal_wallet WHERE cash <> journal_cash OR vouchers <> journal_vouchers

@@ -25,6 +25,7 @@ REVOKE EXECUTE ON FUNCTION
 	@extschema@.open_currency(text),
 	@extschema@.setting_value(text),
 	@extschema@.hold_split(bigint, bigint),
+	@extschema@.end_hold(bigint, bigint, text, @extschema@.amount, timestamptz, text),
 	@extschema@.refuse_change(),
 	@extschema@.move_sequence_to_shard(regclass, bigint)
 FROM PUBLIC;
