@@ -2,6 +2,7 @@
 -- Later issues grow this into a simulated marketplace month.
 \set ON_ERROR_STOP on
 \pset footer off
+\set SHOW_CONTEXT never
 SET search_path = gpubill, public;
 SET TimeZone = 'Asia/Shanghai';
 SET DateStyle = ISO;
@@ -46,7 +47,7 @@ SELECT recharge(:alice, '200.00 CNY', 'wechat', 'wx-20261101-0001', '2026-11-01 
 	recharge(:bob, '50.00 CNY', 'alipay', 'ali-20261101-0042', '2026-11-01 10:05+08') AS bob_recharge;
 \echo 'The payment webhook arrives twice: the second call returns the first recharge and moves nothing:'
 SELECT recharge(:alice, '200.00 CNY', 'wechat', 'wx-20261101-0001', '2026-11-01 10:00:03+08') AS same_recharge;
-SELECT grant_voucher(:alice, '15.00 CNY', '2026-12-01 00:00+08', '2026-11-01 10:10+08') AS voucher;
+SELECT grant_voucher(:alice, '2.00 CNY', '2026-12-01 00:00+08', '2026-11-01 10:10+08') AS voucher;
 SELECT 'alice' AS customer, * FROM wallet(:alice) UNION ALL SELECT 'bob', * FROM wallet(:bob);
 \echo 'An hour of a GPU is frozen (held), then 0.75 of it captured: vouchers first, then cash split 80/20:'
 SELECT place_hold(:alice, '3.60 CNY', false, NULL, 'instance', 1, '2026-11-01 11:00+08') AS hold \gset

@@ -2,7 +2,7 @@
 -- R-LED-1 R-LED-2 R-LED-3 R-LED-4 R-LED-5 R-LED-7 R-RCH-1 R-RCH-2 R-RCH-3 R-RCH-4 R-SEC-3
 BEGIN;
 SET LOCAL search_path = gpubill, public;
-SELECT plan(62);
+SELECT plan(71);
 
 SELECT open_customer('t-alice', 'CNY', '2026-11-01 09:00+08') AS alice \gset
 SELECT open_customer('t-bob', 'CNY', '2026-11-01 09:00+08') AS bob \gset
@@ -164,6 +164,20 @@ SELECT throws_ok(format($$SELECT gpubill.reverse_transfer(%s, 'app')$$, :r1), '4
 				 'only gpubill_admin reverses transfers');
 RESET ROLE;
 SELECT is((SELECT count(*) FROM verify() WHERE NOT ok), 0::bigint, 'verify() is all ok after the reversal');
+
+-- flags and invoices (act at once, take no at)
+SELECT lives_ok(format($$SELECT gpubill.set_discount(%s, 0.85)$$, :bob), 'set_discount accepts 0.85');
+SELECT is((SELECT discount FROM customer WHERE customer_id = :bob), 0.85, 'and records it');
+SELECT throws_ok(format($$SELECT gpubill.set_discount(%s, 0)$$, :bob), '22023', NULL, 'a discount of 0 raises 22023');
+SELECT throws_ok(format($$SELECT gpubill.set_discount(%s, 1.2)$$, :bob), '22023', NULL, 'a discount above 1 raises 22023');
+SELECT throws_ok($$SELECT gpubill.set_discount(987654321, 0.9)$$, 'P0002', NULL, 'an unknown customer raises P0002');
+SELECT lives_ok(format($$SELECT gpubill.set_approved(%s, true)$$, :bob), 'set_approved');
+SELECT is((SELECT approved FROM customer WHERE customer_id = :bob), true, 'records approval');
+SELECT record_invoice(:alice, '100.00 CNY', '2026-11-02 10:00+08') IS NOT NULL AS invoiced;
+SELECT is((SELECT invoiced FROM gpubill.wallet WHERE customer_id = :alice), '100.00 CNY'::amount,
+		  'record_invoice adds to the invoiced total (not refundable)');
+SELECT throws_ok(format($$SELECT gpubill.record_invoice(%s, '-1 CNY')$$, :alice), '22023', NULL,
+				 'a negative invoice raises 22023');
 
 -- verify() notices a cache that disagrees with the journal
 UPDATE wallet SET cash = cash + '0.01 CNY'::amount WHERE customer_id = :bob;
