@@ -27,7 +27,17 @@ REVOKE EXECUTE ON FUNCTION
 	@extschema@.hold_split(bigint, bigint),
 	@extschema@.end_hold(bigint, bigint, text, @extschema@.amount, timestamptz, text),
 	@extschema@.refuse_change(),
-	@extschema@.move_sequence_to_shard(regclass, bigint)
+	@extschema@.move_sequence_to_shard(regclass, bigint),
+	@extschema@.settle_payg(timestamptz, bigint, text),
+	@extschema@.settle_payg_until(timestamptz, bigint),
+	@extschema@.call_time(timestamptz, timestamptz, text),
+	@extschema@.lock_instance(bigint),
+	@extschema@.check_capacity(@extschema@.machine, integer, bigint),
+	@extschema@.lock_machine(bigint, text, boolean),
+	@extschema@.check_instance_transition(),
+	@extschema@.announce_lifecycle_event(),
+	@extschema@.schedule_jobs(),
+	@extschema@.unschedule_jobs()
 FROM PUBLIC;
 
 -- the API (SECURITY DEFINER): gpubill_app and gpubill_admin only
@@ -45,7 +55,16 @@ REVOKE EXECUTE ON FUNCTION
 	@extschema@.capture_hold(bigint, @extschema@.amount, bigint, timestamptz, text),
 	@extschema@.release_hold(bigint, timestamptz, text),
 	@extschema@.reverse_transfer(bigint, text, timestamptz, text),
-	@extschema@.verify()
+	@extschema@.verify(),
+	@extschema@.list_machine(bigint, integer, @extschema@.amount, timestamptz, boolean, @extschema@.amount, @extschema@.amount, text, timestamptz, integer),
+	@extschema@.create_instance(bigint, bigint, integer, text, boolean, timestamptz, text),
+	@extschema@.stop_instance(bigint, timestamptz),
+	@extschema@.start_instance(bigint, timestamptz),
+	@extschema@.release_instance(bigint, timestamptz),
+	@extschema@.instance_state(bigint),
+	@extschema@.set_auto_renew(bigint, boolean),
+	@extschema@.ack_lifecycle_event(bigint),
+	@extschema@.tick(timestamptz)
 FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION
 	@extschema@.open_customer(text, text, timestamptz),
@@ -59,8 +78,18 @@ GRANT EXECUTE ON FUNCTION
 	@extschema@.place_hold(bigint, @extschema@.amount, boolean, timestamptz, text, bigint, timestamptz, text),
 	@extschema@.capture_hold(bigint, @extschema@.amount, bigint, timestamptz, text),
 	@extschema@.release_hold(bigint, timestamptz, text),
-	@extschema@.verify()
+	@extschema@.verify(),
+	@extschema@.list_machine(bigint, integer, @extschema@.amount, timestamptz, boolean, @extschema@.amount, @extschema@.amount, text, timestamptz, integer),
+	@extschema@.create_instance(bigint, bigint, integer, text, boolean, timestamptz, text),
+	@extschema@.stop_instance(bigint, timestamptz),
+	@extschema@.start_instance(bigint, timestamptz),
+	@extschema@.release_instance(bigint, timestamptz),
+	@extschema@.instance_state(bigint),
+	@extschema@.set_auto_renew(bigint, boolean),
+	@extschema@.ack_lifecycle_event(bigint),
+	@extschema@.tick(timestamptz)
 TO gpubill_app;
+GRANT EXECUTE ON FUNCTION @extschema@.schedule_jobs(), @extschema@.unschedule_jobs() TO gpubill_admin;
 GRANT EXECUTE ON FUNCTION
 	@extschema@.set_setting(text, text),
 	@extschema@.reverse_transfer(bigint, text, timestamptz, text)
@@ -71,4 +100,5 @@ REVOKE EXECUTE ON FUNCTION @extschema@.setting(text) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION @extschema@.setting(text) TO gpubill_app, gpubill_reader, gpubill_admin;
 
 -- readers: views only
-GRANT SELECT ON @extschema@.transfers, @extschema@.accounts TO gpubill_reader;
+GRANT SELECT ON @extschema@.transfers, @extschema@.accounts, @extschema@.lifecycle_events,
+	@extschema@.due_lifecycle_events TO gpubill_reader;

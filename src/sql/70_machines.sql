@@ -1,0 +1,74 @@
+/*
+ * 70_machines.sql — machines listed by partners (R-PRT-1; the customer side).
+ * Deposits, delisting, taking offline and removal come with partner economics.
+ */
+
+CREATE TABLE @extschema@.machine (
+	machine_id	bigint PRIMARY KEY DEFAULT pg_catalog.nextval('@extschema@.id_seq'),
+	partner_id	bigint NOT NULL REFERENCES @extschema@.partner,
+	gpus		integer NOT NULL CHECK (gpus > 0),
+	price_per_gpu_hour @extschema@.amount NOT NULL CHECK (@extschema@.micros(price_per_gpu_hour) > 0),
+	week_price_per_gpu @extschema@.amount CHECK (@extschema@.micros(week_price_per_gpu) > 0),
+	month_price_per_gpu @extschema@.amount CHECK (@extschema@.micros(month_price_per_gpu) > 0),
+	owner_end_time timestamptz NOT NULL,
+	vouchers_allowed boolean NOT NULL,
+	billing		text NOT NULL CHECK (billing IN ('per_second', 'usage_hourly', 'one_time')),
+	package_hours integer NOT NULL CHECK (package_hours > 0),
+	state		text NOT NULL DEFAULT 'listed' CHECK (state IN ('listed', 'delisted', 'offline', 'removed')),
+	created_at	timestamptz NOT NULL,
+	last_event_at timestamptz NOT NULL
+);
+CREATE INDEX machine_partner_idx ON @extschema@.machine (partner_id);
+COMMENT ON TABLE @extschema@.machine IS 'A machine a partner lists: GPUs, prices, owner end time, vouchers allowed, billing kind';
+SELECT pg_catalog.pg_extension_config_dump('@extschema@.machine', '');
+
+CREATE FUNCTION @extschema@.list_machine(partner bigint, gpus integer, price_per_gpu_hour @extschema@.amount,
+										  owner_end_time timestamptz, vouchers_allowed boolean DEFAULT true,
+										  week_price_per_gpu @extschema@.amount DEFAULT NULL,
+										  month_price_per_gpu @extschema@.amount DEFAULT NULL,
+										  billing text DEFAULT 'per_second', at timestamptz DEFAULT NULL,
+										  package_hours integer DEFAULT 24)
+	RETURNS bigint
+	LANGUAGE plpgsql VOLATILE SECURITY DEFINER
+	SET search_path = pg_catalog, @extschema@, pg_temp
+	AS $$
+DECLARE
+	t timestamptz := coalesce(at, pg_catalog.now());
+	cur text;
+	id bigint;
+BEGIN
+	SELECT p.currency INTO cur FROM @extschema@.partner p WHERE p.partner_id = partner FOR UPDATE;
+	IF NOT FOUND THEN
+		RAISE EXCEPTION 'unknown partner: %', partner USING ERRCODE = 'no_data_found';
+	END IF;
+	IF gpus IS NULL OR gpus <= 0 THEN
+		RAISE EXCEPTION 'GPU count must be positive: %', gpus USING ERRCODE = 'invalid_parameter_value';
+	END IF;
+	PERFORM @extschema@.check_amount(price_per_gpu_hour, cur, 'price per GPU-hour');
+	IF week_price_per_gpu IS NOT NULL THEN
+		PERFORM @extschema@.check_amount(week_price_per_gpu, cur, 'price per GPU-week');
+	END IF;
+	IF month_price_per_gpu IS NOT NULL THEN
+		PERFORM @extschema@.check_amount(month_price_per_gpu, cur, 'price per GPU-month');
+	END IF;
+	IF owner_end_time IS NULL OR owner_end_time <= t THEN
+		RAISE EXCEPTION 'owner end time must be after the listing: %', owner_end_time
+			USING ERRCODE = 'invalid_parameter_value';
+	END IF;
+	IF billing IS NULL OR billing NOT IN ('per_second', 'usage_hourly', 'one_time') THEN
+		RAISE EXCEPTION 'invalid billing kind: %', coalesce(billing, 'NULL')
+			USING ERRCODE = 'invalid_parameter_value', HINT = 'Billing kinds are per_second, usage_hourly and one_time.';
+	END IF;
+	IF vouchers_allowed IS NULL OR package_hours IS NULL OR package_hours <= 0 THEN
+		RAISE EXCEPTION 'vouchers_allowed must not be null and package_hours must be positive'
+			USING ERRCODE = 'invalid_parameter_value';
+	END IF;
+	INSERT INTO @extschema@.machine (partner_id, gpus, price_per_gpu_hour, week_price_per_gpu, month_price_per_gpu,
+									 owner_end_time, vouchers_allowed, billing, package_hours, created_at, last_event_at)
+	VALUES (partner, gpus, price_per_gpu_hour, week_price_per_gpu, month_price_per_gpu,
+			owner_end_time, vouchers_allowed, billing, package_hours, t, t)
+	RETURNING machine_id INTO id;
+	RETURN id;
+END
+$$;
+COMMENT ON FUNCTION @extschema@.list_machine(bigint, integer, @extschema@.amount, timestamptz, boolean, @extschema@.amount, @extschema@.amount, text, timestamptz, integer) IS 'List a machine of a partner (R-PRT-1)';

@@ -1,0 +1,180 @@
+/*
+ * 73_settlement.sql — pay-as-you-go settlement (R-PAYG-4, R-PAYG-5), set-based.
+ *
+ * settle_payg(b) settles, in a few statements, every running PAYG instance
+ * whose next hourly settlement is b: the usage since billed_until is charged
+ * (hourly fee x seconds / 3600, rounded to cents) and captured from the
+ * instance's hold — vouchers first (in instance order within a customer)
+ * unless the machine refuses them, the cash part split into partner income
+ * and platform fee — as an order line and its transfers; then a new hold
+ * for the next hour is placed, or, when the customer's funds cannot cover
+ * it, the instance stops at b (insufficient_balance).  A customer's
+ * instances are re-held in instance order; the first one that does not fit
+ * stops, with every later one of that customer due at b.
+ *
+ * With stop_reason given it settles only the instance named, up to b, and
+ * stops it instead of holding again (a stop in the middle of an hour).
+ *
+ * Locks: the customers' wallets in customer order, then the instances in
+ * instance order — the order every API call uses (wallet, then instance).
+ */
+
+CREATE FUNCTION @extschema@.settle_payg(b timestamptz, only_instance bigint DEFAULT NULL, stop_reason text DEFAULT NULL,
+										 OUT settled integer, OUT stopped integer)
+	LANGUAGE plpgsql
+	AS $$
+DECLARE
+	fee_rate numeric := @extschema@.setting_value('service_fee_rate')::numeric;
+	hold_hours integer := @extschema@.setting_value('payg_hold_hours')::integer;
+	next_b timestamptz := @extschema@.upper(@extschema@.billing_period('hour', b, @extschema@.setting_value('billing_timezone')));
+	erase_after interval := @extschema@.setting_value('local_data_hours')::integer * interval '1 hour';
+BEGIN
+	PERFORM FROM @extschema@.wallet w
+	WHERE w.customer_id IN (SELECT i.customer_id FROM @extschema@.instance i
+							WHERE i.state = 'running' AND i.billing = 'payg'
+							  AND (CASE WHEN settle_payg.stop_reason IS NULL THEN i.next_settle_at = b ELSE i.instance_id = only_instance END)
+							  AND (only_instance IS NULL OR i.instance_id = only_instance))
+	ORDER BY w.customer_id FOR UPDATE;
+	PERFORM FROM @extschema@.instance i
+	WHERE i.state = 'running' AND i.billing = 'payg'
+	  AND (CASE WHEN settle_payg.stop_reason IS NULL THEN i.next_settle_at = b ELSE i.instance_id = only_instance END)
+	  AND (only_instance IS NULL OR i.instance_id = only_instance)
+	ORDER BY i.instance_id FOR UPDATE;
+
+	/* 1. charge the usage up to b and capture it from the holds */
+	WITH due AS (
+		SELECT i.instance_id, i.customer_id, i.machine_id, i.partner_id, i.hourly_fee, i.cash_only, i.billed_until,
+			   i.hold_id, h.amount AS hold_amount, @extschema@.zero(@extschema@.currency(i.hourly_fee)) AS z,
+			   pg_catalog.floor(EXTRACT(epoch FROM b - i.billed_until))::bigint AS seconds,
+			   w.vouchers, w.cash_account, w.voucher_account, w.fee_account, w.voucher_expense_account,
+			   (SELECT a.account_id FROM @extschema@.account a
+				WHERE a.owner_kind = 'partner' AND a.owner_id = i.partner_id AND a.purpose = 'income'
+				  AND a.currency = @extschema@.currency(i.hourly_fee)) AS income_account
+		FROM @extschema@.instance i
+		JOIN @extschema@.hold h ON h.hold_id = i.hold_id
+		JOIN @extschema@.wallet w ON w.customer_id = i.customer_id
+		WHERE i.state = 'running' AND i.billing = 'payg'
+		  AND (CASE WHEN settle_payg.stop_reason IS NULL THEN i.next_settle_at = b ELSE i.instance_id = only_instance END)
+		  AND (only_instance IS NULL OR i.instance_id = only_instance)
+	), charged AS (
+		SELECT d.*, @extschema@.prorate(d.hourly_fee, d.seconds) AS charge FROM due d
+	), split AS (
+		SELECT c.*,
+			   CASE WHEN c.cash_only THEN c.z
+					ELSE LEAST(c.charge, GREATEST(c.vouchers - coalesce(@extschema@.sum(c.charge) FILTER (WHERE NOT c.cash_only)
+									OVER (PARTITION BY c.customer_id ORDER BY c.instance_id
+										  ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING), c.z), c.z)) END AS v
+		FROM charged c
+	), paid AS (
+		SELECT s.*, s.charge - s.v AS cash, @extschema@.partner_income(s.charge - s.v, fee_rate) AS income FROM split s
+	), lines AS (
+		INSERT INTO @extschema@.order_line (customer_id, instance_id, machine_id, partner_id, kind, usage, seconds,
+											hourly_fee, charge, voucher_paid, cash_paid, partner_income, platform_fee, at)
+		SELECT p.customer_id, p.instance_id, p.machine_id, p.partner_id,
+			   CASE WHEN settle_payg.stop_reason IS NULL THEN 'payg' ELSE 'payg_stop' END, pg_catalog.tstzrange(p.billed_until, b),
+			   p.seconds, p.hourly_fee, p.charge, p.v, p.cash, p.income, p.cash - p.income, b
+		FROM paid p
+		WHERE p.seconds > 0			/* a stop on the settlement instant charges nothing */
+		RETURNING line_id, instance_id
+	), moves AS (
+		INSERT INTO @extschema@.transfer (customer_id, at, kind, debit_account, credit_account, amount, object_type, object_id)
+		SELECT p.customer_id, b, x.kind, x.debit, x.credit, x.amount, 'order_line', l.line_id
+		FROM paid p JOIN lines l USING (instance_id)
+		CROSS JOIN LATERAL (VALUES ('voucher_spend', p.voucher_account, p.voucher_expense_account, p.v),
+								   ('income', p.cash_account, p.income_account, p.income),
+								   ('fee', p.cash_account, p.fee_account, p.cash - p.income)) x(kind, debit, credit, amount)
+		WHERE @extschema@.micros(x.amount) > 0
+		RETURNING 1
+	), ends AS (
+		INSERT INTO @extschema@.hold_end (hold_id, customer_id, kind, captured, at)
+		SELECT p.hold_id, p.customer_id, CASE WHEN p.seconds > 0 THEN 'capture' ELSE 'release' END,
+			   CASE WHEN p.seconds > 0 THEN p.charge ELSE p.z END, b
+		FROM paid p
+		RETURNING 1
+	), wallets AS (
+		UPDATE @extschema@.wallet w
+		SET cash = w.cash - t.cash, vouchers = w.vouchers - t.v, held = w.held - t.held,
+			cash_held = w.cash_held - t.cash_held, updated_at = GREATEST(w.updated_at, b)
+		FROM (SELECT p.customer_id, @extschema@.sum(p.cash) AS cash, @extschema@.sum(p.v) AS v,
+					 @extschema@.sum(p.hold_amount) AS held,
+					 @extschema@.sum(CASE WHEN p.cash_only THEN p.hold_amount ELSE p.z END) AS cash_held
+			  FROM paid p GROUP BY p.customer_id) t
+		WHERE w.customer_id = t.customer_id
+		RETURNING 1
+	)
+	UPDATE @extschema@.instance i SET billed_until = b, hold_id = NULL, last_event_at = GREATEST(i.last_event_at, b)
+	FROM paid p WHERE i.instance_id = p.instance_id;
+	GET DIAGNOSTICS settled = ROW_COUNT;
+
+	/* 2. hold the next hour, or stop (instances just settled have no hold) */
+	WITH settled AS (
+		SELECT i.instance_id, i.customer_id, i.partner_id, i.cash_only,
+			   @extschema@.round(i.hourly_fee, 2) * hold_hours AS need, @extschema@.zero(@extschema@.currency(i.hourly_fee)) AS z,
+			   w.cash, w.vouchers, w.held, w.cash_held
+		FROM @extschema@.instance i JOIN @extschema@.wallet w USING (customer_id)
+		WHERE i.state = 'running' AND i.billing = 'payg' AND i.hold_id IS NULL AND i.billed_until = b
+		  AND (only_instance IS NULL OR i.instance_id = only_instance)
+	), fits AS (
+		SELECT s.*,
+			   settle_payg.stop_reason IS NULL
+			   AND @extschema@.micros(s.cash) >= 0
+			   AND @extschema@.sum(s.need) OVER w <= s.cash + s.vouchers - s.held
+			   AND @extschema@.sum(CASE WHEN s.cash_only THEN s.need ELSE s.z END) OVER w <= s.cash - s.cash_held AS ok
+		FROM settled s
+		WINDOW w AS (PARTITION BY s.customer_id ORDER BY s.instance_id)
+	), verdict AS (
+		SELECT f.*, pg_catalog.bool_and(f.ok) OVER (PARTITION BY f.customer_id ORDER BY f.instance_id) AS keep FROM fits f
+	), new_holds AS (
+		INSERT INTO @extschema@.hold (hold_id, customer_id, amount, cash_only, at, object_type, object_id)
+		SELECT pg_catalog.nextval('@extschema@.id_seq'), v.customer_id, v.need, v.cash_only, b, 'instance', v.instance_id
+		FROM verdict v WHERE v.keep
+		RETURNING hold_id, object_id AS instance_id, customer_id, amount, cash_only
+	), held AS (
+		UPDATE @extschema@.wallet w SET held = w.held + t.held, cash_held = w.cash_held + t.cash_held
+		FROM (SELECT n.customer_id, @extschema@.sum(n.amount) AS held,
+					 @extschema@.sum(CASE WHEN n.cash_only THEN n.amount ELSE n.amount - n.amount END) AS cash_held
+			  FROM new_holds n GROUP BY n.customer_id) t
+		WHERE w.customer_id = t.customer_id
+		RETURNING 1
+	), kept AS (
+		UPDATE @extschema@.instance i SET hold_id = n.hold_id, next_settle_at = next_b
+		FROM new_holds n WHERE i.instance_id = n.instance_id
+		RETURNING 1
+	), stops AS (
+		UPDATE @extschema@.instance i
+		SET state = 'stopped', stopped_at = b, next_settle_at = NULL,
+			stop_reason = coalesce(settle_payg.stop_reason, 'insufficient_balance')
+		FROM verdict v WHERE i.instance_id = v.instance_id AND NOT v.keep
+		RETURNING i.instance_id, i.customer_id
+	)
+	/* R-PAYG-6: local data may be erased a day after the stop */
+	INSERT INTO @extschema@.lifecycle_event (kind, customer_id, subject_type, subject_id, due_at, created_at)
+	SELECT 'local_data_erase_due', s.customer_id, 'instance', s.instance_id, b + erase_after, b FROM stops s
+	ON CONFLICT DO NOTHING;
+	GET DIAGNOSTICS stopped = ROW_COUNT;
+END
+$$;
+COMMENT ON FUNCTION @extschema@.settle_payg(timestamptz, bigint, text) IS 'Settle the PAYG instances due at b (or stop one at b): charge, capture, hold the next hour or stop (R-PAYG-4, R-PAYG-5)';
+
+-- every hourly boundary due up to t, in time order (catch-up, R-CLK-1)
+CREATE FUNCTION @extschema@.settle_payg_until(t timestamptz, only_instance bigint DEFAULT NULL,
+											   OUT boundaries integer, OUT settled integer, OUT stopped integer)
+	LANGUAGE plpgsql
+	AS $$
+DECLARE
+	b timestamptz;
+	r record;
+BEGIN
+	boundaries := 0; settled := 0; stopped := 0;
+	LOOP
+		SELECT pg_catalog.min(i.next_settle_at) INTO b FROM @extschema@.instance i
+		WHERE i.state = 'running' AND i.next_settle_at <= t AND (only_instance IS NULL OR i.instance_id = only_instance);
+		EXIT WHEN b IS NULL;
+		r := @extschema@.settle_payg(b, only_instance);
+		boundaries := boundaries + 1;
+		settled := settled + r.settled;
+		stopped := stopped + r.stopped;
+	END LOOP;
+END
+$$;
+COMMENT ON FUNCTION @extschema@.settle_payg_until(timestamptz, bigint) IS 'Settle every hourly boundary due up to t, each at its own instant, in time order';

@@ -1,0 +1,277 @@
+/*
+ * 74_instance_api.sql — creating, stopping, starting and releasing instances
+ * (R-PAYG-1..6, R-PRT-1, R-CLK-5).  Every call locks the customer's wallet,
+ * then the instance, and first settles every hourly boundary the instance
+ * missed up to `at`, exactly as tick would have.
+ */
+
+-- the time of a call on an object: an explicit at before the object's last
+-- event is refused; a defaulted one is max(now(), last event) (R-CLK-5)
+CREATE FUNCTION @extschema@.call_time(at timestamptz, last_event timestamptz, what text) RETURNS timestamptz
+	LANGUAGE plpgsql STABLE
+	AS $$
+BEGIN
+	IF at IS NULL THEN
+		RETURN GREATEST(pg_catalog.now(), last_event);
+	END IF;
+	IF at < last_event THEN
+		RAISE EXCEPTION '% cannot act at %, before its last event at %', what, at, last_event
+			USING ERRCODE = 'GB004', HINT = 'Business time only moves forward for an object; omit at to act now.';
+	END IF;
+	RETURN at;
+END
+$$;
+COMMENT ON FUNCTION @extschema@.call_time(timestamptz, timestamptz, text) IS 'The business time of a call on an object (R-CLK-5)';
+
+-- lock an instance: its customer's wallet first, then the instance
+CREATE FUNCTION @extschema@.lock_instance(instance bigint) RETURNS @extschema@.instance
+	LANGUAGE plpgsql
+	AS $$
+DECLARE
+	i @extschema@.instance;
+BEGIN
+	SELECT * INTO i FROM @extschema@.instance k WHERE k.instance_id = instance;
+	IF NOT FOUND THEN
+		RAISE EXCEPTION 'unknown instance: %', instance USING ERRCODE = 'no_data_found';
+	END IF;
+	PERFORM @extschema@.lock_wallet(i.customer_id);
+	SELECT * INTO i FROM @extschema@.instance k WHERE k.instance_id = instance FOR UPDATE;
+	RETURN i;
+END
+$$;
+COMMENT ON FUNCTION @extschema@.lock_instance(bigint) IS 'Lock an instance''s wallet, then the instance; unknown id raises P0002';
+
+-- R-PRT-1: the GPUs of a machine's running instances never exceed its GPUs
+CREATE FUNCTION @extschema@.check_capacity(m @extschema@.machine, gpus integer, except_instance bigint) RETURNS void
+	LANGUAGE plpgsql
+	AS $$
+DECLARE
+	used integer;
+BEGIN
+	SELECT coalesce(pg_catalog.sum(i.gpus), 0) INTO used FROM @extschema@.instance i
+	WHERE i.machine_id = m.machine_id AND i.state = 'running' AND i.instance_id IS DISTINCT FROM except_instance;
+	IF used + gpus > m.gpus THEN
+		RAISE EXCEPTION 'machine % has % of % GPUs free, % asked', m.machine_id, m.gpus - used, m.gpus, gpus
+			USING ERRCODE = 'GB002';
+	END IF;
+END
+$$;
+COMMENT ON FUNCTION @extschema@.check_capacity(@extschema@.machine, integer, bigint) IS 'Raise GB002 unless a machine has the GPUs free (R-PRT-1)';
+
+-- a machine locked for a rental (after the wallet), checked usable
+CREATE FUNCTION @extschema@.lock_machine(machine bigint, cur text, for_start boolean) RETURNS @extschema@.machine
+	LANGUAGE plpgsql
+	AS $$
+DECLARE
+	m @extschema@.machine;
+BEGIN
+	SELECT * INTO m FROM @extschema@.machine k WHERE k.machine_id = machine FOR UPDATE;
+	IF NOT FOUND THEN
+		RAISE EXCEPTION 'unknown machine: %', machine USING ERRCODE = 'no_data_found';
+	END IF;
+	IF m.state <> 'listed' AND NOT (for_start AND m.state = 'delisted') THEN
+		RAISE EXCEPTION 'machine % is %', machine, m.state USING ERRCODE = 'GB004',
+			HINT = 'New rentals need a listed machine; a delisted one still lets stopped instances start.';
+	END IF;
+	IF @extschema@.currency(m.price_per_gpu_hour) <> cur THEN
+		RAISE EXCEPTION 'currency mismatch: machine % is priced in %, the customer pays in %', machine,
+			@extschema@.currency(m.price_per_gpu_hour), cur USING ERRCODE = 'GB003';
+	END IF;
+	RETURN m;
+END
+$$;
+COMMENT ON FUNCTION @extschema@.lock_machine(bigint, text, boolean) IS 'Lock a machine for a rental and check it is listed (or delisted, for a start) and in the customer''s currency';
+
+CREATE FUNCTION @extschema@.create_instance(customer bigint, machine bigint, gpus integer, billing text DEFAULT 'payg',
+											 auto_renew boolean DEFAULT false, at timestamptz DEFAULT NULL,
+											 request_id text DEFAULT NULL)
+	RETURNS bigint
+	LANGUAGE plpgsql VOLATILE SECURITY DEFINER
+	SET search_path = pg_catalog, @extschema@, pg_temp
+	AS $$
+DECLARE
+	t timestamptz := coalesce(at, pg_catalog.now());
+	w @extschema@.wallet;
+	m @extschema@.machine;
+	cur text;
+	discount numeric;
+	fee @extschema@.amount;
+	n integer;
+	id bigint;
+	done boolean;
+	hold bigint;
+BEGIN
+	w := @extschema@.lock_wallet(customer);
+	cur := @extschema@.currency(w.cash);
+	IF billing IS NULL OR billing NOT IN ('payg', 'weekly', 'monthly') THEN
+		RAISE EXCEPTION 'invalid billing: %', coalesce(billing, 'NULL')
+			USING ERRCODE = 'invalid_parameter_value', HINT = 'Billing is payg, weekly or monthly.';
+	END IF;
+	IF billing <> 'payg' THEN
+		RAISE EXCEPTION 'weekly and monthly instances are not implemented yet' USING ERRCODE = 'feature_not_supported';
+	END IF;
+	IF gpus IS NULL OR gpus <= 0 THEN
+		RAISE EXCEPTION 'GPU count must be positive: %', gpus USING ERRCODE = 'invalid_parameter_value';
+	END IF;
+	IF auto_renew IS NULL THEN
+		RAISE EXCEPTION 'auto_renew must not be null' USING ERRCODE = 'invalid_parameter_value';
+	END IF;
+	m := @extschema@.lock_machine(machine, cur, false);
+	SELECT * INTO id, done FROM @extschema@.begin_request('create_instance', request_id, customer, m.partner_id,
+		pg_catalog.jsonb_build_object('customer', customer, 'machine', machine, 'gpus', gpus, 'billing', billing,
+									  'auto_renew', auto_renew), t);
+	IF done THEN
+		RETURN id;
+	END IF;
+	IF gpus > m.gpus THEN
+		RAISE EXCEPTION 'machine % has % GPUs, % asked', machine, m.gpus, gpus USING ERRCODE = 'GB002';
+	END IF;
+
+	/* R-PAYG-2: limits by real recharges (bonuses and vouchers do not count) */
+	SELECT pg_catalog.count(*) INTO n FROM @extschema@.instance i
+	WHERE i.customer_id = customer AND i.billing = 'payg' AND i.state <> 'released';
+	IF @extschema@.micros(w.recharged) = 0 THEN
+		IF n >= @extschema@.setting_value('payg_limit_unrecharged_instances')::integer OR gpus > 1 THEN
+			RAISE EXCEPTION 'a customer who never recharged may run % pay-as-you-go instance(s) of 1 GPU',
+				@extschema@.setting_value('payg_limit_unrecharged_instances')
+				USING ERRCODE = 'GB002', DETAIL = pg_catalog.format('%s instance(s) not released; %s GPU(s) asked.', n, gpus);
+		END IF;
+	ELSIF n >= @extschema@.setting_value('payg_limit_instances')::integer THEN
+		RAISE EXCEPTION 'at most % pay-as-you-go instances that are not released', @extschema@.setting_value('payg_limit_instances')
+			USING ERRCODE = 'GB002';
+	ELSIF gpus > 1 AND w.recharged < @extschema@.amount(@extschema@.setting_value('payg_multi_gpu_recharge_threshold')::numeric, cur) THEN
+		RAISE EXCEPTION 'instances of more than 1 GPU need % in real recharges', @extschema@.amount(@extschema@.setting_value('payg_multi_gpu_recharge_threshold')::numeric, cur)
+			USING ERRCODE = 'GB002', DETAIL = pg_catalog.format('Recharged so far: %s.', w.recharged);
+	END IF;
+	PERFORM @extschema@.check_capacity(m, gpus, NULL);
+
+	/* R-PAYG-1: hourly fee = price x GPUs x discount; one hour of it is frozen */
+	SELECT k.discount INTO discount FROM @extschema@.customer k WHERE k.customer_id = customer;
+	fee := m.price_per_gpu_hour * (gpus * discount);
+	hold := @extschema@.place_hold(customer, @extschema@.round(fee, 2) * @extschema@.setting_value('payg_hold_hours')::integer,
+								   NOT m.vouchers_allowed, NULL, 'instance', id, t);
+	INSERT INTO @extschema@.instance (instance_id, customer_id, machine_id, partner_id, gpus, billing, auto_renew, state,
+									  hourly_fee, cash_only, hold_id, billed_until, next_settle_at, created_at, last_event_at)
+	VALUES (id, customer, machine, m.partner_id, gpus, billing, auto_renew, 'running', fee, NOT m.vouchers_allowed, hold, t,
+			@extschema@.upper(@extschema@.billing_period('hour', t, @extschema@.setting_value('billing_timezone'))), t, t);
+	RETURN id;
+END
+$$;
+COMMENT ON FUNCTION @extschema@.create_instance(bigint, bigint, integer, text, boolean, timestamptz, text) IS 'Create a running instance: one hour of its fee is frozen (R-PAYG-1), limits by real recharges (R-PAYG-2), GPUs free on the machine (R-PRT-1)';
+
+CREATE FUNCTION @extschema@.stop_instance(instance bigint, at timestamptz DEFAULT NULL)
+	RETURNS void
+	LANGUAGE plpgsql VOLATILE SECURITY DEFINER
+	SET search_path = pg_catalog, @extschema@, pg_temp
+	AS $$
+DECLARE
+	i @extschema@.instance := @extschema@.lock_instance(instance);
+	t timestamptz := @extschema@.call_time(at, i.last_event_at, 'instance ' || instance);
+BEGIN
+	IF i.state <> 'running' THEN
+		RAISE EXCEPTION 'instance % is %', instance, i.state USING ERRCODE = 'GB004';
+	END IF;
+	PERFORM @extschema@.settle_payg_until(t, instance);
+	IF (SELECT k.state FROM @extschema@.instance k WHERE k.instance_id = instance) = 'running' THEN
+		/* R-PAYG-5: the partial hour is charged by the second */
+		PERFORM @extschema@.settle_payg(t, instance, 'requested');
+	END IF;
+	UPDATE @extschema@.instance k SET last_event_at = GREATEST(k.last_event_at, t) WHERE k.instance_id = instance;
+END
+$$;
+COMMENT ON FUNCTION @extschema@.stop_instance(bigint, timestamptz) IS 'Stop a running instance: settle the hours it missed, charge the partial hour by the second, release its hold (R-PAYG-3, R-PAYG-5)';
+
+CREATE FUNCTION @extschema@.start_instance(instance bigint, at timestamptz DEFAULT NULL)
+	RETURNS void
+	LANGUAGE plpgsql VOLATILE SECURITY DEFINER
+	SET search_path = pg_catalog, @extschema@, pg_temp
+	AS $$
+DECLARE
+	i @extschema@.instance := @extschema@.lock_instance(instance);
+	t timestamptz := @extschema@.call_time(at, i.last_event_at, 'instance ' || instance);
+	m @extschema@.machine;
+	discount numeric;
+	fee @extschema@.amount;
+	hold bigint;
+BEGIN
+	IF i.state <> 'stopped' THEN
+		RAISE EXCEPTION 'instance % is %', instance, i.state USING ERRCODE = 'GB004',
+			HINT = 'Only a stopped instance can start.';
+	END IF;
+	m := @extschema@.lock_machine(i.machine_id, @extschema@.currency(i.hourly_fee), true);
+	PERFORM @extschema@.check_capacity(m, i.gpus, instance);
+	SELECT k.discount INTO discount FROM @extschema@.customer k WHERE k.customer_id = i.customer_id;
+	fee := m.price_per_gpu_hour * (i.gpus * discount);
+	hold := @extschema@.place_hold(i.customer_id, @extschema@.round(fee, 2) * @extschema@.setting_value('payg_hold_hours')::integer,
+								   NOT m.vouchers_allowed, NULL, 'instance', instance, t);
+	UPDATE @extschema@.instance k
+	SET state = 'running', hourly_fee = fee, cash_only = NOT m.vouchers_allowed, hold_id = hold, billed_until = t,
+		next_settle_at = @extschema@.upper(@extschema@.billing_period('hour', t, @extschema@.setting_value('billing_timezone'))),
+		stopped_at = NULL, stop_reason = NULL, last_event_at = t
+	WHERE k.instance_id = instance;
+	/* the data of a running instance is not to be erased */
+	UPDATE @extschema@.lifecycle_event e SET cancelled_at = t
+	WHERE e.subject_type = 'instance' AND e.subject_id = instance AND e.kind = 'local_data_erase_due'
+	  AND e.cancelled_at IS NULL AND e.acked_at IS NULL AND e.due_at > t;
+END
+$$;
+COMMENT ON FUNCTION @extschema@.start_instance(bigint, timestamptz) IS 'Start a stopped instance again: a new hour is frozen (R-PAYG-1, R-PAYG-5)';
+
+CREATE FUNCTION @extschema@.release_instance(instance bigint, at timestamptz DEFAULT NULL)
+	RETURNS void
+	LANGUAGE plpgsql VOLATILE SECURITY DEFINER
+	SET search_path = pg_catalog, @extschema@, pg_temp
+	AS $$
+DECLARE
+	i @extschema@.instance := @extschema@.lock_instance(instance);
+	t timestamptz := @extschema@.call_time(at, i.last_event_at, 'instance ' || instance);
+BEGIN
+	IF i.state = 'released' THEN
+		RAISE EXCEPTION 'instance % is already released', instance USING ERRCODE = 'GB004';
+	END IF;
+	IF i.state = 'running' THEN
+		PERFORM @extschema@.settle_payg_until(t, instance);
+		IF (SELECT k.state FROM @extschema@.instance k WHERE k.instance_id = instance) = 'running' THEN
+			PERFORM @extschema@.settle_payg(t, instance, 'released');
+		END IF;
+	END IF;
+	UPDATE @extschema@.instance k SET state = 'released', last_event_at = GREATEST(k.last_event_at, t)
+	WHERE k.instance_id = instance;
+	INSERT INTO @extschema@.lifecycle_event (kind, customer_id, subject_type, subject_id, due_at, created_at)
+	VALUES ('instance_release_due', i.customer_id, 'instance', instance, t, t)
+	ON CONFLICT DO NOTHING;
+END
+$$;
+COMMENT ON FUNCTION @extschema@.release_instance(bigint, timestamptz) IS 'Release an instance (stopping it first if it runs); it no longer counts toward any limit (R-PAYG-6)';
+
+CREATE FUNCTION @extschema@.instance_state(instance bigint)
+	RETURNS text
+	LANGUAGE plpgsql STABLE SECURITY DEFINER
+	SET search_path = pg_catalog, @extschema@, pg_temp
+	AS $$
+DECLARE
+	s text;
+BEGIN
+	SELECT k.state INTO s FROM @extschema@.instance k WHERE k.instance_id = instance;
+	IF NOT FOUND THEN
+		RAISE EXCEPTION 'unknown instance: %', instance USING ERRCODE = 'no_data_found';
+	END IF;
+	RETURN s;
+END
+$$;
+COMMENT ON FUNCTION @extschema@.instance_state(bigint) IS 'running | stopped | expired | released';
+
+CREATE FUNCTION @extschema@.set_auto_renew(instance bigint, "on" boolean)
+	RETURNS void
+	LANGUAGE plpgsql VOLATILE SECURITY DEFINER
+	SET search_path = pg_catalog, @extschema@, pg_temp
+	AS $$
+BEGIN
+	IF "on" IS NULL THEN
+		RAISE EXCEPTION 'auto-renew must not be null' USING ERRCODE = 'invalid_parameter_value';
+	END IF;
+	PERFORM @extschema@.lock_instance(instance);
+	UPDATE @extschema@.instance k SET auto_renew = "on" WHERE k.instance_id = instance;
+END
+$$;
+COMMENT ON FUNCTION @extschema@.set_auto_renew(bigint, boolean) IS 'Renew a prepaid instance at expiry when funds allow; acts at once';
