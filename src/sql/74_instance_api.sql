@@ -159,6 +159,21 @@ END
 $$;
 COMMENT ON FUNCTION @extschema@.create_instance(bigint, bigint, integer, text, boolean, timestamptz, text) IS 'Create a running instance: one hour of its fee is frozen (R-PAYG-1), limits by real recharges (R-PAYG-2), GPUs free on the machine (R-PRT-1)';
 
+-- settle a running PAYG instance up to t and stop it there (unless a
+-- settlement on the way already stopped it for want of funds)
+CREATE FUNCTION @extschema@.stop_payg(instance bigint, t timestamptz, reason text) RETURNS void
+	LANGUAGE plpgsql
+	AS $$
+BEGIN
+	PERFORM @extschema@.settle_payg_until(t, instance);
+	IF (SELECT k.state FROM @extschema@.instance k WHERE k.instance_id = instance) = 'running' THEN
+		/* R-PAYG-5: the partial hour is charged by the second */
+		PERFORM @extschema@.settle_payg(t, instance, reason);
+	END IF;
+END
+$$;
+COMMENT ON FUNCTION @extschema@.stop_payg(bigint, timestamptz, text) IS 'Settle a running instance up to t and stop it there';
+
 CREATE FUNCTION @extschema@.stop_instance(instance bigint, at timestamptz DEFAULT NULL)
 	RETURNS void
 	LANGUAGE plpgsql VOLATILE SECURITY DEFINER
@@ -171,11 +186,7 @@ BEGIN
 	IF i.state <> 'running' THEN
 		RAISE EXCEPTION 'instance % is %', instance, i.state USING ERRCODE = 'GB004';
 	END IF;
-	PERFORM @extschema@.settle_payg_until(t, instance);
-	IF (SELECT k.state FROM @extschema@.instance k WHERE k.instance_id = instance) = 'running' THEN
-		/* R-PAYG-5: the partial hour is charged by the second */
-		PERFORM @extschema@.settle_payg(t, instance, 'requested');
-	END IF;
+	PERFORM @extschema@.stop_payg(instance, t, 'requested');
 	UPDATE @extschema@.instance k SET last_event_at = GREATEST(k.last_event_at, t) WHERE k.instance_id = instance;
 END
 $$;
@@ -230,10 +241,7 @@ BEGIN
 		RAISE EXCEPTION 'instance % is already released', instance USING ERRCODE = 'GB004';
 	END IF;
 	IF i.state = 'running' THEN
-		PERFORM @extschema@.settle_payg_until(t, instance);
-		IF (SELECT k.state FROM @extschema@.instance k WHERE k.instance_id = instance) = 'running' THEN
-			PERFORM @extschema@.settle_payg(t, instance, 'released');
-		END IF;
+		PERFORM @extschema@.stop_payg(instance, t, 'released');
 	END IF;
 	UPDATE @extschema@.instance k SET state = 'released', last_event_at = GREATEST(k.last_event_at, t)
 	WHERE k.instance_id = instance;

@@ -30,6 +30,7 @@ REVOKE EXECUTE ON FUNCTION
 	@extschema@.move_sequence_to_shard(regclass, bigint),
 	@extschema@.settle_payg(timestamptz, bigint, text),
 	@extschema@.settle_payg_until(timestamptz, bigint),
+	@extschema@.stop_payg(bigint, timestamptz, text),
 	@extschema@.call_time(timestamptz, timestamptz, text),
 	@extschema@.lock_instance(bigint),
 	@extschema@.check_capacity(@extschema@.machine, integer, bigint),
