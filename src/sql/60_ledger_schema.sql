@@ -73,6 +73,7 @@ CREATE TABLE @extschema@.wallet (
 	recharged	@extschema@.amount NOT NULL,	/* real recharges, ever */
 	invoiced	@extschema@.amount NOT NULL,	/* recorded invoices, ever */
 	hold_expiry	timestamptz,				/* earliest expiry of an active hold */
+	voucher_expiry timestamptz,				/* earliest expiry of a voucher with money left */
 	updated_at	timestamptz NOT NULL
 ) WITH (fillfactor = 50);					/* room for HOT updates: every movement updates its row */
 COMMENT ON TABLE @extschema@.wallet IS 'Cached balances of a customer''s accounts, checked against the journal by verify(); the row every money movement of the customer locks';
@@ -155,6 +156,21 @@ CREATE TABLE @extschema@.voucher (
 CREATE INDEX voucher_customer_idx ON @extschema@.voucher (customer_id);
 COMMENT ON TABLE @extschema@.voucher IS 'A voucher grant (R-RCH-3), append-only';
 
+/*
+ * What is left of each voucher, spent earliest expiry first (R-RCH-4): a
+ * cache of the journal (verify() checks it sums to the wallet's vouchers).
+ * A voucher spent to nothing or expired leaves the table.
+ */
+CREATE TABLE @extschema@.voucher_left (
+	voucher_id	bigint PRIMARY KEY,		/* a voucher, or a reversal that gave vouchers back */
+	customer_id	bigint NOT NULL,
+	expires_at	timestamptz,
+	amount		@extschema@.amount NOT NULL CHECK (@extschema@.micros(amount) > 0)
+);
+CREATE INDEX voucher_left_spend_idx ON @extschema@.voucher_left (customer_id, expires_at, voucher_id);
+CREATE INDEX voucher_left_expiry_idx ON @extschema@.voucher_left (expires_at) WHERE expires_at IS NOT NULL;
+COMMENT ON TABLE @extschema@.voucher_left IS 'The money left on each voucher of a customer, spent earliest expiry first (R-RCH-4)';
+
 CREATE TABLE @extschema@.invoice (
 	invoice_id	bigint PRIMARY KEY DEFAULT pg_catalog.nextval('@extschema@.id_seq'),
 	customer_id	bigint NOT NULL REFERENCES @extschema@.customer,
@@ -214,5 +230,6 @@ SELECT pg_catalog.pg_extension_config_dump('@extschema@.hold', '');
 SELECT pg_catalog.pg_extension_config_dump('@extschema@.hold_end', '');
 SELECT pg_catalog.pg_extension_config_dump('@extschema@.recharge', '');
 SELECT pg_catalog.pg_extension_config_dump('@extschema@.voucher', '');
+SELECT pg_catalog.pg_extension_config_dump('@extschema@.voucher_left', '');
 SELECT pg_catalog.pg_extension_config_dump('@extschema@.invoice', '');
 SELECT pg_catalog.pg_extension_config_dump('@extschema@.request', '');

@@ -52,6 +52,8 @@ BEGIN
 		/* R-RCH-2: the channel bonus is a voucher */
 		INSERT INTO @extschema@.voucher (voucher_id, customer_id, amount, expires_at, at, recharge_id)
 		VALUES (pg_catalog.nextval('@extschema@.id_seq'), customer, bonus, NULL, t, r.id);
+		INSERT INTO @extschema@.voucher_left (voucher_id, customer_id, expires_at, amount)
+		VALUES (pg_catalog.currval('@extschema@.id_seq'), customer, NULL, bonus);
 		INSERT INTO @extschema@.transfer (customer_id, at, kind, debit_account, credit_account, amount,
 										  object_type, object_id)
 		VALUES (customer, t, 'bonus', w.voucher_expense_account,
@@ -60,6 +62,10 @@ BEGIN
 	UPDATE @extschema@.wallet SET cash = cash + amt, vouchers = vouchers + bonus, recharged = recharged + amt,
 								  updated_at = GREATEST(updated_at, t)
 	WHERE customer_id = customer;
+	/* R-ARR-1: a recharge repays arrears first (cash below zero) */
+	IF @extschema@.micros(w.cash) < 0 THEN
+		PERFORM @extschema@.repay_arrears(customer, t);
+	END IF;
 	RETURN r.id;
 END
 $$;
@@ -92,15 +98,87 @@ BEGIN
 	END IF;
 	INSERT INTO @extschema@.voucher (voucher_id, customer_id, amount, expires_at, at)
 	VALUES (r.id, customer, amt, expires_at, t);
+	INSERT INTO @extschema@.voucher_left (voucher_id, customer_id, expires_at, amount) VALUES (r.id, customer, expires_at, amt);
 	INSERT INTO @extschema@.transfer (customer_id, at, kind, debit_account, credit_account, amount,
 									  object_type, object_id, request_id)
 	VALUES (customer, t, 'voucher', w.voucher_expense_account, w.voucher_account, amt, 'voucher', r.id, request_id);
-	UPDATE @extschema@.wallet SET vouchers = vouchers + amt, updated_at = GREATEST(updated_at, t)
+	UPDATE @extschema@.wallet SET vouchers = vouchers + amt, updated_at = GREATEST(updated_at, t),
+								  voucher_expiry = LEAST(voucher_expiry, grant_voucher.expires_at)
 	WHERE customer_id = customer;
 	RETURN r.id;
 END
 $$;
 COMMENT ON FUNCTION @extschema@.grant_voucher(bigint, @extschema@.amount, timestamptz, timestamptz, text) IS 'Grant a voucher, optionally expiring (R-RCH-3); vouchers are never withdrawable';
+
+-- R-RCH-4: spend vouchers of a customer, earliest expiry first (under the wallet lock)
+CREATE FUNCTION @extschema@.spend_vouchers(customer bigint, amt @extschema@.amount) RETURNS void
+	LANGUAGE plpgsql
+	AS $$
+BEGIN
+	IF @extschema@.micros(amt) <= 0 THEN
+		RETURN;
+	END IF;
+	WITH lots AS (
+		SELECT l.voucher_id, l.amount,
+			   @extschema@.sum(l.amount) OVER (ORDER BY l.expires_at NULLS LAST, l.voucher_id) AS cum
+		FROM @extschema@.voucher_left l WHERE l.customer_id = customer
+	), spent AS (
+		DELETE FROM @extschema@.voucher_left l USING lots x WHERE l.voucher_id = x.voucher_id AND x.cum <= amt
+		RETURNING 1
+	)
+	UPDATE @extschema@.voucher_left l SET amount = x.cum - amt
+	FROM lots x WHERE l.voucher_id = x.voucher_id AND x.cum - x.amount < amt AND x.cum > amt;
+END
+$$;
+COMMENT ON FUNCTION @extschema@.spend_vouchers(bigint, @extschema@.amount) IS 'Take an amount from a customer''s vouchers, earliest expiry first (R-RCH-4)';
+
+/*
+ * R-RCH-3: the remainder of vouchers expired by t is written off to the
+ * platform's voucher breakage, at each voucher's expiry.  For the customers
+ * given (whose wallets the caller has locked), or for all (tick: the wallets
+ * are locked here, in customer order).
+ */
+CREATE FUNCTION @extschema@.expire_vouchers(t timestamptz, customers bigint[] DEFAULT NULL) RETURNS integer
+	LANGUAGE plpgsql
+	AS $$
+DECLARE
+	n integer;
+BEGIN
+	IF customers IS NULL THEN
+		PERFORM FROM @extschema@.wallet w
+		WHERE w.customer_id IN (SELECT l.customer_id FROM @extschema@.voucher_left l WHERE l.expires_at <= t)
+		ORDER BY w.customer_id FOR UPDATE;
+	END IF;
+	WITH gone AS (
+		DELETE FROM @extschema@.voucher_left l
+		WHERE l.expires_at <= t AND (customers IS NULL OR l.customer_id = ANY (customers))
+		RETURNING l.*
+	), moves AS (
+		INSERT INTO @extschema@.transfer (customer_id, at, kind, debit_account, credit_account, amount, object_type, object_id)
+		SELECT g.customer_id, g.expires_at, 'voucher_expiry', w.voucher_account,
+			   @extschema@.account_of('platform', 0, 'voucher_breakage', @extschema@.currency(g.amount)),
+			   g.amount, 'voucher', g.voucher_id
+		FROM gone g JOIN @extschema@.wallet w USING (customer_id)
+		RETURNING 1
+	)
+	UPDATE @extschema@.wallet w
+	SET vouchers = w.vouchers - s.amount, updated_at = GREATEST(w.updated_at, s.last_at),
+		voucher_expiry = (SELECT pg_catalog.min(l.expires_at) FROM @extschema@.voucher_left l
+						  WHERE l.customer_id = w.customer_id AND l.expires_at > t)
+	FROM (SELECT g.customer_id, @extschema@.sum(g.amount) AS amount, pg_catalog.max(g.expires_at) AS last_at
+		  FROM gone g GROUP BY g.customer_id) s
+	WHERE w.customer_id = s.customer_id;
+	GET DIAGNOSTICS n = ROW_COUNT;
+	IF customers IS NOT NULL THEN
+		UPDATE @extschema@.wallet w
+		SET voucher_expiry = (SELECT pg_catalog.min(l.expires_at) FROM @extschema@.voucher_left l
+							  WHERE l.customer_id = w.customer_id AND l.expires_at > t)
+		WHERE w.customer_id = ANY (customers) AND w.voucher_expiry <= t;
+	END IF;
+	RETURN n;
+END
+$$;
+COMMENT ON FUNCTION @extschema@.expire_vouchers(timestamptz, bigint[]) IS 'Write off what is left of vouchers expired by t to the platform''s voucher breakage (R-RCH-3)';
 
 CREATE FUNCTION @extschema@.wallet(customer bigint)
 	RETURNS TABLE (cash @extschema@.amount, vouchers @extschema@.amount, held @extschema@.amount,

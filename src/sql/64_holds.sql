@@ -84,6 +84,10 @@ BEGIN
 	IF w.hold_expiry <= t THEN
 		w := @extschema@.expire_holds(customer, t);
 	END IF;
+	IF w.voucher_expiry <= t THEN
+		PERFORM @extschema@.expire_vouchers(t, ARRAY[customer]);
+		SELECT * INTO w FROM @extschema@.wallet k WHERE k.customer_id = customer;
+	END IF;
 	IF @extschema@.micros(w.cash) < 0
 	   OR w.cash + w.vouchers - w.held < amt
 	   OR (cash_only AND w.cash - w.cash_held < amt) THEN
@@ -215,7 +219,11 @@ BEGIN
 		END IF;
 	END IF;
 
-	/* R-RCH-4: vouchers first where the hold allows them, then cash */
+	IF w.voucher_expiry <= t THEN
+		PERFORM @extschema@.expire_vouchers(t, ARRAY[h.customer_id]);
+		SELECT * INTO w FROM @extschema@.wallet k WHERE k.customer_id = h.customer_id;
+	END IF;
+	/* R-RCH-4: vouchers first where the hold allows them (earliest expiry first), then cash */
 	v := CASE WHEN h.cash_only THEN @extschema@.zero(cur)
 			  ELSE LEAST(amt, GREATEST(w.vouchers, @extschema@.zero(cur))) END;
 	c := amt - v;
@@ -230,6 +238,7 @@ BEGIN
 		 ) x(kind, debit, credit, amount)
 	WHERE @extschema@.micros(x.amount) > 0;
 	PERFORM @extschema@.end_hold(hold, h.customer_id, 'capture', amt, t, request_id);
+	PERFORM @extschema@.spend_vouchers(h.customer_id, v);
 	UPDATE @extschema@.wallet k
 	SET cash = k.cash - c, vouchers = k.vouchers - v, held = k.held - h.amount,
 		cash_held = CASE WHEN h.cash_only THEN k.cash_held - h.amount ELSE k.cash_held END,

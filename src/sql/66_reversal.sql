@@ -62,6 +62,13 @@ BEGIN
 			recharged = CASE WHEN x.kind = 'recharge' THEN k.recharged - x.amount ELSE k.recharged END,
 			updated_at = GREATEST(k.updated_at, t)
 		WHERE k.customer_id = x.customer_id;
+		/* vouchers taken back are spent earliest expiry first; vouchers given back never expire */
+		IF @extschema@.micros(dvoucher) < 0 THEN
+			PERFORM @extschema@.spend_vouchers(x.customer_id, -dvoucher);
+		ELSIF @extschema@.micros(dvoucher) > 0 THEN
+			INSERT INTO @extschema@.voucher_left (voucher_id, customer_id, expires_at, amount)
+			VALUES (r.id, x.customer_id, NULL, dvoucher);
+		END IF;
 	END IF;
 	RETURN r.id;
 END

@@ -3,7 +3,9 @@
  *
  *   running -> stopped -> running ...      (stop, start)
  *   stopped -> released                    (release, or tick 10 days after stop)
- *   running -> expired -> running/released (prepaid terms)
+ *   running -> expired -> running/released (weekly and monthly terms)
+ * A prepaid instance (weekly, monthly, or a one_time package) has paid up
+ * to term_end; tick renews or ends it there.
  * The allowed transitions live in instance_transition and a trigger enforces
  * them for every writer.
  */
@@ -15,6 +17,7 @@ CREATE TABLE @extschema@.instance (
 	partner_id	bigint NOT NULL,
 	gpus		integer NOT NULL CHECK (gpus > 0),
 	billing		text NOT NULL CHECK (billing IN ('payg', 'weekly', 'monthly')),
+	product		text NOT NULL CHECK (product IN ('per_second', 'usage_hourly', 'one_time')),	/* the machine's */
 	auto_renew	boolean NOT NULL DEFAULT false,
 	state		text NOT NULL CHECK (state IN ('running', 'stopped', 'expired', 'released')),
 	hourly_fee	@extschema@.amount NOT NULL,	/* price x GPUs x discount, fixed at each start */
@@ -24,13 +27,18 @@ CREATE TABLE @extschema@.instance (
 	next_settle_at timestamptz,				/* the next hourly settlement, while running */
 	stopped_at	timestamptz,
 	stop_reason	text CHECK (stop_reason IN ('requested', 'insufficient_balance', 'expired', 'package_end', 'released')),
+	run_started_at timestamptz,				/* the current run began (usage_hourly minimum) */
+	term_end	timestamptz,				/* prepaid: paid up to here */
+	term_anchor	timestamptz,				/* prepaid: the first term began (months count from it) */
+	term_count	integer,					/* prepaid: terms paid since term_anchor */
 	created_at	timestamptz NOT NULL,
 	last_event_at timestamptz NOT NULL
 ) WITH (fillfactor = 70);
 CREATE INDEX instance_due_idx ON @extschema@.instance (next_settle_at) WHERE state = 'running';
 CREATE INDEX instance_customer_idx ON @extschema@.instance (customer_id);
 CREATE INDEX instance_machine_idx ON @extschema@.instance (machine_id) WHERE state <> 'released';
-CREATE INDEX instance_stopped_idx ON @extschema@.instance (stopped_at) WHERE state = 'stopped';
+CREATE INDEX instance_stopped_idx ON @extschema@.instance (stopped_at) WHERE state IN ('stopped', 'expired');
+CREATE INDEX instance_term_idx ON @extschema@.instance (term_end) WHERE state = 'running' AND term_end IS NOT NULL;
 COMMENT ON TABLE @extschema@.instance IS 'A customer''s instance on a machine: its billing, state and how far it has been charged';
 SELECT pg_catalog.pg_extension_config_dump('@extschema@.instance', '');
 
@@ -67,7 +75,7 @@ CREATE TABLE @extschema@.order_line (
 	instance_id	bigint NOT NULL,
 	machine_id	bigint NOT NULL,
 	partner_id	bigint NOT NULL,
-	kind		text NOT NULL CHECK (kind IN ('payg', 'payg_stop', 'prepaid', 'package')),
+	kind		text NOT NULL CHECK (kind IN ('payg', 'payg_stop', 'weekly', 'monthly', 'package')),
 	usage		tstzrange NOT NULL,				/* the usage charged */
 	seconds		bigint NOT NULL CHECK (seconds >= 0),
 	hourly_fee	@extschema@.amount NOT NULL,

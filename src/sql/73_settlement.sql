@@ -13,7 +13,10 @@
  * stops, with every later one of that customer due at b.
  *
  * With stop_reason given it settles only the instance named, up to b, and
- * stops it instead of holding again (a stop in the middle of an hour).
+ * stops it instead of holding again (a stop in the middle of an hour); with
+ * stop_reason 'convert' it leaves it running without a hold (R-PRE-4).
+ * A usage_hourly run that ends is charged up to ceil(hours) x hourly fee
+ * (R-PAYG-7).  Vouchers expired by b are written off first (R-RCH-3).
  *
  * Locks: the customers' wallets in customer order, then the instances in
  * instance order — the order every API call uses (wallet, then instance).
@@ -35,6 +38,13 @@ BEGIN
 							  AND (CASE WHEN settle_payg.stop_reason IS NULL THEN i.next_settle_at = b ELSE i.instance_id = only_instance END)
 							  AND (only_instance IS NULL OR i.instance_id = only_instance))
 	ORDER BY w.customer_id FOR UPDATE;
+	PERFORM @extschema@.expire_vouchers(b, ARRAY(
+		SELECT w.customer_id FROM @extschema@.wallet w
+		WHERE w.voucher_expiry <= b
+		  AND w.customer_id IN (SELECT i.customer_id FROM @extschema@.instance i
+								WHERE i.state = 'running' AND i.billing = 'payg'
+								  AND (CASE WHEN settle_payg.stop_reason IS NULL THEN i.next_settle_at = b ELSE i.instance_id = only_instance END)
+								  AND (only_instance IS NULL OR i.instance_id = only_instance))));
 	PERFORM FROM @extschema@.instance i
 	WHERE i.state = 'running' AND i.billing = 'payg'
 	  AND (CASE WHEN settle_payg.stop_reason IS NULL THEN i.next_settle_at = b ELSE i.instance_id = only_instance END)
@@ -44,6 +54,7 @@ BEGIN
 	/* 1. charge the usage up to b and capture it from the holds */
 	WITH due AS (
 		SELECT i.instance_id, i.customer_id, i.machine_id, i.partner_id, i.hourly_fee, i.cash_only, i.billed_until,
+			   i.product, i.run_started_at,
 			   i.hold_id, h.amount AS hold_amount, @extschema@.zero(@extschema@.currency(i.hourly_fee)) AS z,
 			   pg_catalog.floor(EXTRACT(epoch FROM b - i.billed_until))::bigint AS seconds,
 			   w.vouchers, w.cash_account, w.voucher_account, w.fee_account, w.voucher_expense_account,
@@ -57,7 +68,14 @@ BEGIN
 		  AND (CASE WHEN settle_payg.stop_reason IS NULL THEN i.next_settle_at = b ELSE i.instance_id = only_instance END)
 		  AND (only_instance IS NULL OR i.instance_id = only_instance)
 	), charged AS (
-		SELECT d.*, @extschema@.prorate(d.hourly_fee, d.seconds) AS charge FROM due d
+		SELECT d.*,
+			   CASE WHEN settle_payg.stop_reason IS NOT NULL AND d.product = 'usage_hourly' THEN
+					/* R-PAYG-7: a run costs at least ceil(hours) x the hourly fee */
+					@extschema@.round(d.hourly_fee * pg_catalog.ceil(EXTRACT(epoch FROM b - d.run_started_at) / 3600)::numeric, 2)
+					- coalesce((SELECT @extschema@.sum(o.charge) FROM @extschema@.order_line o
+								WHERE o.instance_id = d.instance_id AND pg_catalog.lower(o.usage) >= d.run_started_at), d.z)
+			   ELSE @extschema@.prorate(d.hourly_fee, d.seconds) END AS charge
+		FROM due d
 	), split AS (
 		SELECT c.*,
 			   CASE WHEN c.cash_only THEN c.z
@@ -71,10 +89,11 @@ BEGIN
 		INSERT INTO @extschema@.order_line (customer_id, instance_id, machine_id, partner_id, kind, usage, seconds,
 											hourly_fee, charge, voucher_paid, cash_paid, partner_income, platform_fee, at)
 		SELECT p.customer_id, p.instance_id, p.machine_id, p.partner_id,
-			   CASE WHEN settle_payg.stop_reason IS NULL THEN 'payg' ELSE 'payg_stop' END, pg_catalog.tstzrange(p.billed_until, b),
+			   CASE WHEN settle_payg.stop_reason IS NULL THEN 'payg' ELSE 'payg_stop' END,
+			   pg_catalog.tstzrange(p.billed_until, b, CASE WHEN p.seconds > 0 THEN '[)' ELSE '[]' END),
 			   p.seconds, p.hourly_fee, p.charge, p.v, p.cash, p.income, p.cash - p.income, b
 		FROM paid p
-		WHERE p.seconds > 0			/* a stop on the settlement instant charges nothing */
+		WHERE p.seconds > 0 OR @extschema@.micros(p.charge) > 0	/* a stop on the settlement instant charges nothing */
 		RETURNING line_id, instance_id
 	), moves AS (
 		INSERT INTO @extschema@.transfer (customer_id, at, kind, debit_account, credit_account, amount, object_type, object_id)
@@ -87,9 +106,23 @@ BEGIN
 		RETURNING 1
 	), ends AS (
 		INSERT INTO @extschema@.hold_end (hold_id, customer_id, kind, captured, at)
-		SELECT p.hold_id, p.customer_id, CASE WHEN p.seconds > 0 THEN 'capture' ELSE 'release' END,
-			   CASE WHEN p.seconds > 0 THEN p.charge ELSE p.z END, b
+		SELECT p.hold_id, p.customer_id, CASE WHEN @extschema@.micros(p.charge) > 0 THEN 'capture' ELSE 'release' END,
+			   LEAST(p.charge, p.hold_amount), b		/* a usage_hourly remainder beyond the hold is charged as well */
 		FROM paid p
+		RETURNING 1
+	), vsum AS (
+		SELECT p.customer_id, @extschema@.sum(p.v) AS v FROM paid p GROUP BY p.customer_id
+	), lots AS (
+		SELECT l.voucher_id, l.amount, s.v,
+			   @extschema@.sum(l.amount) OVER (PARTITION BY l.customer_id ORDER BY l.expires_at NULLS LAST, l.voucher_id) AS cum
+		FROM @extschema@.voucher_left l JOIN vsum s USING (customer_id)
+		WHERE @extschema@.micros(s.v) > 0
+	), vspent AS (	/* R-RCH-4: vouchers are spent earliest expiry first */
+		DELETE FROM @extschema@.voucher_left l USING lots x WHERE l.voucher_id = x.voucher_id AND x.cum <= x.v
+		RETURNING 1
+	), vleft AS (
+		UPDATE @extschema@.voucher_left l SET amount = x.cum - x.v
+		FROM lots x WHERE l.voucher_id = x.voucher_id AND x.cum - x.amount < x.v AND x.cum > x.v
 		RETURNING 1
 	), wallets AS (
 		UPDATE @extschema@.wallet w
@@ -113,6 +146,7 @@ BEGIN
 			   w.cash, w.vouchers, w.held, w.cash_held
 		FROM @extschema@.instance i JOIN @extschema@.wallet w USING (customer_id)
 		WHERE i.state = 'running' AND i.billing = 'payg' AND i.hold_id IS NULL AND i.billed_until = b
+		  AND i.next_settle_at IS NOT NULL
 		  AND (only_instance IS NULL OR i.instance_id = only_instance)
 	), fits AS (
 		SELECT s.*,
@@ -145,6 +179,7 @@ BEGIN
 		SET state = 'stopped', stopped_at = b, next_settle_at = NULL,
 			stop_reason = coalesce(settle_payg.stop_reason, 'insufficient_balance')
 		FROM verdict v WHERE i.instance_id = v.instance_id AND NOT v.keep
+		  AND settle_payg.stop_reason IS DISTINCT FROM 'convert'
 		RETURNING i.instance_id, i.customer_id
 	)
 	/* R-PAYG-6: local data may be erased a day after the stop */

@@ -13,60 +13,22 @@ REVOKE ALL ON ALL TABLES IN SCHEMA @extschema@ FROM PUBLIC;
 REVOKE ALL ON ALL SEQUENCES IN SCHEMA @extschema@ FROM PUBLIC;
 GRANT USAGE ON SCHEMA @extschema@ TO gpubill_app, gpubill_reader, gpubill_admin;
 
--- internal building blocks: no one but the owner
-REVOKE EXECUTE ON FUNCTION
-	@extschema@.ledger_account(text, bigint, text, text),
-	@extschema@.lock_wallet(bigint),
-	@extschema@.check_amount(@extschema@.amount, text, text),
-	@extschema@.begin_request(text, text, bigint, bigint, jsonb, timestamptz),
-	@extschema@.expire_holds(bigint, timestamptz),
-	@extschema@.open_hold(bigint, timestamptz, text, text, jsonb),
-	@extschema@.account_of(text, bigint, text, text),
-	@extschema@.open_currency(text),
-	@extschema@.setting_value(text),
-	@extschema@.hold_split(bigint, bigint),
-	@extschema@.end_hold(bigint, bigint, text, @extschema@.amount, timestamptz, text),
-	@extschema@.refuse_change(),
-	@extschema@.move_sequence_to_shard(regclass, bigint),
-	@extschema@.settle_payg(timestamptz, bigint, text),
-	@extschema@.settle_payg_until(timestamptz, bigint),
-	@extschema@.stop_payg(bigint, timestamptz, text),
-	@extschema@.call_time(timestamptz, timestamptz, text),
-	@extschema@.lock_instance(bigint),
-	@extschema@.check_capacity(@extschema@.machine, integer, bigint),
-	@extschema@.lock_machine(bigint, text, boolean),
-	@extschema@.check_instance_transition(),
-	@extschema@.announce_lifecycle_event(),
-	@extschema@.schedule_jobs(),
-	@extschema@.unschedule_jobs()
-FROM PUBLIC;
+-- internal building blocks (plpgsql, or SQL that writes) and the API (SECURITY
+-- DEFINER): not PUBLIC; the grants below give the API to the roles
+DO $$
+DECLARE
+	f regprocedure;
+BEGIN
+	FOR f IN SELECT p.oid::regprocedure FROM pg_catalog.pg_proc p
+			 JOIN pg_catalog.pg_language l ON l.oid = p.prolang
+			 WHERE p.pronamespace = '@extschema@'::regnamespace
+			   AND (p.prosecdef OR l.lanname = 'plpgsql' OR p.proname IN ('open_currency', 'hold_split')) LOOP
+		EXECUTE pg_catalog.format('REVOKE EXECUTE ON FUNCTION %s FROM PUBLIC', f);
+	END LOOP;
+END
+$$;
 
--- the API (SECURITY DEFINER): gpubill_app and gpubill_admin only
-REVOKE EXECUTE ON FUNCTION
-	@extschema@.set_setting(text, text),
-	@extschema@.open_customer(text, text, timestamptz),
-	@extschema@.open_partner(text, text, timestamptz),
-	@extschema@.set_discount(bigint, numeric),
-	@extschema@.set_approved(bigint, boolean),
-	@extschema@.recharge(bigint, @extschema@.amount, text, text, timestamptz),
-	@extschema@.grant_voucher(bigint, @extschema@.amount, timestamptz, timestamptz, text),
-	@extschema@.wallet(bigint),
-	@extschema@.record_invoice(bigint, @extschema@.amount, timestamptz),
-	@extschema@.place_hold(bigint, @extschema@.amount, boolean, timestamptz, text, bigint, timestamptz, text),
-	@extschema@.capture_hold(bigint, @extschema@.amount, bigint, timestamptz, text),
-	@extschema@.release_hold(bigint, timestamptz, text),
-	@extschema@.reverse_transfer(bigint, text, timestamptz, text),
-	@extschema@.verify(),
-	@extschema@.list_machine(bigint, integer, @extschema@.amount, timestamptz, boolean, @extschema@.amount, @extschema@.amount, text, timestamptz, integer),
-	@extschema@.create_instance(bigint, bigint, integer, text, boolean, timestamptz, text),
-	@extschema@.stop_instance(bigint, timestamptz),
-	@extschema@.start_instance(bigint, timestamptz),
-	@extschema@.release_instance(bigint, timestamptz),
-	@extschema@.instance_state(bigint),
-	@extschema@.set_auto_renew(bigint, boolean),
-	@extschema@.ack_lifecycle_event(bigint),
-	@extschema@.tick(timestamptz)
-FROM PUBLIC;
+-- the API: gpubill_app and gpubill_admin only
 GRANT EXECUTE ON FUNCTION
 	@extschema@.open_customer(text, text, timestamptz),
 	@extschema@.open_partner(text, text, timestamptz),
@@ -87,6 +49,10 @@ GRANT EXECUTE ON FUNCTION
 	@extschema@.release_instance(bigint, timestamptz),
 	@extschema@.instance_state(bigint),
 	@extschema@.set_auto_renew(bigint, boolean),
+	@extschema@.convert_instance(bigint, text, timestamptz),
+	@extschema@.resize_instance(bigint, integer, timestamptz),
+	@extschema@.set_storage(bigint, text, numeric, timestamptz),
+	@extschema@.request_refund(bigint, timestamptz, text),
 	@extschema@.ack_lifecycle_event(bigint),
 	@extschema@.tick(timestamptz)
 TO gpubill_app;
