@@ -74,7 +74,7 @@ BEGIN
 	last_at := GREATEST(last_at, (SELECT c.done_until FROM @extschema@.clock_state c WHERE c.job = 'storage'));
 	t := @extschema@.call_time(at, coalesce(last_at, '-infinity'), 'the ' || kind || ' storage of customer ' || customer);
 	INSERT INTO @extschema@.storage_level (customer_id, kind, since, gb) VALUES (customer, kind, t, gb)
-	ON CONFLICT (customer_id, kind, since) DO UPDATE SET gb = EXCLUDED.gb;
+	ON CONFLICT ON CONSTRAINT storage_level_pkey DO UPDATE SET gb = EXCLUDED.gb;
 END
 $$;
 COMMENT ON FUNCTION @extschema@.set_storage(bigint, text, numeric, timestamptz) IS 'Record a customer''s disk or NAS usage in GB from at on (R-STO-1)';
@@ -173,7 +173,7 @@ CREATE FUNCTION @extschema@.settle_storage(m timestamptz) RETURNS integer
 DECLARE
 	tz text := @extschema@.setting_value('billing_timezone');
 	f timestamptz := ((m AT TIME ZONE tz) - interval '1 month') AT TIME ZONE tz;
-	month date := (f AT TIME ZONE tz)::date;
+	bill_month date := (f AT TIME ZONE tz)::date;
 	n integer;
 	short bigint[];
 BEGIN
@@ -182,10 +182,10 @@ BEGIN
 	ORDER BY w.customer_id FOR UPDATE;
 	WITH bills AS (
 		INSERT INTO @extschema@.storage_bill (customer_id, month, disk_gb_hours, nas_gb_hours, amount, at)
-		SELECT u.customer_id, month, u.disk_gb_hours, u.nas_gb_hours,
+		SELECT u.customer_id, bill_month, u.disk_gb_hours, u.nas_gb_hours,
 			   @extschema@.amount(pg_catalog.round(u.fee, 2), @extschema@.currency(w.cash)), m
 		FROM @extschema@.storage_usage(f, m) u JOIN @extschema@.wallet w USING (customer_id)
-		ON CONFLICT (customer_id, month) DO NOTHING
+		ON CONFLICT ON CONSTRAINT storage_bill_customer_id_month_key DO NOTHING
 		RETURNING bill_id, customer_id, amount
 	), moves AS (
 		INSERT INTO @extschema@.transfer (customer_id, at, kind, debit_account, credit_account, amount, object_type, object_id)
@@ -200,7 +200,7 @@ BEGIN
 
 	SELECT pg_catalog.array_agg(b.customer_id) INTO short
 	FROM @extschema@.storage_bill b JOIN @extschema@.wallet w USING (customer_id)
-	WHERE b.month = settle_storage.month AND @extschema@.micros(b.amount) > 0 AND @extschema@.micros(w.cash) < 0;
+	WHERE b.month = bill_month AND @extschema@.micros(b.amount) > 0 AND @extschema@.micros(w.cash) < 0;
 	IF short IS NOT NULL THEN
 		PERFORM @extschema@.note_arrears(m, short);
 		INSERT INTO @extschema@.lifecycle_event (kind, customer_id, subject_type, subject_id, due_at, created_at)
