@@ -1,5 +1,5 @@
 -- demo.sql — a short printed tour of gpubill's types and calculators.
--- Later issues grow this into a simulated marketplace month.
+-- scripts/demo_market.sql then simulates a marketplace month.
 \set ON_ERROR_STOP on
 \pset footer off
 \set SHOW_CONTEXT never

@@ -1,9 +1,9 @@
 -- pgTAP: vouchers in use (spending order, expiry write-off), USD credits, refunds, balance_low, instance usage
--- R-RCH-3 R-RCH-4 R-RCH-5 R-REF-1 R-REF-2 R-ALR-1 R-ALR-2 R-PAYG-4 R-BI-2 R-CLK-1
+-- R-RCH-3 R-RCH-4 R-RCH-5 R-REF-1 R-REF-2 R-ALR-1 R-ALR-2 R-PAYG-4 R-BI-1 R-BI-2 R-CLK-1
 BEGIN;
 SET LOCAL search_path = gpubill, public;
 SET LOCAL TimeZone = 'Asia/Shanghai';
-SELECT plan(24);
+SELECT plan(27);
 
 SELECT open_partner('cust-owner', 'CNY', '2026-10-01') AS owner \gset
 SELECT list_machine(:owner, 8, '0.10 CNY', '2027-12-01', at => '2026-10-01') AS m \gset
@@ -74,7 +74,7 @@ SELECT is((SELECT count(*) FROM open_alerts WHERE customer = :low), 0::bigint, '
 -- R-REF-1, R-REF-2: refundable = recharges - used - invoiced; out newest recharge first; the rest forfeited
 SELECT open_customer('cust-r', 'CNY', '2026-10-01') AS r \gset
 SELECT throws_ok(format($$SELECT gpubill.request_refund(%s, '2026-11-01')$$, :r), 'GB004', NULL, 'never recharged: GB004');
-SELECT recharge(:r, '100.00 CNY', 'wechat', 'cust-r-1', '2026-11-01 09:00+08') IS NOT NULL AS funded;
+SELECT recharge(:r, '100.00 CNY', 'wechat', 'cust-r-1', '2026-11-01 07:00+08') IS NOT NULL AS funded;
 SELECT recharge(:r, '50.00 CNY', 'alipay', 'cust-r-2', '2026-11-02 09:00+08') IS NOT NULL AS funded;
 SELECT grant_voucher(:r, '20.00 CNY', NULL, '2026-11-02 09:00+08') IS NOT NULL AS granted;
 SELECT create_instance(:r, :m_cash, 1, at => '2026-11-03 00:00+08') AS ir \gset
@@ -94,6 +94,15 @@ SELECT results_eq(format($$SELECT kind, due_at FROM gpubill.lifecycle_events WHE
 	'personal data erasure raised; payout due');
 SELECT is(request_refund(:r, '2026-11-06 10:00+08', 'refund-r-1'), :rf::bigint, 'the same request id returns the same refund');
 
+-- R-BI-1, R-BI-2: every view says what a row is, is readable by gpubill_reader, and months are billing-time-zone months
+SELECT is((SELECT count(*) FROM pg_class c WHERE c.relnamespace = 'gpubill'::regnamespace AND c.relkind = 'v'
+		   AND obj_description(c.oid, 'pg_class') IS NULL), 0::bigint, 'every view has a COMMENT');
+SELECT is((SELECT count(*) FROM pg_class c WHERE c.relnamespace = 'gpubill'::regnamespace AND c.relkind = 'v'
+		   AND NOT has_table_privilege('gpubill_reader', c.oid, 'SELECT')), 0::bigint,
+		  'gpubill_reader may read every view');
+SET LOCAL TimeZone = 'UTC';
+SELECT is((SELECT array_agg(month) FROM customer_statement WHERE customer = :r), ARRAY['2026-11-01'::date],
+		  'a recharge at 07:00+08 on Nov 1 (Oct 31 UTC) counts in November of the billing time zone, whatever the session''s');
 SELECT results_eq($$SELECT count(*) FROM gpubill.verify() WHERE NOT ok$$, $$VALUES (0::bigint)$$, 'verify() is all ok');
 SELECT * FROM finish();
 ROLLBACK;

@@ -145,9 +145,9 @@ DECLARE
 	n integer;
 BEGIN
 	IF customers IS NULL THEN
-		PERFORM FROM @extschema@.wallet w
+		PERFORM pg_catalog.count(*) FROM (SELECT FROM @extschema@.wallet w
 		WHERE w.customer_id IN (SELECT l.customer_id FROM @extschema@.voucher_left l WHERE l.expires_at <= t)
-		ORDER BY w.customer_id FOR UPDATE;
+		ORDER BY w.customer_id FOR UPDATE) locked;	/* one row back, not one per row locked */
 	END IF;
 	WITH gone AS (
 		DELETE FROM @extschema@.voucher_left l

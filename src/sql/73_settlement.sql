@@ -32,12 +32,12 @@ DECLARE
 	next_b timestamptz := @extschema@.upper(@extschema@.billing_period('hour', b, @extschema@.setting_value('billing_timezone')));
 	erase_after interval := @extschema@.setting_value('local_data_hours')::integer * interval '1 hour';
 BEGIN
-	PERFORM FROM @extschema@.wallet w
+	PERFORM pg_catalog.count(*) FROM (SELECT FROM @extschema@.wallet w
 	WHERE w.customer_id IN (SELECT i.customer_id FROM @extschema@.instance i
 							WHERE i.state = 'running' AND i.billing = 'payg'
 							  AND (CASE WHEN settle_payg.stop_reason IS NULL THEN i.next_settle_at = b ELSE i.instance_id = only_instance END)
 							  AND (only_instance IS NULL OR i.instance_id = only_instance))
-	ORDER BY w.customer_id FOR UPDATE;
+	ORDER BY w.customer_id FOR UPDATE) locked;	/* one row back, not one per row locked */
 	PERFORM @extschema@.expire_vouchers(b, ARRAY(
 		SELECT w.customer_id FROM @extschema@.wallet w
 		WHERE w.voucher_expiry <= b
@@ -45,11 +45,11 @@ BEGIN
 								WHERE i.state = 'running' AND i.billing = 'payg'
 								  AND (CASE WHEN settle_payg.stop_reason IS NULL THEN i.next_settle_at = b ELSE i.instance_id = only_instance END)
 								  AND (only_instance IS NULL OR i.instance_id = only_instance))));
-	PERFORM FROM @extschema@.instance i
+	PERFORM pg_catalog.count(*) FROM (SELECT FROM @extschema@.instance i
 	WHERE i.state = 'running' AND i.billing = 'payg'
 	  AND (CASE WHEN settle_payg.stop_reason IS NULL THEN i.next_settle_at = b ELSE i.instance_id = only_instance END)
 	  AND (only_instance IS NULL OR i.instance_id = only_instance)
-	ORDER BY i.instance_id FOR UPDATE;
+	ORDER BY i.instance_id FOR UPDATE) locked;	/* one row back, not one per row locked */
 
 	/* 1. charge the usage up to b and capture it from the holds */
 	WITH due AS (
@@ -58,12 +58,12 @@ BEGIN
 			   i.hold_id, h.amount AS hold_amount, @extschema@.zero(@extschema@.currency(i.hourly_fee)) AS z,
 			   pg_catalog.floor(EXTRACT(epoch FROM b - i.billed_until))::bigint AS seconds,
 			   w.vouchers, w.cash_account, w.voucher_account, w.fee_account, w.voucher_expense_account,
-			   (SELECT a.account_id FROM @extschema@.account a
-				WHERE a.owner_kind = 'partner' AND a.owner_id = i.partner_id AND a.purpose = 'income'
-				  AND a.currency = @extschema@.currency(i.hourly_fee)) AS income_account
+			   a.account_id AS income_account
 		FROM @extschema@.instance i
 		JOIN @extschema@.hold h ON h.hold_id = i.hold_id
 		JOIN @extschema@.wallet w ON w.customer_id = i.customer_id
+		LEFT JOIN @extschema@.account a ON a.owner_kind = 'partner' AND a.owner_id = i.partner_id AND a.purpose = 'income'
+									   AND a.currency = @extschema@.currency(i.hourly_fee)
 		WHERE i.state = 'running' AND i.billing = 'payg'
 		  AND (CASE WHEN settle_payg.stop_reason IS NULL THEN i.next_settle_at = b ELSE i.instance_id = only_instance END)
 		  AND (only_instance IS NULL OR i.instance_id = only_instance)
@@ -76,33 +76,38 @@ BEGIN
 								WHERE o.instance_id = d.instance_id AND pg_catalog.lower(o.usage) >= d.run_started_at), d.z)
 			   ELSE @extschema@.prorate(d.hourly_fee, d.seconds) END AS charge
 		FROM due d
-	), split AS (
+	), split AS (	/* vouchers first, in instance order within a customer (the window only where there are vouchers) */
+		SELECT c.*, c.z AS v FROM charged c WHERE @extschema@.micros(c.vouchers) <= 0
+		UNION ALL
 		SELECT c.*,
 			   CASE WHEN c.cash_only THEN c.z
 					ELSE LEAST(c.charge, GREATEST(c.vouchers - coalesce(@extschema@.sum(c.charge) FILTER (WHERE NOT c.cash_only)
 									OVER (PARTITION BY c.customer_id ORDER BY c.instance_id
-										  ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING), c.z), c.z)) END AS v
-		FROM charged c
+										  ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING), c.z), c.z)) END
+		FROM charged c WHERE @extschema@.micros(c.vouchers) > 0
 	), paid AS (
-		SELECT s.*, s.charge - s.v AS cash, @extschema@.partner_income(s.charge - s.v, fee_rate) AS income FROM split s
+		SELECT s.*, s.charge - s.v AS cash, @extschema@.partner_income(s.charge - s.v, fee_rate) AS income,
+			   s.seconds > 0 OR @extschema@.micros(s.charge) > 0 AS has_line,	/* a stop on the settlement instant charges nothing */
+			   pg_catalog.nextval('@extschema@.id_seq') AS line_id
+		FROM split s
 	), lines AS (
-		INSERT INTO @extschema@.order_line (customer_id, instance_id, machine_id, partner_id, kind, usage, seconds,
+		INSERT INTO @extschema@.order_line (line_id, customer_id, instance_id, machine_id, partner_id, kind, usage, seconds,
 											hourly_fee, charge, voucher_paid, cash_paid, partner_income, platform_fee, at)
-		SELECT p.customer_id, p.instance_id, p.machine_id, p.partner_id,
+		SELECT p.line_id, p.customer_id, p.instance_id, p.machine_id, p.partner_id,
 			   CASE WHEN settle_payg.stop_reason IS NULL THEN 'payg' ELSE 'payg_stop' END,
 			   pg_catalog.tstzrange(p.billed_until, b, CASE WHEN p.seconds > 0 THEN '[)' ELSE '[]' END),
 			   p.seconds, p.hourly_fee, p.charge, p.v, p.cash, p.income, p.cash - p.income, b
 		FROM paid p
-		WHERE p.seconds > 0 OR @extschema@.micros(p.charge) > 0	/* a stop on the settlement instant charges nothing */
-		RETURNING line_id, instance_id
+		WHERE p.has_line
+		RETURNING 1
 	), moves AS (
 		INSERT INTO @extschema@.transfer (customer_id, at, kind, debit_account, credit_account, amount, object_type, object_id)
-		SELECT p.customer_id, b, x.kind, x.debit, x.credit, x.amount, 'order_line', l.line_id
-		FROM paid p JOIN lines l USING (instance_id)
+		SELECT p.customer_id, b, x.kind, x.debit, x.credit, x.amount, 'order_line', p.line_id
+		FROM paid p
 		CROSS JOIN LATERAL (VALUES ('voucher_spend', p.voucher_account, p.voucher_expense_account, p.v),
 								   ('income', p.cash_account, p.income_account, p.income),
 								   ('fee', p.cash_account, p.fee_account, p.cash - p.income)) x(kind, debit, credit, amount)
-		WHERE @extschema@.micros(x.amount) > 0
+		WHERE p.has_line AND @extschema@.micros(x.amount) > 0
 		RETURNING 1
 	), ends AS (
 		INSERT INTO @extschema@.hold_end (hold_id, customer_id, kind, captured, at)
@@ -135,18 +140,16 @@ BEGIN
 		WHERE w.customer_id = t.customer_id
 		RETURNING 1
 	)
-	UPDATE @extschema@.instance i SET billed_until = b, hold_id = NULL, last_event_at = GREATEST(i.last_event_at, b)
-	FROM paid p WHERE i.instance_id = p.instance_id;
-	GET DIAGNOSTICS settled = ROW_COUNT;
+	SELECT pg_catalog.count(*) INTO settled FROM paid;
 
-	/* 2. hold the next hour, or stop (instances just settled have no hold) */
+	/* 2. hold the next hour, or stop: the same instances (their holds have ended), one update each */
 	WITH settled AS (
 		SELECT i.instance_id, i.customer_id, i.partner_id, i.cash_only,
 			   @extschema@.round(i.hourly_fee, 2) * hold_hours AS need, @extschema@.zero(@extschema@.currency(i.hourly_fee)) AS z,
 			   w.cash, w.vouchers, w.held, w.cash_held
 		FROM @extschema@.instance i JOIN @extschema@.wallet w USING (customer_id)
-		WHERE i.state = 'running' AND i.billing = 'payg' AND i.hold_id IS NULL AND i.billed_until = b
-		  AND i.next_settle_at IS NOT NULL
+		WHERE i.state = 'running' AND i.billing = 'payg'
+		  AND (CASE WHEN settle_payg.stop_reason IS NULL THEN i.next_settle_at = b ELSE i.instance_id = only_instance END)
 		  AND (only_instance IS NULL OR i.instance_id = only_instance)
 	), fits AS (
 		SELECT s.*,
@@ -170,17 +173,19 @@ BEGIN
 			  FROM new_holds n GROUP BY n.customer_id) t
 		WHERE w.customer_id = t.customer_id
 		RETURNING 1
-	), kept AS (
-		UPDATE @extschema@.instance i SET hold_id = n.hold_id, next_settle_at = next_b
-		FROM new_holds n WHERE i.instance_id = n.instance_id
-		RETURNING 1
-	), stops AS (
+	), moved AS (
 		UPDATE @extschema@.instance i
-		SET state = 'stopped', stopped_at = b, next_settle_at = NULL,
-			stop_reason = coalesce(settle_payg.stop_reason, 'insufficient_balance')
-		FROM verdict v WHERE i.instance_id = v.instance_id AND NOT v.keep
-		  AND settle_payg.stop_reason IS DISTINCT FROM 'convert'
-		RETURNING i.instance_id, i.customer_id
+		SET billed_until = b, last_event_at = GREATEST(i.last_event_at, b), hold_id = n.hold_id,
+			next_settle_at = CASE WHEN v.keep THEN next_b END,
+			state = CASE WHEN v.keep OR settle_payg.stop_reason = 'convert' THEN i.state ELSE 'stopped' END,
+			stopped_at = CASE WHEN v.keep OR settle_payg.stop_reason = 'convert' THEN i.stopped_at ELSE b END,
+			stop_reason = CASE WHEN v.keep OR settle_payg.stop_reason = 'convert' THEN i.stop_reason
+							   ELSE coalesce(settle_payg.stop_reason, 'insufficient_balance') END
+		FROM verdict v LEFT JOIN new_holds n USING (instance_id)
+		WHERE i.instance_id = v.instance_id
+		RETURNING i.instance_id, i.customer_id, i.state
+	), stops AS (
+		SELECT m.instance_id, m.customer_id FROM moved m WHERE m.state = 'stopped'
 	)
 	/* R-PAYG-6: local data may be erased a day after the stop */
 	INSERT INTO @extschema@.lifecycle_event (kind, customer_id, subject_type, subject_id, due_at, created_at)

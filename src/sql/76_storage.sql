@@ -177,9 +177,9 @@ DECLARE
 	n integer;
 	short bigint[];
 BEGIN
-	PERFORM FROM @extschema@.wallet w
+	PERFORM pg_catalog.count(*) FROM (SELECT FROM @extschema@.wallet w
 	WHERE w.customer_id IN (SELECT l.customer_id FROM @extschema@.storage_level l WHERE l.since < m)
-	ORDER BY w.customer_id FOR UPDATE;
+	ORDER BY w.customer_id FOR UPDATE) locked;	/* one row back, not one per row locked */
 	WITH bills AS (
 		INSERT INTO @extschema@.storage_bill (customer_id, month, disk_gb_hours, nas_gb_hours, amount, at)
 		SELECT u.customer_id, bill_month, u.disk_gb_hours, u.nas_gb_hours,

@@ -68,4 +68,5 @@ GRANT EXECUTE ON FUNCTION @extschema@.setting(text) TO gpubill_app, gpubill_read
 
 -- readers: views only
 GRANT SELECT ON @extschema@.transfers, @extschema@.accounts, @extschema@.lifecycle_events,
-	@extschema@.due_lifecycle_events TO gpubill_reader;
+	@extschema@.due_lifecycle_events, @extschema@.open_alerts, @extschema@.instance_usage,
+	@extschema@.customer_statement, @extschema@.arrears TO gpubill_reader;

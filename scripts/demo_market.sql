@@ -1,0 +1,163 @@
+-- demo_market.sql — a generated marketplace and a simulated month of ticks.
+-- psql -v partners=20 -v machines=300 -v customers=2000 -f scripts/demo_market.sql
+-- Everything goes through the API, in simulated time (November 2026, billing
+-- time zone Asia/Shanghai); random choices are seeded, so a run is repeatable.
+\set ON_ERROR_STOP on
+\pset footer off
+\set SHOW_CONTEXT never
+SET search_path = gpubill, public;
+SET TimeZone = 'Asia/Shanghai';
+SET DateStyle = ISO;
+SET client_min_messages = warning;
+SELECT setseed(0.2026);
+
+SELECT set_setting('free_disk_gb', '20');
+SELECT set_setting('channel_bonus_rate.alipay', '0.05');
+SELECT set_setting('channel_bonus_rate.stripe', '0.02');
+
+\echo '== generating the marketplace'
+SELECT count(open_partner('owner-' || i, 'CNY', '2026-10-25')) AS partners FROM generate_series(1, :partners) i;
+SELECT count(list_machine(p.partner_id, g.gpus, amount(round((1.5 + random() * 10)::numeric, 2), 'CNY'),
+						  '2027-12-31', random() > 0.1,
+						  CASE WHEN random() < 0.4 THEN amount(round((150 + random() * 900)::numeric, 0), 'CNY') END,
+						  CASE WHEN random() < 0.3 THEN amount(round((500 + random() * 3000)::numeric, 0), 'CNY') END,
+						  CASE WHEN random() < 0.85 THEN 'per_second' WHEN random() < 0.7 THEN 'usage_hourly' ELSE 'one_time' END,
+						  '2026-10-26', (ARRAY[4, 8, 24, 72])[1 + floor(random() * 4)::int])) AS machines
+FROM generate_series(1, :machines) i
+CROSS JOIN LATERAL (SELECT (ARRAY[1, 1, 2, 4, 8])[1 + floor(random() * 5 + i * 0)::int] AS gpus) g
+JOIN partner p ON p.external_ref = 'owner-' || (1 + i % :partners);
+SELECT count(open_customer('cust-' || i, CASE WHEN i % 25 = 0 THEN 'USD' ELSE 'CNY' END, '2026-10-27')) AS customers
+FROM generate_series(1, :customers) i;
+-- a few USD machines for the SubModel credit customers
+SELECT count(list_machine(p.partner_id, 8, '0.80 USD', '2027-12-31', at => '2026-10-26')) AS usd_machines
+FROM (SELECT open_partner('usd-owner-' || i, 'USD', '2026-10-25') AS partner_id FROM generate_series(1, 3) i) p;
+
+-- customers' profiles: how much and how they pay, vouchers, discounts, storage
+CREATE TEMP TABLE profile AS
+SELECT c.customer_id, c.currency, random() AS thrift, (ARRAY['wechat', 'alipay', 'stripe', 'paypal'])[1 + floor(random() * 4)::int] AS channel
+FROM customer c;
+SELECT count(recharge(p.customer_id, amount(round((20 + 1500 * p.thrift ^ 2)::numeric, 0), p.currency), p.channel,
+					  'init-' || p.customer_id, '2026-10-28 09:00+08')) AS first_recharges
+FROM profile p WHERE p.thrift > 0.08;
+SELECT count(grant_voucher(p.customer_id, amount(10 + floor(random() * 40), p.currency),
+						   CASE WHEN random() < 0.6 THEN timestamptz '2026-11-10 00:00+08' + random() * interval '20 days' END,
+						   '2026-10-28 10:00+08')) AS vouchers
+FROM profile p WHERE random() < 0.3;
+SELECT count(set_discount(p.customer_id, 0.85)) AS discounted FROM profile p WHERE random() < 0.1;
+SELECT count(set_storage(p.customer_id, 'disk', round((random() * 400)::numeric), '2026-11-01 00:00+08')) AS disk_users
+FROM profile p WHERE p.currency = 'CNY' AND random() < 0.4;
+SELECT count(set_storage(p.customer_id, 'nas', round((random() * 200)::numeric), '2026-11-01 00:00+08')) AS nas_users
+FROM profile p WHERE p.currency = 'CNY' AND random() < 0.1;
+
+-- an API call that may fail for a business reason (funds, limits, capacity) counts as a miss
+CREATE FUNCTION pg_temp.try(sql text) RETURNS boolean LANGUAGE plpgsql AS $$
+BEGIN
+	EXECUTE sql;
+	RETURN true;
+EXCEPTION WHEN SQLSTATE 'GB001' OR SQLSTATE 'GB002' OR SQLSTATE 'GB003' OR SQLSTATE 'GB004' THEN
+	RETURN false;
+END
+$$;
+
+-- one simulated hour: customers start, stop, convert and recharge; then tick
+CREATE FUNCTION pg_temp.hour(h timestamptz) RETURNS jsonb LANGUAGE plpgsql AS $$
+DECLARE
+	created int; stopped int; started int; recharged int; converted int; t jsonb;
+BEGIN
+	SELECT count(*) FILTER (WHERE pg_temp.try(format(
+		'SELECT gpubill.create_instance(%s, %s, %s, %L, %L, at => %L)', p.customer_id, m.machine_id, 1 + (m.gpus > 1 AND random() < 0.3)::int,
+		CASE WHEN m.month_price_per_gpu IS NOT NULL AND random() < 0.3 THEN 'monthly'
+			 WHEN m.week_price_per_gpu IS NOT NULL AND random() < 0.3 THEN 'weekly' ELSE 'payg' END,
+		random() < 0.5, h + random() * interval '50 minutes'))))
+	INTO created
+	FROM (SELECT * FROM pg_temp.profile WHERE random() < 0.004 + 0.004 * thrift) p
+	CROSS JOIN LATERAL (SELECT * FROM gpubill.machine m WHERE m.state = 'listed'
+						  AND gpubill.currency(m.price_per_gpu_hour) = p.currency
+						  AND p.customer_id IS NOT NULL
+						ORDER BY random() LIMIT 1) m;
+	SELECT count(*) FILTER (WHERE pg_temp.try(format('SELECT gpubill.stop_instance(%s, at => %L)', i.instance_id,
+		GREATEST(i.last_event_at, h + random() * interval '55 minutes'))))
+	INTO stopped
+	FROM gpubill.instance i WHERE i.state = 'running' AND i.billing = 'payg' AND random() < 0.02;
+	SELECT count(*) FILTER (WHERE pg_temp.try(format('SELECT gpubill.start_instance(%s, at => %L)', i.instance_id,
+		GREATEST(i.last_event_at, h + random() * interval '55 minutes'))))
+	INTO started
+	FROM gpubill.instance i WHERE i.state IN ('stopped', 'expired') AND random() < 0.03;
+	SELECT count(*) FILTER (WHERE pg_temp.try(format('SELECT gpubill.convert_instance(%s, ''weekly'', at => %L)', i.instance_id,
+		GREATEST(i.last_event_at, h + random() * interval '55 minutes'))))
+	INTO converted
+	FROM gpubill.instance i JOIN gpubill.machine m USING (machine_id)
+	WHERE i.state = 'running' AND i.billing = 'payg' AND m.week_price_per_gpu IS NOT NULL AND i.product <> 'one_time'
+	  AND random() < 0.002;
+	SELECT count(gpubill.recharge(a.customer_id, gpubill.amount(round((30 + random() * 300)::numeric, 0), p.currency), p.channel,
+								  'top-' || a.customer_id || '-' || extract(epoch FROM h)::bigint, h + interval '30 minutes'))
+	INTO recharged
+	FROM gpubill.open_alerts a JOIN pg_temp.profile p ON p.customer_id = a.customer
+	WHERE a.kind IN ('balance_low', 'storage_arrears', 'storage_balance_low') AND random() < 0.04 + 0.1 * p.thrift;
+	t := gpubill.tick(h + interval '1 hour');
+	RETURN jsonb_build_object('created', created, 'stopped', stopped, 'started', started, 'converted', converted,
+							  'recharged', recharged, 'tick', t);
+END
+$$;
+
+\echo '== simulating November 2026, one tick per hour (720 ticks)'
+SELECT pg_temp.hour('2026-10-31 23:00+08') IS NOT NULL AS warm_up;
+CREATE TEMP TABLE sim AS
+SELECT h, pg_temp.hour(h) AS r FROM generate_series(timestamptz '2026-11-01 00:00+08', '2026-11-30 23:00+08', '1 hour') h;
+SELECT tick('2026-12-01 00:00+08') IS NOT NULL AS month_closed;
+RESET client_min_messages;
+
+\echo ''
+\echo '== the month in figures'
+SELECT sum((r->>'created')::int) AS instances_created, sum((r->>'stopped')::int) AS stopped,
+	   sum((r->>'started')::int) AS restarted, sum((r->>'converted')::int) AS converted_to_weekly,
+	   sum((r->>'recharged')::int) AS top_up_recharges,
+	   sum((r->'tick'->'payg'->>'settled')::int) AS hourly_settlements,
+	   sum((r->'tick'->'payg'->>'stopped_insufficient_balance')::int) AS stopped_for_funds,
+	   sum((r->'tick'->'terms'->>'renewed')::int) AS terms_renewed, sum((r->'tick'->'terms'->>'ended')::int) AS terms_ended,
+	   round(avg((r->'tick'->>'ms')::numeric), 1) AS avg_tick_ms, max((r->'tick'->>'ms')::numeric) AS max_tick_ms
+FROM sim;
+
+\echo 'Revenue by week (billing time zone), CNY:'
+SELECT date_trunc('week', t.at AT TIME ZONE 'Asia/Shanghai')::date AS week,
+	   sum(t.amount) FILTER (WHERE t.kind IN ('income', 'fee', 'voucher_spend')) AS compute_charged,
+	   sum(t.amount) FILTER (WHERE t.kind = 'voucher_spend') AS paid_by_vouchers,
+	   sum(t.amount) FILTER (WHERE t.kind = 'income') AS partner_income,
+	   sum(t.amount) FILTER (WHERE t.kind = 'fee') AS platform_fees,
+	   sum(t.amount) FILTER (WHERE t.kind = 'storage') AS storage,
+	   sum(t.amount) FILTER (WHERE t.kind = 'voucher_expiry') AS voucher_breakage
+FROM transfer t WHERE currency(t.amount) = 'CNY' AND t.at >= '2026-11-01 00:00+08'
+GROUP BY 1 ORDER BY 1;
+
+\echo 'Usage by billing and product:'
+SELECT i.billing, i.product, count(DISTINCT i.instance_id) AS instances,
+	   round(sum(o.seconds * i.gpus) / 3600.0) AS gpu_hours, sum(o.charge) AS charged
+FROM instance i JOIN order_line o USING (instance_id)
+WHERE currency(o.charge) = 'CNY'
+GROUP BY 1, 2 ORDER BY 1, 2;
+
+\echo 'Top partners by income:'
+SELECT p.external_ref AS partner, count(DISTINCT o.machine_id) AS machines_used, sum(o.partner_income) AS income,
+	   sum(o.voucher_paid) AS voucher_paid
+FROM order_line o JOIN partner p USING (partner_id)
+WHERE currency(o.charge) = 'CNY'
+GROUP BY 1 ORDER BY sum(o.partner_income) DESC LIMIT 5;
+
+\echo 'Instances now:'
+SELECT state, coalesce(stop_reason, '-') AS reason, count(*) FROM instance GROUP BY 1, 2 ORDER BY 1, 2;
+
+\echo 'Arrears (storage settled at 00:00 on Dec 1):'
+SELECT count(*) AS customers_in_arrears, sum(amount) AS owed, min(since) AS since FROM arrears;
+
+\echo 'Open alerts and lifecycle events:'
+SELECT 'alert' AS what, kind, count(*) FROM open_alerts GROUP BY 1, 2
+UNION ALL
+SELECT 'lifecycle event', kind, count(*) FROM lifecycle_events WHERE cancelled_at IS NULL GROUP BY 1, 2
+ORDER BY 1, 2;
+
+\echo 'A customer''s statement:'
+SELECT * FROM customer_statement
+WHERE customer = (SELECT customer_id FROM order_line GROUP BY 1 ORDER BY count(*) DESC LIMIT 1) ORDER BY month;
+
+\echo 'Ledger invariants:'
+SELECT check_name, ok FROM verify();

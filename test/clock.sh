@@ -1,0 +1,103 @@
+#!/usr/bin/env bash
+# TAP: the clock with real components (R-CLK-2, R-CLK-3, R-CLK-4, R-ALR-2).
+#  1. a tick that finds another running returns at once (advisory lock);
+#  2. a second session LISTENing receives gpubill_alert and gpubill_lifecycle;
+#  3. pg_cron really fires tick(): schedule_jobs(), wait for a succeeded run in
+#     cron.job_run_details, unschedule_jobs();
+#  4. a backend running a long catch-up tick is killed with SIGKILL: the cluster
+#     recovers, the next tick does the work exactly once, verify() is all ok.
+# Needs a running cluster (PGHOST/PGPORT/PGUSER, PGDATABASE = cron.database_name),
+# as scripts/test.sh provides.
+set -euo pipefail
+db=gpubill_clock
+cron_db=${PGDATABASE:-gpubill_test}
+n=0
+ok() { n=$((n + 1)); if [ "$1" = "$2" ]; then echo "ok $n - $3"; else echo "not ok $n - $3"; echo "#   have: $1"; echo "#   want: $2"; fi; }
+q() { psql -qXAt -d "$db" -v ON_ERROR_STOP=1 "$@"; }
+echo "1..10"
+
+PGOPTIONS="-c client_min_messages=warning" psql -qX -d postgres -c "DROP DATABASE IF EXISTS $db" -c "CREATE DATABASE $db" >/dev/null
+q -c "CREATE EXTENSION gpubill" >/dev/null
+q >/dev/null <<'SQL'
+SET search_path = gpubill;
+SELECT open_partner('clock-owner', 'CNY', '2026-11-01');
+SELECT list_machine((SELECT partner_id FROM partner), 10000, '1.00 CNY', '2030-01-01', at => '2026-11-01');
+SQL
+
+# 1. R-CLK-3: overlap
+q -c "BEGIN" -c "SELECT gpubill.tick('2026-11-01 00:00+08')" -c "SELECT pg_sleep(3)" -c "COMMIT" >/dev/null &
+sleep 1
+ok "$(q -c "SELECT gpubill.tick('2026-11-01 00:00+08')->>'skipped'")" "another tick is running" \
+	"a tick that finds another running returns at once"
+wait
+
+# 2. R-ALR-2: NOTIFY reaches a listening session
+out=$(mktemp)
+psql -qXAt -d "$db" -c "LISTEN gpubill_alert" -c "LISTEN gpubill_lifecycle" -c "SELECT pg_sleep(4)" -c "SELECT 1" >"$out" 2>&1 &
+sleep 1
+q >/dev/null <<'SQL'
+SET search_path = gpubill;
+SELECT open_customer('clock-low', 'CNY', '2026-11-01');
+SELECT recharge((SELECT customer_id FROM customer WHERE external_ref = 'clock-low'), '10.00 CNY', 'wechat', 'clock-low-1', '2026-11-01');
+SELECT create_instance((SELECT customer_id FROM customer WHERE external_ref = 'clock-low'), (SELECT machine_id FROM machine), 1,
+					   at => '2026-11-02 10:00+08');
+SELECT tick('2026-11-02 11:00+08');
+SELECT stop_instance((SELECT instance_id FROM instance), '2026-11-02 11:30+08');
+SQL
+wait
+ok "$(grep -c 'notification "gpubill_alert" with payload ".*"kind" : "balance_low"' "$out")" "1" \
+	"the listening session receives gpubill_alert with a JSON payload (balance_low)"
+ok "$(grep -c 'notification "gpubill_lifecycle" with payload ".*"kind" : "local_data_erase_due"' "$out")" "1" \
+	"the listening session receives gpubill_lifecycle with a JSON payload (local_data_erase_due)"
+rm -f "$out"
+
+# 3. R-CLK-4: pg_cron fires tick() every minute (the job runs in cron.database_name)
+psql -qXAt -d "$cron_db" -v ON_ERROR_STOP=1 -c "CREATE EXTENSION IF NOT EXISTS gpubill" \
+	-c "CREATE EXTENSION IF NOT EXISTS pg_cron" >/dev/null
+job=$(psql -qXAt -d "$cron_db" -c "SELECT gpubill.schedule_jobs()")
+ok "$(psql -qXAt -d "$cron_db" -c "SELECT schedule || ' ' || command FROM cron.job WHERE jobid = $job")" \
+	"* * * * * SELECT gpubill.tick()" "schedule_jobs() installs a job running tick() every minute"
+status=none
+for _ in $(seq 1 90); do
+	status=$(psql -qXAt -d "$cron_db" -c "SELECT status FROM cron.job_run_details WHERE jobid = $job AND status IN ('succeeded', 'failed') ORDER BY runid DESC LIMIT 1")
+	[ -n "$status" ] && break
+	sleep 1
+done
+ok "$status" "succeeded" "pg_cron ran tick() and it succeeded"
+ok "$(psql -qXAt -d "$cron_db" -c "SELECT return_message FROM cron.job_run_details WHERE jobid = $job AND status = 'succeeded' LIMIT 1")" \
+	"1 row" "the run returned tick()'s summary row"
+ok "$(psql -qXAt -d "$cron_db" -c "SELECT gpubill.unschedule_jobs()")/$(psql -qXAt -d "$cron_db" -c "SELECT count(*) FROM cron.job")" \
+	"t/0" "unschedule_jobs() removes the job"
+
+# 4. R-CLK-2: SIGKILL in the middle of a long catch-up tick
+q >/dev/null <<'SQL'
+SET search_path = gpubill;
+SELECT set_setting('payg_limit_instances', '100');
+SELECT open_customer('crash-' || i, 'CNY', '2026-11-01') FROM generate_series(1, 400) i;
+SELECT recharge(customer_id, '10000.00 CNY', 'wechat', 'crash-' || customer_id, '2026-11-01') FROM customer WHERE external_ref LIKE 'crash-%';
+SELECT create_instance(c.customer_id, (SELECT machine_id FROM machine), 1, at => '2026-11-03 00:00+08')
+FROM customer c CROSS JOIN generate_series(1, 10) WHERE c.external_ref LIKE 'crash-%';
+SQL
+lines_before=$(q -c "SELECT count(*) FROM gpubill.order_line")
+q -c "SELECT gpubill.tick('2026-11-05 00:00+08')" >/dev/null 2>&1 &
+pid=
+for _ in $(seq 1 100); do
+	pid=$(q -c "SELECT pid FROM pg_stat_activity WHERE datname = '$db' AND query LIKE '%gpubill.tick(''2026-11-05%' AND state = 'active' AND pid <> pg_backend_pid()")
+	[ -n "$pid" ] && break
+	sleep 0.1
+done
+sleep 2
+# the tick is still at work (48 boundaries of 4000 instances) when it is killed
+ok "$(q -c "SELECT count(*) FROM pg_stat_activity WHERE pid = $pid AND state = 'active'")" "1" "the long tick is running"
+kill -9 "$pid"
+wait || true
+for _ in $(seq 1 60); do
+	pg_isready -q -d "$db" && q -c "SELECT 1" >/dev/null 2>&1 && break
+	sleep 0.5
+done
+ok "$(q -c "SELECT count(*) - $lines_before FROM gpubill.order_line")" "0" "the killed tick left nothing behind"
+q -c "SELECT gpubill.tick('2026-11-05 00:00+08')" >/dev/null
+ok "$(q -c "SELECT count(*) FILTER (WHERE n = 48) || '/' || count(*) || ' ' || (SELECT count(*) FROM gpubill.verify() WHERE NOT ok)
+			FROM (SELECT count(*) AS n FROM gpubill.order_line o JOIN gpubill.customer c USING (customer_id)
+				  WHERE c.external_ref LIKE 'crash-%' GROUP BY o.instance_id) x")" "4000/4000 0" \
+	"the next tick settled each of 4000 instances' 48 hours exactly once; verify() is all ok"
