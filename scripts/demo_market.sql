@@ -9,11 +9,10 @@ SET search_path = gpubill, public;
 SET TimeZone = 'Asia/Shanghai';
 SET DateStyle = ISO;
 SET client_min_messages = warning;
-SELECT setseed(0.2026);
+SELECT setseed(0.2026) \gset
 
-SELECT set_setting('free_disk_gb', '20');
-SELECT set_setting('channel_bonus_rate.alipay', '0.05');
-SELECT set_setting('channel_bonus_rate.stripe', '0.02');
+SELECT set_setting('free_disk_gb', '20'), set_setting('channel_bonus_rate.alipay', '0.05'),
+	set_setting('channel_bonus_rate.stripe', '0.02') \gset
 
 \echo '== generating the marketplace'
 SELECT count(open_partner('owner-' || i, 'CNY', '2026-10-25')) AS partners FROM generate_series(1, :partners) i;
@@ -39,7 +38,7 @@ FROM customer c;
 SELECT count(recharge(p.customer_id, amount(round((20 + 1500 * p.thrift ^ 2)::numeric, 0), p.currency), p.channel,
 					  'init-' || p.customer_id, '2026-10-28 09:00+08')) AS first_recharges
 FROM profile p WHERE p.thrift > 0.08;
-SELECT count(grant_voucher(p.customer_id, amount(10 + floor(random() * 40), p.currency),
+SELECT count(grant_voucher(p.customer_id, amount((10 + floor(random() * 40))::numeric, p.currency),
 						   CASE WHEN random() < 0.6 THEN timestamptz '2026-11-10 00:00+08' + random() * interval '20 days' END,
 						   '2026-10-28 10:00+08')) AS vouchers
 FROM profile p WHERE random() < 0.3;
@@ -68,7 +67,7 @@ BEGIN
 		'SELECT gpubill.create_instance(%s, %s, %s, %L, %L, at => %L)', p.customer_id, m.machine_id, 1 + (m.gpus > 1 AND random() < 0.3)::int,
 		CASE WHEN m.month_price_per_gpu IS NOT NULL AND random() < 0.3 THEN 'monthly'
 			 WHEN m.week_price_per_gpu IS NOT NULL AND random() < 0.3 THEN 'weekly' ELSE 'payg' END,
-		random() < 0.5, h + random() * interval '50 minutes'))))
+		random() < 0.5, h + random() * interval '50 minutes')))
 	INTO created
 	FROM (SELECT * FROM pg_temp.profile WHERE random() < 0.004 + 0.004 * thrift) p
 	CROSS JOIN LATERAL (SELECT * FROM gpubill.machine m WHERE m.state = 'listed'
@@ -89,11 +88,13 @@ BEGIN
 	FROM gpubill.instance i JOIN gpubill.machine m USING (machine_id)
 	WHERE i.state = 'running' AND i.billing = 'payg' AND m.week_price_per_gpu IS NOT NULL AND i.product <> 'one_time'
 	  AND random() < 0.002;
-	SELECT count(gpubill.recharge(a.customer_id, gpubill.amount(round((30 + random() * 300)::numeric, 0), p.currency), p.channel,
-								  'top-' || a.customer_id || '-' || extract(epoch FROM h)::bigint, h + interval '30 minutes'))
+	SELECT count(gpubill.recharge(p.customer_id, gpubill.amount(round((30 + random() * 300)::numeric, 0), p.currency), p.channel,
+								  'top-' || p.customer_id || '-' || extract(epoch FROM h)::bigint, h + interval '30 minutes'))
 	INTO recharged
-	FROM gpubill.open_alerts a JOIN pg_temp.profile p ON p.customer_id = a.customer
-	WHERE a.kind IN ('balance_low', 'storage_arrears', 'storage_balance_low') AND random() < 0.04 + 0.1 * p.thrift;
+	FROM (SELECT DISTINCT a.customer FROM gpubill.open_alerts a
+		  WHERE a.kind IN ('balance_low', 'storage_arrears', 'storage_balance_low')) a
+	JOIN pg_temp.profile p ON p.customer_id = a.customer
+	WHERE random() < 0.04 + 0.1 * p.thrift;
 	t := gpubill.tick(h + interval '1 hour');
 	RETURN jsonb_build_object('created', created, 'stopped', stopped, 'started', started, 'converted', converted,
 							  'recharged', recharged, 'tick', t);
@@ -102,8 +103,10 @@ $$;
 
 \echo '== simulating November 2026, one tick per hour (720 ticks)'
 SELECT pg_temp.hour('2026-10-31 23:00+08') IS NOT NULL AS warm_up;
-CREATE TEMP TABLE sim AS
-SELECT h, pg_temp.hour(h) AS r FROM generate_series(timestamptz '2026-11-01 00:00+08', '2026-11-30 23:00+08', '1 hour') h;
+-- one transaction per hour, as pg_cron's ticks would be
+CREATE TEMP TABLE sim (h timestamptz, r jsonb);
+SELECT format('INSERT INTO sim SELECT %L, pg_temp.hour(%L)', h, h)
+FROM generate_series(timestamptz '2026-11-01 00:00+08', '2026-11-30 23:00+08', '1 hour') h \gexec
 SELECT tick('2026-12-01 00:00+08') IS NOT NULL AS month_closed;
 RESET client_min_messages;
 

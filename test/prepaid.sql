@@ -1,9 +1,9 @@
 -- pgTAP: weekly and monthly prepaid instances, conversion, expiry and renewal; usage-hourly and one-time products
--- R-PRE-1 R-PRE-2 R-PRE-3 R-PRE-4 R-PRE-5 R-PAYG-7 R-PAYG-6 R-CLK-1 R-ALR-2 R-PRT-3
+-- R-PRE-1 R-PRE-2 R-PRE-3 R-PRE-4 R-PRE-5 R-PAYG-7 R-PAYG-6 R-PAYG-4 R-CLK-1 R-CLK-5 R-ALR-2 R-PRT-3 R-SEC-3
 BEGIN;
 SET LOCAL search_path = gpubill, public;
 SET LOCAL TimeZone = 'Asia/Shanghai';
-SELECT plan(44);
+SELECT plan(56);
 
 SELECT open_partner('pre-owner', 'CNY', '2026-01-01') AS owner \gset
 SELECT list_machine(:owner, 8, '2.00 CNY', '2027-06-01', week_price_per_gpu => '200.00 CNY',
@@ -136,6 +136,39 @@ SELECT results_eq(format($$SELECT state, stop_reason FROM gpubill.instance WHERE
 	$$VALUES ('stopped', 'package_end')$$, 'stopped by itself: package_end');
 SELECT start_instance(:ik, '2026-08-02 09:00+08');
 SELECT is((SELECT count(*) FROM order_line WHERE instance_id = :ik AND kind = 'package'), 2::bigint, 'starting again buys a new package');
+
+-- R-PRE-2, R-PAYG-4 with a DST time zone: months are calendar months, weeks 168 h, hours are the zone's hours
+SELECT set_setting('billing_timezone', 'Europe/Berlin');
+SELECT create_instance(:rich, :m, 1, 'monthly', at => '2026-03-15 10:00+01') AS idm \gset
+SELECT is((SELECT upper(usage) FROM order_line WHERE instance_id = :idm), '2026-04-15 10:00+02'::timestamptz,
+		  'a month across the spring DST change ends at the same local time (743 hours)');
+SELECT create_instance(:rich, :m, 1, 'weekly', at => '2026-03-25 10:00+01') AS idw \gset
+SELECT is((SELECT upper(usage) FROM order_line WHERE instance_id = :idw), '2026-04-01 11:00+02'::timestamptz,
+		  'a week across it is 168 hours: 11:00 local time');
+SELECT create_instance(:rich, :m, 1, at => '2026-10-25 01:30+02') AS idp \gset
+SELECT is(tick('2026-10-25 04:00+01')->'payg'->>'boundaries', '4', 'the autumn night has four hourly boundaries between 01:30 CEST and 04:00 CET');
+SELECT results_eq(format($$SELECT upper(usage), seconds FROM gpubill.order_line WHERE instance_id = %s ORDER BY 1$$, :idp),
+	$$VALUES ('2026-10-25 02:00+02'::timestamptz, 1800::bigint), ('2026-10-25 02:00+01', 3600), ('2026-10-25 03:00+01', 3600),
+			 ('2026-10-25 04:00+01', 3600)$$, 'the repeated 02:00 hour is settled twice, each 3600 s');
+
+-- bad input on the prepaid and conversion calls: a clear SQLSTATE, nothing written
+SELECT count(*) AS lines_before FROM order_line \gset
+SELECT throws_ok($$SELECT gpubill.convert_instance(-1, 'weekly')$$, 'P0002', NULL, 'converting an unknown instance raises P0002');
+SELECT throws_ok(format($$SELECT gpubill.convert_instance(%s, NULL, '2026-10-25 05:00+01')$$, :idp), '22023', NULL,
+				 'converting to NULL raises 22023');
+SELECT throws_ok(format($$SELECT gpubill.convert_instance(%s, 'weekly', '2026-10-25 03:59+01')$$, :idp), 'GB004', NULL,
+				 'converting at a time before the instance''s last event raises GB004');
+SELECT create_instance(:rich, :m_uh, 1, at => '2026-10-25 05:00+01') AS irz \gset
+SELECT stop_instance(:irz, '2026-10-25 05:30+01');
+SELECT count(*) AS lines_before FROM order_line \gset
+SELECT throws_ok(format($$SELECT gpubill.resize_instance(%s, 0, '2026-10-25 06:00+01')$$, :irz), '22023', NULL,
+				 'resizing to 0 GPUs raises 22023');
+SELECT throws_ok(format($$SELECT gpubill.resize_instance(%s, 9, '2026-10-25 06:00+01')$$, :irz), 'GB002', NULL,
+				 'resizing beyond the machine''s GPUs raises GB002');
+SELECT throws_ok(format($$SELECT gpubill.resize_instance(%s, 1, '2026-10-25 05:00+01')$$, :idp), 'GB004', NULL,
+				 'resizing a running PAYG instance raises GB004');
+SELECT throws_ok($$SELECT gpubill.request_refund(-1)$$, 'P0002', NULL, 'a refund for an unknown customer raises P0002');
+SELECT is((SELECT count(*) FROM order_line), :lines_before::bigint, 'refused calls charged nothing');
 
 SELECT results_eq($$SELECT count(*) FROM gpubill.verify() WHERE NOT ok$$, $$VALUES (0::bigint)$$, 'verify() is all ok');
 SELECT * FROM finish();
