@@ -77,6 +77,7 @@ SELECT open_customer('crash-' || i, 'CNY', '2026-11-01') FROM generate_series(1,
 SELECT recharge(customer_id, '10000.00 CNY', 'wechat', 'crash-' || customer_id, '2026-11-01') FROM customer WHERE external_ref LIKE 'crash-%';
 SELECT create_instance(c.customer_id, (SELECT machine_id FROM machine), 1, at => '2026-11-03 00:00+08')
 FROM customer c CROSS JOIN generate_series(1, 10) WHERE c.external_ref LIKE 'crash-%';
+ANALYZE;
 SQL
 lines_before=$(q -c "SELECT count(*) FROM gpubill.order_line")
 q -c "SELECT gpubill.tick('2026-11-05 00:00+08')" >/dev/null 2>&1 &

@@ -2,7 +2,7 @@
 -- R-SEC-1 R-SEC-2 R-SEC-3
 BEGIN;
 SET LOCAL search_path = gpubill, public;
-SELECT plan(16);
+SELECT plan(18);
 
 SELECT has_role('gpubill_admin', 'the extension creates gpubill_admin');
 SELECT has_role('gpubill_app', 'the extension creates gpubill_app');
@@ -39,6 +39,14 @@ SELECT lives_ok($$SELECT count(*) FROM gpubill.transfers$$, 'gpubill_reader read
 SELECT throws_ok($$SELECT count(*) FROM gpubill.transfer$$, '42501', NULL, 'gpubill_reader cannot read tables');
 SELECT throws_ok(format($$SELECT gpubill.recharge(%s, '10 CNY', 'paypal', 'pp-sec-2')$$, :dave), '42501', NULL,
 				 'gpubill_reader cannot call the API');
+RESET ROLE;
+-- a temporary table the settlement would write into, made by the caller, is refused
+SET LOCAL ROLE gpubill_app;
+CREATE TEMP TABLE gpubill_settling (customer_id bigint);
+SELECT throws_ok($$SELECT gpubill.tick('2026-11-05 10:00+08')$$, '42501', NULL,
+				 'tick refuses a look-alike temporary table of the caller');
+DROP TABLE pg_temp.gpubill_settling;
+SELECT lives_ok($$SELECT gpubill.tick('2026-11-05 10:00+08')$$, 'and runs once it is gone');
 RESET ROLE;
 
 -- search_path hijacking (in the style of contrib/seg's security test): a

@@ -22,6 +22,24 @@
  * instance order — the order every API call uses (wallet, then instance).
  */
 
+-- the session's table of the customers a settlement has locked (tick's
+-- settle_payg); a look-alike made by the session's user is refused, since
+-- the owner would write into it (and fire its triggers)
+CREATE FUNCTION @extschema@.prepare_settling() RETURNS void
+	LANGUAGE plpgsql
+	AS $$
+BEGIN
+	IF pg_catalog.to_regclass('pg_temp.gpubill_settling') IS NULL THEN
+		CREATE TEMP TABLE gpubill_settling (customer_id bigint PRIMARY KEY) ON COMMIT DELETE ROWS;
+	ELSIF (SELECT c.relowner FROM pg_catalog.pg_class c WHERE c.oid = 'pg_temp.gpubill_settling'::regclass)
+		  <> (SELECT r.oid FROM pg_catalog.pg_roles r WHERE r.rolname = CURRENT_USER) THEN
+		RAISE EXCEPTION 'pg_temp.gpubill_settling belongs to another role' USING ERRCODE = 'insufficient_privilege',
+			HINT = 'Drop the temporary table of that name in this session.';
+	END IF;
+END
+$$;
+COMMENT ON FUNCTION @extschema@.prepare_settling() IS 'Create (or check) the session''s temporary table of customers being settled';
+
 CREATE FUNCTION @extschema@.settle_payg(b timestamptz, only_instance bigint DEFAULT NULL, stop_reason text DEFAULT NULL,
 										 OUT settled integer, OUT stopped integer)
 	LANGUAGE plpgsql
@@ -32,23 +50,30 @@ DECLARE
 	next_b timestamptz := @extschema@.upper(@extschema@.billing_period('hour', b, @extschema@.setting_value('billing_timezone')));
 	erase_after interval := @extschema@.setting_value('local_data_hours')::integer * interval '1 hour';
 BEGIN
-	PERFORM pg_catalog.count(*) FROM (SELECT FROM @extschema@.wallet w
-	WHERE w.customer_id IN (SELECT i.customer_id FROM @extschema@.instance i
-							WHERE i.state = 'running' AND i.billing = 'payg'
-							  AND (CASE WHEN settle_payg.stop_reason IS NULL THEN i.next_settle_at = b ELSE i.instance_id = only_instance END)
-							  AND (only_instance IS NULL OR i.instance_id = only_instance))
-	ORDER BY w.customer_id FOR UPDATE) locked;	/* one row back, not one per row locked */
+	/*
+	 * The customers settled are those whose wallets are locked here (an API
+	 * call may make an instance due at b while this runs: its customer is
+	 * settled by the next round of settle_payg_until, wallet first).  A tick
+	 * keeps them in a temporary table (local buffers: no memory per row).
+	 */
+	PERFORM @extschema@.prepare_settling();
+	IF only_instance IS NULL THEN
+		DELETE FROM pg_temp.gpubill_settling;
+		INSERT INTO pg_temp.gpubill_settling
+		SELECT w.customer_id FROM @extschema@.wallet w
+		WHERE w.customer_id IN (SELECT i.customer_id FROM @extschema@.instance i WHERE i.state = 'running' AND i.next_settle_at = b)
+		ORDER BY w.customer_id FOR UPDATE;
+	END IF;
 	PERFORM @extschema@.expire_vouchers(b, ARRAY(
 		SELECT w.customer_id FROM @extschema@.wallet w
 		WHERE w.voucher_expiry <= b
-		  AND w.customer_id IN (SELECT i.customer_id FROM @extschema@.instance i
-								WHERE i.state = 'running' AND i.billing = 'payg'
-								  AND (CASE WHEN settle_payg.stop_reason IS NULL THEN i.next_settle_at = b ELSE i.instance_id = only_instance END)
-								  AND (only_instance IS NULL OR i.instance_id = only_instance))));
+		  AND (CASE WHEN only_instance IS NULL THEN w.customer_id IN (SELECT s.customer_id FROM pg_temp.gpubill_settling s)
+					ELSE w.customer_id = (SELECT i.customer_id FROM @extschema@.instance i WHERE i.instance_id = only_instance) END)));
 	PERFORM pg_catalog.count(*) FROM (SELECT FROM @extschema@.instance i
 	WHERE i.state = 'running' AND i.billing = 'payg'
 	  AND (CASE WHEN settle_payg.stop_reason IS NULL THEN i.next_settle_at = b ELSE i.instance_id = only_instance END)
-	  AND (only_instance IS NULL OR i.instance_id = only_instance)
+	  AND (CASE WHEN only_instance IS NULL THEN i.customer_id IN (SELECT s.customer_id FROM pg_temp.gpubill_settling s)
+				ELSE i.instance_id = only_instance END)
 	ORDER BY i.instance_id FOR UPDATE) locked;	/* one row back, not one per row locked */
 
 	/* 1. charge the usage up to b and capture it from the holds */
@@ -66,14 +91,15 @@ BEGIN
 									   AND a.currency = @extschema@.currency(i.hourly_fee)
 		WHERE i.state = 'running' AND i.billing = 'payg'
 		  AND (CASE WHEN settle_payg.stop_reason IS NULL THEN i.next_settle_at = b ELSE i.instance_id = only_instance END)
-		  AND (only_instance IS NULL OR i.instance_id = only_instance)
+		  AND (CASE WHEN only_instance IS NULL THEN i.customer_id IN (SELECT s.customer_id FROM pg_temp.gpubill_settling s)
+					ELSE i.instance_id = only_instance END)
 	), charged AS (
 		SELECT d.*,
 			   CASE WHEN settle_payg.stop_reason IS NOT NULL AND d.product = 'usage_hourly' THEN
 					/* R-PAYG-7: a run costs at least ceil(hours) x the hourly fee */
 					@extschema@.round(d.hourly_fee * pg_catalog.ceil(EXTRACT(epoch FROM b - d.run_started_at) / 3600)::numeric, 2)
 					- coalesce((SELECT @extschema@.sum(o.charge) FROM @extschema@.order_line o
-								WHERE o.instance_id = d.instance_id AND pg_catalog.lower(o.usage) >= d.run_started_at), d.z)
+								WHERE o.instance_id = d.instance_id AND pg_catalog.upper(o.usage) > d.run_started_at), d.z)
 			   ELSE @extschema@.prorate(d.hourly_fee, d.seconds) END AS charge
 		FROM due d
 	), split AS (	/* vouchers first, in instance order within a customer (the window only where there are vouchers) */
@@ -150,7 +176,8 @@ BEGIN
 		FROM @extschema@.instance i JOIN @extschema@.wallet w USING (customer_id)
 		WHERE i.state = 'running' AND i.billing = 'payg'
 		  AND (CASE WHEN settle_payg.stop_reason IS NULL THEN i.next_settle_at = b ELSE i.instance_id = only_instance END)
-		  AND (only_instance IS NULL OR i.instance_id = only_instance)
+		  AND (CASE WHEN only_instance IS NULL THEN i.customer_id IN (SELECT s.customer_id FROM pg_temp.gpubill_settling s)
+					ELSE i.instance_id = only_instance END)
 	), fits AS (
 		SELECT s.*,
 			   settle_payg.stop_reason IS NULL

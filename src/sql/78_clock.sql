@@ -40,6 +40,7 @@ BEGIN
 	IF NOT pg_catalog.pg_try_advisory_xact_lock(pg_catalog.hashtext('gpubill.tick')) THEN
 		RETURN pg_catalog.jsonb_build_object('at', t, 'skipped', 'another tick is running');
 	END IF;
+	PERFORM @extschema@.prepare_settling();
 
 	/*
 	 * R-CLK-1: every boundary due up to t, each at its own instant, in time
