@@ -36,10 +36,15 @@ DECLARE
 	t timestamptz := coalesce(at, pg_catalog.now());
 	cur text;
 	id bigint;
+	deposit @extschema@.amount;
 BEGIN
 	SELECT p.currency INTO cur FROM @extschema@.partner p WHERE p.partner_id = partner FOR UPDATE;
 	IF NOT FOUND THEN
 		RAISE EXCEPTION 'unknown partner: %', partner USING ERRCODE = 'no_data_found';
+	END IF;
+	IF (SELECT p.qualification FROM @extschema@.partner p WHERE p.partner_id = partner) <> 'qualified' THEN
+		RAISE EXCEPTION 'partner % is not qualified (%)', partner,
+			(SELECT p.qualification FROM @extschema@.partner p WHERE p.partner_id = partner) USING ERRCODE = 'GB006';
 	END IF;
 	IF gpus IS NULL OR gpus <= 0 THEN
 		RAISE EXCEPTION 'GPU count must be positive: %', gpus USING ERRCODE = 'invalid_parameter_value';
@@ -68,7 +73,14 @@ BEGIN
 	VALUES (partner, gpus, price_per_gpu_hour, week_price_per_gpu, month_price_per_gpu,
 			owner_end_time, vouchers_allowed, billing, package_hours, t, t)
 	RETURNING machine_id INTO id;
+	/* R-PRT-2: the deposit moves from the partner's income (which may go below zero) to its deposit account */
+	deposit := @extschema@.amount(@extschema@.setting_value('machine_deposit')::numeric, cur);
+	IF @extschema@.micros(deposit) > 0 THEN
+		INSERT INTO @extschema@.transfer (partner_id, at, kind, debit_account, credit_account, amount, object_type, object_id)
+		VALUES (partner, t, 'deposit', @extschema@.account_of('partner', partner, 'income', cur),
+				@extschema@.account_of('partner', partner, 'deposit', cur), deposit, 'machine', id);
+	END IF;
 	RETURN id;
 END
 $$;
-COMMENT ON FUNCTION @extschema@.list_machine(bigint, integer, @extschema@.amount, timestamptz, boolean, @extschema@.amount, @extschema@.amount, text, timestamptz, integer) IS 'List a machine of a partner (R-PRT-1)';
+COMMENT ON FUNCTION @extschema@.list_machine(bigint, integer, @extschema@.amount, timestamptz, boolean, @extschema@.amount, @extschema@.amount, text, timestamptz, integer) IS 'List a machine of a partner and move its deposit from the partner''s income (R-PRT-1, R-PRT-2)';

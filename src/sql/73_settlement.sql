@@ -43,6 +43,7 @@ COMMENT ON FUNCTION @extschema@.prepare_settling() IS 'Create (or check) the ses
 CREATE FUNCTION @extschema@.settle_payg(b timestamptz, only_instance bigint DEFAULT NULL, stop_reason text DEFAULT NULL,
 										 OUT settled integer, OUT stopped integer)
 	LANGUAGE plpgsql
+	SET plan_cache_mode = force_custom_plan	/* a generic plan cannot see which CASE branch holds: seq scans */
 	AS $$
 DECLARE
 	fee_rate numeric := @extschema@.setting_value('service_fee_rate')::numeric;
@@ -187,10 +188,12 @@ BEGIN
 		FROM settled s
 		WINDOW w AS (PARTITION BY s.customer_id ORDER BY s.instance_id)
 	), verdict AS (
-		SELECT f.*, pg_catalog.bool_and(f.ok) OVER (PARTITION BY f.customer_id ORDER BY f.instance_id) AS keep FROM fits f
+		SELECT k.*, CASE WHEN k.keep THEN pg_catalog.nextval('@extschema@.id_seq') END AS new_hold	/* no join of CTEs below */
+		FROM (SELECT f.*, pg_catalog.bool_and(f.ok) OVER (PARTITION BY f.customer_id ORDER BY f.instance_id) AS keep
+			  FROM fits f) k
 	), new_holds AS (
 		INSERT INTO @extschema@.hold (hold_id, customer_id, amount, cash_only, at, object_type, object_id)
-		SELECT pg_catalog.nextval('@extschema@.id_seq'), v.customer_id, v.need, v.cash_only, b, 'instance', v.instance_id
+		SELECT v.new_hold, v.customer_id, v.need, v.cash_only, b, 'instance', v.instance_id
 		FROM verdict v WHERE v.keep
 		RETURNING hold_id, object_id AS instance_id, customer_id, amount, cash_only
 	), held AS (
@@ -202,13 +205,13 @@ BEGIN
 		RETURNING 1
 	), moved AS (
 		UPDATE @extschema@.instance i
-		SET billed_until = b, last_event_at = GREATEST(i.last_event_at, b), hold_id = n.hold_id,
+		SET billed_until = b, last_event_at = GREATEST(i.last_event_at, b), hold_id = v.new_hold,
 			next_settle_at = CASE WHEN v.keep THEN next_b END,
 			state = CASE WHEN v.keep OR settle_payg.stop_reason = 'convert' THEN i.state ELSE 'stopped' END,
 			stopped_at = CASE WHEN v.keep OR settle_payg.stop_reason = 'convert' THEN i.stopped_at ELSE b END,
 			stop_reason = CASE WHEN v.keep OR settle_payg.stop_reason = 'convert' THEN i.stop_reason
 							   ELSE coalesce(settle_payg.stop_reason, 'insufficient_balance') END
-		FROM verdict v LEFT JOIN new_holds n USING (instance_id)
+		FROM verdict v
 		WHERE i.instance_id = v.instance_id
 		RETURNING i.instance_id, i.customer_id, i.state
 	), stops AS (

@@ -53,6 +53,11 @@ GRANT EXECUTE ON FUNCTION
 	@extschema@.resize_instance(bigint, integer, timestamptz),
 	@extschema@.set_storage(bigint, text, numeric, timestamptz),
 	@extschema@.request_refund(bigint, timestamptz, text),
+	@extschema@.withdrawable(bigint, timestamptz),
+	@extschema@.rate_partner(bigint, integer, text, timestamptz),
+	@extschema@.partner_rating(bigint),
+	@extschema@.partner_level(bigint),
+	@extschema@.request_withdrawal(bigint, @extschema@.amount, timestamptz, text),
 	@extschema@.ack_lifecycle_event(bigint),
 	@extschema@.tick(timestamptz)
 TO gpubill_app;
