@@ -32,6 +32,9 @@ CREATE TABLE @extschema@.partner (
 	external_ref text NOT NULL UNIQUE CHECK (external_ref <> ''),
 	currency	text NOT NULL CHECK (currency ~ '^[A-Z]{3}$'),
 	is_provider	boolean NOT NULL DEFAULT false,
+	rating		@extschema@.rating,				/* NULL until first rated: rating_initial (R-PRT-7) */
+	qualification text NOT NULL DEFAULT 'qualified'
+		CHECK (qualification IN ('qualified', 'terminated', 'revoked', 'ended')),
 	created_at	timestamptz NOT NULL
 );
 COMMENT ON TABLE @extschema@.partner IS 'A partner (GPU owner) or exchange provider';

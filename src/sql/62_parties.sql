@@ -109,3 +109,19 @@ BEGIN
 END
 $$;
 COMMENT ON FUNCTION @extschema@.set_approved(bigint, boolean) IS 'Mark a customer approved for direct payment of exchange contracts (R-EXC-1); acts at once';
+
+-- lock a partner (its withdrawals, ratings and listings are serialised on the row)
+CREATE FUNCTION @extschema@.lock_partner(partner bigint) RETURNS @extschema@.partner
+	LANGUAGE plpgsql
+	AS $$
+DECLARE
+	p @extschema@.partner;
+BEGIN
+	SELECT * INTO p FROM @extschema@.partner k WHERE k.partner_id = partner FOR UPDATE;
+	IF NOT FOUND THEN
+		RAISE EXCEPTION 'unknown partner: %', partner USING ERRCODE = 'no_data_found';
+	END IF;
+	RETURN p;
+END
+$$;
+COMMENT ON FUNCTION @extschema@.lock_partner(bigint) IS 'Lock and return a partner''s row; unknown partner raises P0002';

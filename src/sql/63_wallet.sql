@@ -180,6 +180,23 @@ END
 $$;
 COMMENT ON FUNCTION @extschema@.expire_vouchers(timestamptz, bigint[]) IS 'Write off what is left of vouchers expired by t to the platform''s voucher breakage (R-RCH-3)';
 
+-- a locked wallet brought up to t: holds and vouchers that expired by t are ended first
+CREATE FUNCTION @extschema@.refresh_wallet(w @extschema@.wallet, t timestamptz) RETURNS @extschema@.wallet
+	LANGUAGE plpgsql
+	AS $$
+BEGIN
+	IF w.hold_expiry <= t THEN
+		w := @extschema@.expire_holds(w.customer_id, t);
+	END IF;
+	IF w.voucher_expiry <= t THEN
+		PERFORM @extschema@.expire_vouchers(t, ARRAY[w.customer_id]);
+		SELECT * INTO w FROM @extschema@.wallet k WHERE k.customer_id = w.customer_id;
+	END IF;
+	RETURN w;
+END
+$$;
+COMMENT ON FUNCTION @extschema@.refresh_wallet(@extschema@.wallet, timestamptz) IS 'End the holds and vouchers of a locked wallet that expired by t; returns the wallet';
+
 CREATE FUNCTION @extschema@.wallet(customer bigint)
 	RETURNS TABLE (cash @extschema@.amount, vouchers @extschema@.amount, held @extschema@.amount,
 				   available @extschema@.amount)

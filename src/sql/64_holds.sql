@@ -81,12 +81,8 @@ BEGIN
 			RETURN id;
 		END IF;
 	END IF;
-	IF w.hold_expiry <= t THEN
-		w := @extschema@.expire_holds(customer, t);
-	END IF;
-	IF w.voucher_expiry <= t THEN
-		PERFORM @extschema@.expire_vouchers(t, ARRAY[customer]);
-		SELECT * INTO w FROM @extschema@.wallet k WHERE k.customer_id = customer;
+	IF w.hold_expiry <= t OR w.voucher_expiry <= t THEN	/* rarely: no call on the hot path */
+		w := @extschema@.refresh_wallet(w, t);
 	END IF;
 	IF @extschema@.micros(w.cash) < 0
 	   OR w.cash + w.vouchers - w.held < amt
@@ -219,9 +215,8 @@ BEGIN
 		END IF;
 	END IF;
 
-	IF w.voucher_expiry <= t THEN
-		PERFORM @extschema@.expire_vouchers(t, ARRAY[h.customer_id]);
-		SELECT * INTO w FROM @extschema@.wallet k WHERE k.customer_id = h.customer_id;
+	IF w.hold_expiry <= t OR w.voucher_expiry <= t THEN	/* rarely: no call on the hot path */
+		w := @extschema@.refresh_wallet(w, t);
 	END IF;
 	/* R-RCH-4: vouchers first where the hold allows them (earliest expiry first), then cash */
 	v := CASE WHEN h.cash_only THEN @extschema@.zero(cur)

@@ -34,17 +34,15 @@ CREATE FUNCTION @extschema@.list_machine(partner bigint, gpus integer, price_per
 	AS $$
 DECLARE
 	t timestamptz := coalesce(at, pg_catalog.now());
+	p @extschema@.partner;
 	cur text;
 	id bigint;
 	deposit @extschema@.amount;
 BEGIN
-	SELECT p.currency INTO cur FROM @extschema@.partner p WHERE p.partner_id = partner FOR UPDATE;
-	IF NOT FOUND THEN
-		RAISE EXCEPTION 'unknown partner: %', partner USING ERRCODE = 'no_data_found';
-	END IF;
-	IF (SELECT p.qualification FROM @extschema@.partner p WHERE p.partner_id = partner) <> 'qualified' THEN
-		RAISE EXCEPTION 'partner % is not qualified (%)', partner,
-			(SELECT p.qualification FROM @extschema@.partner p WHERE p.partner_id = partner) USING ERRCODE = 'GB006';
+	p := @extschema@.lock_partner(partner);
+	cur := p.currency;
+	IF p.qualification <> 'qualified' THEN
+		RAISE EXCEPTION 'partner % is not qualified (%)', partner, p.qualification USING ERRCODE = 'GB006';
 	END IF;
 	IF gpus IS NULL OR gpus <= 0 THEN
 		RAISE EXCEPTION 'GPU count must be positive: %', gpus USING ERRCODE = 'invalid_parameter_value';

@@ -184,10 +184,6 @@ BEGIN
 	IF gpus > m.gpus THEN
 		RAISE EXCEPTION 'machine % has % GPUs, % asked', machine, m.gpus, gpus USING ERRCODE = 'GB002';
 	END IF;
-	IF billing = 'weekly' AND m.week_price_per_gpu IS NULL OR billing = 'monthly' AND m.month_price_per_gpu IS NULL THEN
-		RAISE EXCEPTION 'machine % has no % price', machine, billing USING ERRCODE = 'invalid_parameter_value',
-			HINT = 'list_machine sets week_price_per_gpu and month_price_per_gpu.';
-	END IF;
 	PERFORM @extschema@.check_not_in_arrears(w);
 	IF billing = 'payg' THEN
 		PERFORM @extschema@.check_payg_limits(w, gpus, NULL);
@@ -339,7 +335,6 @@ CREATE FUNCTION @extschema@.convert_instance(instance bigint, billing text, at t
 DECLARE
 	i @extschema@.instance := @extschema@.lock_instance(instance);
 	t timestamptz := @extschema@.call_time(at, i.last_event_at, 'instance ' || instance);
-	m @extschema@.machine;
 BEGIN
 	IF billing IS NULL OR billing NOT IN ('weekly', 'monthly') THEN
 		RAISE EXCEPTION 'invalid billing to convert to: %', coalesce(billing, 'NULL')
@@ -349,10 +344,7 @@ BEGIN
 		RAISE EXCEPTION 'instance % is % (%, %): only a running PAYG instance converts', instance, i.state, i.billing, i.product
 			USING ERRCODE = 'GB004';
 	END IF;
-	SELECT * INTO m FROM @extschema@.machine k WHERE k.machine_id = i.machine_id;
-	IF billing = 'weekly' AND m.week_price_per_gpu IS NULL OR billing = 'monthly' AND m.month_price_per_gpu IS NULL THEN
-		RAISE EXCEPTION 'machine % has no % price', m.machine_id, billing USING ERRCODE = 'invalid_parameter_value';
-	END IF;
+	/* a machine without the term's price: buy_term raises 22023 (and everything is rolled back) */
 	/* R-PRE-4: PAYG usage settled to t, the hold released, the term charged */
 	PERFORM @extschema@.settle_payg_until(t, instance);
 	IF (SELECT k.state FROM @extschema@.instance k WHERE k.instance_id = instance) <> 'running' THEN

@@ -25,9 +25,8 @@ DECLARE
 	line bigint;
 BEGIN
 	SELECT * INTO w FROM @extschema@.wallet k WHERE k.customer_id = i.customer_id;
-	IF w.voucher_expiry <= t THEN
-		PERFORM @extschema@.expire_vouchers(t, ARRAY[i.customer_id]);
-		SELECT * INTO w FROM @extschema@.wallet k WHERE k.customer_id = i.customer_id;
+	IF w.hold_expiry <= t OR w.voucher_expiry <= t THEN	/* rarely: no call on the hot path */
+		w := @extschema@.refresh_wallet(w, t);
 	END IF;
 	v := CASE WHEN i.cash_only THEN z ELSE LEAST(charge, GREATEST(w.vouchers, z)) END;
 	c := charge - v;
@@ -151,13 +150,14 @@ BEGIN
 		PERFORM @extschema@.lock_wallet(r.customer_id);
 		PERFORM FROM @extschema@.instance k WHERE k.instance_id = r.instance_id AND k.state = 'running' FOR UPDATE;
 		CONTINUE WHEN NOT FOUND;
+		/* the term ends, renewed or not: its expiring alert is closed */
+		UPDATE @extschema@.alert a SET closed_at = r.term_end
+		WHERE a.kind = 'instance_expiring' AND a.subject_type = 'instance' AND a.subject_id = r.instance_id
+		  AND a.closed_at IS NULL;
 		IF r.billing <> 'payg' AND r.auto_renew THEN
 			BEGIN
 				PERFORM @extschema@.buy_term(r.instance_id, r.term_end, true);
 				renewed := renewed + 1;
-				UPDATE @extschema@.alert a SET closed_at = r.term_end
-				WHERE a.kind = 'instance_expiring' AND a.subject_type = 'instance' AND a.subject_id = r.instance_id
-				  AND a.closed_at IS NULL;
 				CONTINUE;
 			EXCEPTION WHEN SQLSTATE 'GB001' OR SQLSTATE 'GB004' THEN
 				NULL;	/* no funds, or the machine's owner end time is near: the term ends */
@@ -171,9 +171,6 @@ BEGIN
 		INSERT INTO @extschema@.lifecycle_event (kind, customer_id, subject_type, subject_id, due_at, created_at)
 		VALUES ('local_data_erase_due', r.customer_id, 'instance', r.instance_id, r.term_end + erase_after, r.term_end)
 		ON CONFLICT DO NOTHING;
-		UPDATE @extschema@.alert a SET closed_at = r.term_end
-		WHERE a.kind = 'instance_expiring' AND a.subject_type = 'instance' AND a.subject_id = r.instance_id
-		  AND a.closed_at IS NULL;
 		ended := ended + 1;
 	END LOOP;
 END

@@ -123,12 +123,8 @@ BEGIN
 		RAISE EXCEPTION 'customer % has running instances', customer USING ERRCODE = 'GB004',
 			HINT = 'Stop or release them first: a refund empties the account.';
 	END IF;
-	IF w.hold_expiry <= t THEN
-		w := @extschema@.expire_holds(customer, t);
-	END IF;
-	IF w.voucher_expiry <= t THEN
-		PERFORM @extschema@.expire_vouchers(t, ARRAY[customer]);
-		SELECT * INTO w FROM @extschema@.wallet k WHERE k.customer_id = customer;
+	IF w.hold_expiry <= t OR w.voucher_expiry <= t THEN	/* rarely: no call on the hot path */
+		w := @extschema@.refresh_wallet(w, t);
 	END IF;
 	IF @extschema@.micros(w.held) > 0 THEN
 		RAISE EXCEPTION 'customer % has % held', customer, w.held USING ERRCODE = 'GB004',

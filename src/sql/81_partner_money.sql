@@ -83,10 +83,7 @@ DECLARE
 	due timestamptz;
 BEGIN
 	/* the partner row serialises its withdrawals */
-	SELECT p.currency INTO cur FROM @extschema@.partner p WHERE p.partner_id = partner FOR UPDATE;
-	IF NOT FOUND THEN
-		RAISE EXCEPTION 'unknown partner: %', partner USING ERRCODE = 'no_data_found';
-	END IF;
+	cur := (@extschema@.lock_partner(partner)).currency;
 	PERFORM @extschema@.check_amount(amt, cur, 'withdrawal amount');
 	r := @extschema@.begin_request('request_withdrawal', request_id, NULL, partner,
 								   pg_catalog.jsonb_build_object('partner', partner, 'amount', amt::text), t);

@@ -9,11 +9,6 @@
  * the table partner_level (a settings table; empty means the defaults).
  */
 
-ALTER TABLE @extschema@.partner
-	ADD COLUMN rating @extschema@.rating,
-	ADD COLUMN qualification text NOT NULL DEFAULT 'qualified'
-		CHECK (qualification IN ('qualified', 'terminated', 'revoked', 'ended'));
-
 CREATE TABLE @extschema@.partner_level (
 	level		text PRIMARY KEY,
 	min_rating	@extschema@.rating NOT NULL UNIQUE
@@ -69,10 +64,7 @@ DECLARE
 	gained integer;
 	lost integer;
 BEGIN
-	SELECT * INTO p FROM @extschema@.partner k WHERE k.partner_id = partner FOR UPDATE;
-	IF NOT FOUND THEN
-		RAISE EXCEPTION 'unknown partner: %', partner USING ERRCODE = 'no_data_found';
-	END IF;
+	p := @extschema@.lock_partner(partner);
 	IF points IS NULL OR reason IS NULL OR reason = '' THEN
 		RAISE EXCEPTION 'points and a reason are required' USING ERRCODE = 'invalid_parameter_value';
 	END IF;
