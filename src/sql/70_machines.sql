@@ -1,6 +1,12 @@
 /*
- * 70_machines.sql — machines listed by partners (R-PRT-1; the customer side).
- * Deposits, delisting, taking offline and removal come with partner economics.
+ * 70_machines.sql — machines listed by partners (R-PRT-1, R-PRT-2) and their
+ * state machine (R-PRT-5, R-PRT-6):
+ *
+ *   listed -> delisted            no new rentals; stopped instances may start
+ *   listed | delisted -> offline  nothing runs or starts on it
+ *   any -> removed                once every instance on it is released
+ * The allowed transitions live in machine_transition and a trigger enforces
+ * them for every writer; the functions are in 84_machine_lifecycle.sql.
  */
 
 CREATE TABLE @extschema@.machine (
@@ -15,12 +21,58 @@ CREATE TABLE @extschema@.machine (
 	billing		text NOT NULL CHECK (billing IN ('per_second', 'usage_hourly', 'one_time')),
 	package_hours integer NOT NULL CHECK (package_hours > 0),
 	state		text NOT NULL DEFAULT 'listed' CHECK (state IN ('listed', 'delisted', 'offline', 'removed')),
+	end_notice_at timestamptz,				/* R-PRT-5: tick delisted it and sent migrate_data alerts */
 	created_at	timestamptz NOT NULL,
 	last_event_at timestamptz NOT NULL
 );
 CREATE INDEX machine_partner_idx ON @extschema@.machine (partner_id);
+CREATE INDEX machine_end_idx ON @extschema@.machine (owner_end_time) WHERE end_notice_at IS NULL AND state <> 'removed';
 COMMENT ON TABLE @extschema@.machine IS 'A machine a partner lists: GPUs, prices, owner end time, vouchers allowed, billing kind';
 SELECT pg_catalog.pg_extension_config_dump('@extschema@.machine', '');
+
+-- a machine by id, locked if asked; unknown raises P0002
+CREATE FUNCTION @extschema@.find_machine(machine bigint, lock boolean) RETURNS @extschema@.machine
+	LANGUAGE plpgsql
+	AS $$
+DECLARE
+	m @extschema@.machine;
+BEGIN
+	IF lock THEN
+		SELECT * INTO m FROM @extschema@.machine k WHERE k.machine_id = machine FOR UPDATE;
+	ELSE
+		SELECT * INTO m FROM @extschema@.machine k WHERE k.machine_id = machine;
+	END IF;
+	IF NOT FOUND THEN
+		RAISE EXCEPTION 'unknown machine: %', machine USING ERRCODE = 'no_data_found';
+	END IF;
+	RETURN m;
+END
+$$;
+COMMENT ON FUNCTION @extschema@.find_machine(bigint, boolean) IS 'A machine by id (locked if asked); unknown id raises P0002';
+
+CREATE TABLE @extschema@.machine_transition (
+	from_state	text NOT NULL,
+	to_state	text NOT NULL,
+	PRIMARY KEY (from_state, to_state)
+);
+INSERT INTO @extschema@.machine_transition VALUES
+	('listed', 'delisted'), ('listed', 'offline'), ('delisted', 'offline'),
+	('listed', 'removed'), ('delisted', 'removed'), ('offline', 'removed');
+COMMENT ON TABLE @extschema@.machine_transition IS 'The allowed state changes of a machine';
+
+CREATE FUNCTION @extschema@.check_machine_transition() RETURNS trigger
+	LANGUAGE plpgsql
+	AS $$
+BEGIN
+	IF NOT EXISTS (SELECT FROM @extschema@.machine_transition t WHERE t.from_state = OLD.state AND t.to_state = NEW.state) THEN
+		RAISE EXCEPTION 'machine % cannot go from % to %', OLD.machine_id, OLD.state, NEW.state USING ERRCODE = 'GB004';
+	END IF;
+	RETURN NULL;
+END
+$$;
+COMMENT ON FUNCTION @extschema@.check_machine_transition() IS 'Trigger function: refuses a state change machine_transition does not allow';
+CREATE TRIGGER machine_state_machine AFTER UPDATE ON @extschema@.machine
+	FOR EACH ROW WHEN (OLD.state IS DISTINCT FROM NEW.state) EXECUTE FUNCTION @extschema@.check_machine_transition();
 
 CREATE FUNCTION @extschema@.list_machine(partner bigint, gpus integer, price_per_gpu_hour @extschema@.amount,
 										  owner_end_time timestamptz, vouchers_allowed boolean DEFAULT true,
@@ -71,6 +123,10 @@ BEGIN
 	VALUES (partner, gpus, price_per_gpu_hour, week_price_per_gpu, month_price_per_gpu,
 			owner_end_time, vouchers_allowed, billing, package_hours, t, t)
 	RETURNING machine_id INTO id;
+	/* R-PRT-6: a partner that lists again before its qualification ended keeps it */
+	UPDATE @extschema@.lifecycle_event e SET cancelled_at = t
+	WHERE e.kind = 'qualification_end_due' AND e.subject_type = 'partner' AND e.subject_id = partner
+	  AND e.cancelled_at IS NULL AND e.due_at > t;
 	/* R-PRT-2: the deposit moves from the partner's income (which may go below zero) to its deposit account */
 	deposit := @extschema@.amount(@extschema@.setting_value('machine_deposit')::numeric, cur);
 	IF @extschema@.micros(deposit) > 0 THEN

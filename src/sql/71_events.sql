@@ -19,6 +19,8 @@ CREATE TABLE @extschema@.lifecycle_event (
 	UNIQUE (kind, subject_type, subject_id, due_at)
 );
 CREATE INDEX lifecycle_event_open_idx ON @extschema@.lifecycle_event (due_at) WHERE cancelled_at IS NULL AND acked_at IS NULL;
+CREATE INDEX lifecycle_event_qualification_idx ON @extschema@.lifecycle_event (subject_id)
+	WHERE kind = 'qualification_end_due' AND cancelled_at IS NULL;	/* tick ends qualifications */
 COMMENT ON TABLE @extschema@.lifecycle_event IS 'A lifecycle event: something the platform must do for a subject from due_at on';
 SELECT pg_catalog.pg_extension_config_dump('@extschema@.lifecycle_event', '');
 

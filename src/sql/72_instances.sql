@@ -26,7 +26,8 @@ CREATE TABLE @extschema@.instance (
 	billed_until timestamptz NOT NULL,			/* usage is charged up to here */
 	next_settle_at timestamptz,				/* the next hourly settlement, while running */
 	stopped_at	timestamptz,
-	stop_reason	text CHECK (stop_reason IN ('requested', 'insufficient_balance', 'expired', 'package_end', 'released')),
+	stop_reason	text CHECK (stop_reason IN ('requested', 'insufficient_balance', 'expired', 'package_end', 'released',
+								'machine_offline')),
 	run_started_at timestamptz,				/* the current run began (usage_hourly minimum) */
 	term_end	timestamptz,				/* prepaid: paid up to here */
 	term_anchor	timestamptz,				/* prepaid: the first term began (months count from it) */
@@ -36,7 +37,7 @@ CREATE TABLE @extschema@.instance (
 ) WITH (fillfactor = 70);
 CREATE INDEX instance_due_idx ON @extschema@.instance (next_settle_at) WHERE state = 'running';
 CREATE INDEX instance_customer_idx ON @extschema@.instance (customer_id);
-CREATE INDEX instance_machine_idx ON @extschema@.instance (machine_id) WHERE state <> 'released';
+CREATE INDEX instance_machine_idx ON @extschema@.instance (machine_id);	/* capacity; an outage's customers, released too */
 CREATE INDEX instance_stopped_idx ON @extschema@.instance (stopped_at) WHERE state IN ('stopped', 'expired');
 CREATE INDEX instance_term_idx ON @extschema@.instance (term_end) WHERE state = 'running' AND term_end IS NOT NULL;
 COMMENT ON TABLE @extschema@.instance IS 'A customer''s instance on a machine: its billing, state and how far it has been charged';

@@ -14,7 +14,9 @@
  *
  * With stop_reason given it settles only the instance named, up to b, and
  * stops it instead of holding again (a stop in the middle of an hour); with
- * stop_reason 'convert' it leaves it running without a hold (R-PRE-4).
+ * stop_reason 'convert' it leaves it running without a hold (R-PRE-4); with
+ * 'interim' it holds again up to the next hour, as at a boundary (an outage
+ * report settles the instance up to its time, R-PRT-8).
  * A usage_hourly run that ends is charged up to ceil(hours) x hourly fee
  * (R-PAYG-7).  Vouchers expired by b are written off first (R-RCH-3).
  *
@@ -96,7 +98,7 @@ BEGIN
 					ELSE i.instance_id = only_instance END)
 	), charged AS (
 		SELECT d.*,
-			   CASE WHEN settle_payg.stop_reason IS NOT NULL AND d.product = 'usage_hourly' THEN
+			   CASE WHEN settle_payg.stop_reason IS NOT NULL AND settle_payg.stop_reason <> 'interim' AND d.product = 'usage_hourly' THEN
 					/* R-PAYG-7: a run costs at least ceil(hours) x the hourly fee */
 					@extschema@.round(d.hourly_fee * pg_catalog.ceil(EXTRACT(epoch FROM b - d.run_started_at) / 3600)::numeric, 2)
 					- coalesce((SELECT @extschema@.sum(o.charge) FROM @extschema@.order_line o
@@ -121,7 +123,7 @@ BEGIN
 		INSERT INTO @extschema@.order_line (line_id, customer_id, instance_id, machine_id, partner_id, kind, usage, seconds,
 											hourly_fee, charge, voucher_paid, cash_paid, partner_income, platform_fee, at)
 		SELECT p.line_id, p.customer_id, p.instance_id, p.machine_id, p.partner_id,
-			   CASE WHEN settle_payg.stop_reason IS NULL THEN 'payg' ELSE 'payg_stop' END,
+			   CASE WHEN settle_payg.stop_reason IS NULL OR settle_payg.stop_reason = 'interim' THEN 'payg' ELSE 'payg_stop' END,
 			   pg_catalog.tstzrange(p.billed_until, b, CASE WHEN p.seconds > 0 THEN '[)' ELSE '[]' END),
 			   p.seconds, p.hourly_fee, p.charge, p.v, p.cash, p.income, p.cash - p.income, b
 		FROM paid p
@@ -181,7 +183,7 @@ BEGIN
 					ELSE i.instance_id = only_instance END)
 	), fits AS (
 		SELECT s.*,
-			   settle_payg.stop_reason IS NULL
+			   (settle_payg.stop_reason IS NULL OR settle_payg.stop_reason = 'interim')
 			   AND @extschema@.micros(s.cash) >= 0
 			   AND @extschema@.sum(s.need) OVER w <= s.cash + s.vouchers - s.held
 			   AND @extschema@.sum(CASE WHEN s.cash_only THEN s.need ELSE s.z END) OVER w <= s.cash - s.cash_held AS ok
@@ -210,7 +212,8 @@ BEGIN
 			state = CASE WHEN v.keep OR settle_payg.stop_reason = 'convert' THEN i.state ELSE 'stopped' END,
 			stopped_at = CASE WHEN v.keep OR settle_payg.stop_reason = 'convert' THEN i.stopped_at ELSE b END,
 			stop_reason = CASE WHEN v.keep OR settle_payg.stop_reason = 'convert' THEN i.stop_reason
-							   ELSE coalesce(settle_payg.stop_reason, 'insufficient_balance') END
+							   WHEN settle_payg.stop_reason IS NULL OR settle_payg.stop_reason = 'interim' THEN 'insufficient_balance'
+							   ELSE settle_payg.stop_reason END
 		FROM verdict v
 		WHERE i.instance_id = v.instance_id
 		RETURNING i.instance_id, i.customer_id, i.state

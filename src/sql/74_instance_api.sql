@@ -59,19 +59,23 @@ $$;
 COMMENT ON FUNCTION @extschema@.check_capacity(@extschema@.machine, integer, bigint) IS 'Raise GB002 unless a machine has the GPUs free (R-PRT-1)';
 
 -- a machine locked for a rental (after the wallet), checked usable
-CREATE FUNCTION @extschema@.lock_machine(machine bigint, cur text, for_start boolean) RETURNS @extschema@.machine
+CREATE FUNCTION @extschema@.lock_machine(machine bigint, cur text, for_start boolean, t timestamptz) RETURNS @extschema@.machine
 	LANGUAGE plpgsql
 	AS $$
 DECLARE
 	m @extschema@.machine;
+	delist_at timestamptz;
 BEGIN
-	SELECT * INTO m FROM @extschema@.machine k WHERE k.machine_id = machine FOR UPDATE;
-	IF NOT FOUND THEN
-		RAISE EXCEPTION 'unknown machine: %', machine USING ERRCODE = 'no_data_found';
-	END IF;
+	m := @extschema@.find_machine(machine, true);
 	IF m.state <> 'listed' AND NOT (for_start AND m.state = 'delisted') THEN
 		RAISE EXCEPTION 'machine % is %', machine, m.state USING ERRCODE = 'GB004',
 			HINT = 'New rentals need a listed machine; a delisted one still lets stopped instances start.';
+	END IF;
+	/* R-PRT-5: delisted from the owner end time less delist_before_end_days, whether or not tick has run */
+	delist_at := m.owner_end_time - @extschema@.setting_value('delist_before_end_days')::integer * interval '1 day';
+	IF NOT for_start AND t >= delist_at THEN
+		RAISE EXCEPTION 'machine % is delisted from % (its owner end time less % days)', machine, delist_at,
+			@extschema@.setting_value('delist_before_end_days') USING ERRCODE = 'GB004';
 	END IF;
 	IF @extschema@.currency(m.price_per_gpu_hour) <> cur THEN
 		RAISE EXCEPTION 'currency mismatch: machine % is priced in %, the customer pays in %', machine,
@@ -80,7 +84,7 @@ BEGIN
 	RETURN m;
 END
 $$;
-COMMENT ON FUNCTION @extschema@.lock_machine(bigint, text, boolean) IS 'Lock a machine for a rental and check it is listed (or delisted, for a start) and in the customer''s currency';
+COMMENT ON FUNCTION @extschema@.lock_machine(bigint, text, boolean, timestamptz) IS 'Lock a machine for a rental at t and check it is listed and not due to be delisted (or delisted, for a start) and in the customer''s currency';
 
 -- the hourly fee of GPUs on a machine for a customer (R-PAYG-1)
 CREATE FUNCTION @extschema@.hourly_fee(m @extschema@.machine, customer bigint, gpus integer) RETURNS @extschema@.amount
@@ -174,7 +178,7 @@ BEGIN
 	IF auto_renew IS NULL THEN
 		RAISE EXCEPTION 'auto_renew must not be null' USING ERRCODE = 'invalid_parameter_value';
 	END IF;
-	m := @extschema@.lock_machine(machine, @extschema@.currency(w.cash), false);
+	m := @extschema@.lock_machine(machine, @extschema@.currency(w.cash), false, t);
 	SELECT * INTO id, done FROM @extschema@.begin_request('create_instance', request_id, customer, m.partner_id,
 		pg_catalog.jsonb_build_object('customer', customer, 'machine', machine, 'gpus', gpus, 'billing', billing,
 									  'auto_renew', auto_renew), t);
@@ -280,7 +284,7 @@ BEGIN
 	END IF;
 	SELECT * INTO w FROM @extschema@.wallet k WHERE k.customer_id = i.customer_id;
 	PERFORM @extschema@.check_not_in_arrears(w);
-	m := @extschema@.lock_machine(i.machine_id, @extschema@.currency(i.hourly_fee), true);
+	m := @extschema@.lock_machine(i.machine_id, @extschema@.currency(i.hourly_fee), true, t);
 	PERFORM @extschema@.check_capacity(m, i.gpus, instance);
 	fee := @extschema@.hourly_fee(m, i.customer_id, i.gpus);
 	timed := i.billing = 'payg' AND i.product <> 'one_time';

@@ -33,6 +33,8 @@ DECLARE
 	storage_estimates integer := 0;
 	vouchers_expired integer := 0;
 	released integer;
+	machines_delisted integer;
+	qualifications_ended integer;
 	alerts record;
 	alerts_done jsonb;
 	last_report timestamptz := pg_catalog.clock_timestamp();
@@ -112,6 +114,11 @@ BEGIN
 	ON CONFLICT DO NOTHING;
 	GET DIAGNOSTICS released = ROW_COUNT;
 
+	/* R-PRT-5: machines near their owner end time are delisted, their customers alerted */
+	machines_delisted := @extschema@.delist_ending_machines(t);
+	/* R-PRT-6: partners without machines for a month are no longer qualified */
+	qualifications_ended := @extschema@.end_qualifications(t);
+
 	/* R-ALR-1, R-PRE-5: alerts as of t, once an hour (or after settlements) */
 	IF boundaries > 0 OR storage_bills > 0
 	   OR coalesce((SELECT c.done_until FROM @extschema@.clock_state c WHERE c.job = 'alerts'), '-infinity')
@@ -130,6 +137,8 @@ BEGIN
 		'storage', pg_catalog.jsonb_build_object('settled', storage_bills, 'estimate_alerts', storage_estimates),
 		'vouchers_expired', vouchers_expired,
 		'released', released,
+		'machines_delisted', machines_delisted,
+		'qualifications_ended', qualifications_ended,
 		'alerts', alerts_done,
 		'ms', pg_catalog.round((EXTRACT(epoch FROM pg_catalog.clock_timestamp() - started) * 1000)::numeric, 1)));
 END

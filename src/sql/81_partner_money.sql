@@ -35,6 +35,7 @@ DECLARE
 	z @extschema@.amount;
 	month_start timestamptz;
 	deposit_account bigint;
+	payouts bigint;
 BEGIN
 	SELECT p.currency INTO cur FROM @extschema@.partner p WHERE p.partner_id = partner;
 	IF NOT FOUND THEN
@@ -43,11 +44,12 @@ BEGIN
 	z := @extschema@.zero(cur);
 	month_start := @extschema@.lower(@extschema@.billing_period('month', t, @extschema@.setting_value('billing_timezone')));
 	deposit_account := @extschema@.account_of('partner', partner, 'deposit', cur);
+	payouts := @extschema@.account_of('world', 0, 'payouts', cur);
 	SELECT coalesce(@extschema@.sum(o.partner_income), z) INTO income
 	FROM @extschema@.order_line o WHERE o.partner_id = partner AND o.at < month_start AND @extschema@.currency(o.charge) = cur;
 	SELECT coalesce(@extschema@.sum(CASE WHEN x.credit_account = deposit_account THEN x.amount ELSE -x.amount END)
 					FILTER (WHERE deposit_account IN (x.debit_account, x.credit_account)), z),
-		   coalesce(@extschema@.sum(x.amount) FILTER (WHERE x.kind = 'withdrawal'), z),
+		   coalesce(@extschema@.sum(x.amount) FILTER (WHERE x.credit_account = payouts), z),
 		   coalesce(@extschema@.sum(x.amount) FILTER (WHERE x.kind = 'compensation'), z)
 	INTO deposits, withdrawn, compensation
 	FROM @extschema@.transfer x WHERE x.partner_id = partner AND x.at <= t;

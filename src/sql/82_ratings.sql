@@ -5,7 +5,8 @@
  * within the daily caps (per day of the billing time zone: at most +500 and
  * -3000 points in total); every change is a rating_event row.  At 0 the
  * qualification is terminated: no new listings (GB006) and every machine
- * goes offline (no new rentals, no starts).  Level names by rating live in
+ * goes offline by force (its running instances stop, their customers are
+ * compensated; no new rentals, no starts).  Level names by rating live in
  * the table partner_level (a settings table; empty means the defaults).
  */
 
@@ -87,8 +88,10 @@ BEGIN
 	IF @extschema@.points(new) = 0 THEN
 		/* R-PRT-7: at 0 the qualification is terminated and every machine goes offline */
 		UPDATE @extschema@.partner k SET qualification = 'terminated' WHERE k.partner_id = partner;
-		UPDATE @extschema@.machine m SET state = 'offline', last_event_at = GREATEST(m.last_event_at, t)
-		WHERE m.partner_id = partner AND m.state IN ('listed', 'delisted');
+		/* forced: running instances stop and their customers are compensated (R-PRT-6) */
+		PERFORM @extschema@.force_offline(m.machine_id, GREATEST(t, m.last_event_at))
+		FROM @extschema@.machine m WHERE m.partner_id = partner AND m.state IN ('listed', 'delisted')
+		ORDER BY m.machine_id;
 	END IF;
 	RETURN new;
 END

@@ -58,6 +58,10 @@ GRANT EXECUTE ON FUNCTION
 	@extschema@.partner_rating(bigint),
 	@extschema@.partner_level(bigint),
 	@extschema@.request_withdrawal(bigint, @extschema@.amount, timestamptz, text),
+	@extschema@.delist_machine(bigint, timestamptz),
+	@extschema@.take_offline(bigint, boolean, timestamptz),
+	@extschema@.remove_machine(bigint, timestamptz),
+	@extschema@.report_outage(bigint, timestamptz, timestamptz, boolean, timestamptz),
 	@extschema@.ack_lifecycle_event(bigint),
 	@extschema@.tick(timestamptz)
 TO gpubill_app;
@@ -74,4 +78,5 @@ GRANT EXECUTE ON FUNCTION @extschema@.setting(text) TO gpubill_app, gpubill_read
 -- readers: views only
 GRANT SELECT ON @extschema@.transfers, @extschema@.accounts, @extschema@.lifecycle_events,
 	@extschema@.due_lifecycle_events, @extschema@.open_alerts, @extschema@.instance_usage,
-	@extschema@.customer_statement, @extschema@.arrears TO gpubill_reader;
+	@extschema@.customer_statement, @extschema@.arrears, @extschema@.partner_statement,
+	@extschema@.platform_revenue TO gpubill_reader;
