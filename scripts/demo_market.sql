@@ -61,7 +61,7 @@ $$;
 -- one simulated hour: customers start, stop, convert and recharge; then tick
 CREATE FUNCTION pg_temp.hour(h timestamptz) RETURNS jsonb LANGUAGE plpgsql AS $$
 DECLARE
-	created int; stopped int; started int; recharged int; converted int; t jsonb;
+	created int; stopped int; started int; recharged int; converted int; outages int; t jsonb;
 BEGIN
 	SELECT count(*) FILTER (WHERE pg_temp.try(format(
 		'SELECT gpubill.create_instance(%s, %s, %s, %L, %L, at => %L)', p.customer_id, m.machine_id, 1 + (m.gpus > 1 AND random() < 0.3)::int,
@@ -95,9 +95,30 @@ BEGIN
 		  WHERE a.kind IN ('balance_low', 'storage_arrears', 'storage_balance_low')) a
 	JOIN pg_temp.profile p ON p.customer_id = a.customer
 	WHERE random() < 0.04 + 0.1 * p.thrift;
+	-- partners: now and then a machine in use had a 20-minute outage in the previous hour (reported late in
+	-- this one: its customers are compensated), or announces maintenance for tomorrow; ratings move
+	SELECT count(gpubill.report_outage(m.machine_id, h - interval '40 minutes', h - interval '20 minutes', false,
+									   h + interval '56 minutes'))
+	INTO outages
+	FROM (SELECT i.machine_id FROM gpubill.instance i WHERE i.state = 'running' ORDER BY random() LIMIT 1) m
+	WHERE random() < 0.12;
+	PERFORM gpubill.report_outage(m.machine_id, h + interval '1 day', h + interval '1 day 2 hours', true, h + interval '56 minutes')
+	FROM gpubill.machine m WHERE m.state = 'listed' AND random() < 0.0005;
+	PERFORM gpubill.rate_partner(p.partner_id, (ARRAY[-300, -50, 20, 50])[1 + floor(random() * 4)::int], 'customer review',
+								 h + interval '57 minutes')
+	FROM gpubill.partner p WHERE p.qualification = 'qualified' AND random() < 0.02;
+	IF h = '2026-11-15 12:00+08' THEN
+		-- an owner takes its busiest machine away: instances stop, customers compensated
+		PERFORM gpubill.take_offline(x.machine_id, true, h + interval '58 minutes')
+		FROM (SELECT i.machine_id FROM gpubill.instance i WHERE i.state = 'running' AND gpubill.currency(i.hourly_fee) = 'CNY'
+			  GROUP BY 1 ORDER BY count(*) DESC, 1 LIMIT 1) x;
+		-- and another delists one: no new rentals, the running ones go on
+		PERFORM gpubill.delist_machine(x.machine_id, h + interval '58 minutes')
+		FROM (SELECT m.machine_id FROM gpubill.machine m WHERE m.state = 'listed' ORDER BY m.machine_id LIMIT 1) x;
+	END IF;
 	t := gpubill.tick(h + interval '1 hour');
 	RETURN jsonb_build_object('created', created, 'stopped', stopped, 'started', started, 'converted', converted,
-							  'recharged', recharged, 'tick', t);
+							  'recharged', recharged, 'outages', outages, 'tick', t);
 END
 $$;
 
@@ -108,13 +129,17 @@ CREATE TEMP TABLE sim (h timestamptz, r jsonb);
 SELECT format('INSERT INTO sim SELECT %L, pg_temp.hour(%L)', h, h)
 FROM generate_series(timestamptz '2026-11-01 00:00+08', '2026-11-30 23:00+08', '1 hour') h \gexec
 SELECT tick('2026-12-01 00:00+08') IS NOT NULL AS month_closed;
+-- Dec 2: every partner with something withdrawable takes it all (October's and November's income)
+SELECT count(request_withdrawal(p.partner_id, withdrawable(p.partner_id, '2026-12-02 10:00+08'), '2026-12-02 10:00+08'))
+	AS withdrawals
+FROM partner p WHERE micros(withdrawable(p.partner_id, '2026-12-02 10:00+08')) > 0 \gset
 RESET client_min_messages;
 
 \echo ''
 \echo '== the month in figures'
 SELECT sum((r->>'created')::int) AS instances_created, sum((r->>'stopped')::int) AS stopped,
 	   sum((r->>'started')::int) AS restarted, sum((r->>'converted')::int) AS converted_to_weekly,
-	   sum((r->>'recharged')::int) AS top_up_recharges,
+	   sum((r->>'recharged')::int) AS top_up_recharges, sum((r->>'outages')::int) AS outages,
 	   sum((r->'tick'->'payg'->>'settled')::int) AS hourly_settlements,
 	   sum((r->'tick'->'payg'->>'stopped_insufficient_balance')::int) AS stopped_for_funds,
 	   sum((r->'tick'->'terms'->>'renewed')::int) AS terms_renewed, sum((r->'tick'->'terms'->>'ended')::int) AS terms_ended,
@@ -145,6 +170,30 @@ SELECT p.external_ref AS partner, count(DISTINCT o.machine_id) AS machines_used,
 FROM order_line o JOIN partner p USING (partner_id)
 WHERE currency(o.charge) = 'CNY'
 GROUP BY 1 ORDER BY sum(o.partner_income) DESC LIMIT 5;
+
+\echo 'Partner statements, November (top 5 by income; withdrawable once the month is over):'
+SELECT p.external_ref AS partner, p.qualification, partner_rating(p.partner_id) AS rating, s.gross, s.fees, s.voucher_paid,
+	   s.income, s.deposits, s.compensation, s.withdrawable
+FROM partner_statement s JOIN partner p ON p.partner_id = s.partner
+WHERE s.month = '2026-11-01' AND p.currency = 'CNY'
+ORDER BY s.income DESC LIMIT 5;
+\echo 'Withdrawals on Dec 2:'
+SELECT count(*) AS partners, sum(amount) AS paid_out, min(due_at) AS payout_due FROM withdrawal WHERE currency(amount) = 'CNY';
+
+\echo 'Outages and compensation:'
+SELECT o.kind, count(DISTINCT o.outage_id) AS outages, count(c.instance_id) AS instances_compensated,
+	   coalesce(sum(c.amount), '0 CNY') AS compensation
+FROM outage o JOIN machine m USING (machine_id) LEFT JOIN outage_compensation c USING (outage_id)
+WHERE currency(m.price_per_gpu_hour) = 'CNY'
+GROUP BY 1 ORDER BY 1;
+SELECT qualification, count(*) AS partners FROM partner GROUP BY 1 ORDER BY 1;
+
+\echo 'Platform revenue by week (billing time zone), CNY:'
+SELECT date_trunc('week', day)::date AS week, sum(service_fees) AS service_fees, sum(voucher_breakage) AS voucher_breakage,
+	   sum(compensation_paid) AS compensation_paid, sum(compensation_recovered) AS recovered_from_partners,
+	   sum(vouchers_spent) AS vouchers_spent
+FROM platform_revenue WHERE currency = 'CNY' AND day >= '2026-11-01'
+GROUP BY 1 ORDER BY 1;
 
 \echo 'Instances now:'
 SELECT state, coalesce(stop_reason, '-') AS reason, count(*) FROM instance GROUP BY 1, 2 ORDER BY 1, 2;
