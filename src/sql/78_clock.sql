@@ -35,6 +35,7 @@ DECLARE
 	released integer;
 	machines_delisted integer;
 	qualifications_ended integer;
+	contracts record;
 	alerts record;
 	alerts_done jsonb;
 	last_report timestamptz := pg_catalog.clock_timestamp();
@@ -118,6 +119,8 @@ BEGIN
 	machines_delisted := @extschema@.delist_ending_machines(t);
 	/* R-PRT-6: partners without machines for a month are no longer qualified */
 	qualifications_ended := @extschema@.end_qualifications(t);
+	/* R-EXC-1, R-EXC-5: contracts that start, payments due, late payments, completions */
+	contracts := @extschema@.run_contracts(t);
 
 	/* R-ALR-1, R-PRE-5: alerts as of t, once an hour (or after settlements) */
 	IF boundaries > 0 OR storage_bills > 0
@@ -139,6 +142,8 @@ BEGIN
 		'released', released,
 		'machines_delisted', machines_delisted,
 		'qualifications_ended', qualifications_ended,
+		'contracts', pg_catalog.jsonb_build_object('started', contracts.started, 'collected', contracts.collected,
+												   'late', contracts.late, 'completed', contracts.completed),
 		'alerts', alerts_done,
 		'ms', pg_catalog.round((EXTRACT(epoch FROM pg_catalog.clock_timestamp() - started) * 1000)::numeric, 1)));
 END

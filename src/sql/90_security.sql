@@ -62,6 +62,13 @@ GRANT EXECUTE ON FUNCTION
 	@extschema@.take_offline(bigint, boolean, timestamptz),
 	@extschema@.remove_machine(bigint, timestamptz),
 	@extschema@.report_outage(bigint, timestamptz, timestamptz, boolean, timestamptz),
+	@extschema@.open_provider(text, text, timestamptz),
+	@extschema@.provider_wallet(bigint),
+	@extschema@.create_contract(bigint, bigint, integer, @extschema@.amount, tstzrange, timestamptz, text),
+	@extschema@.contract_schedule(bigint),
+	@extschema@.contract_state(bigint),
+	@extschema@.pay_contract(bigint, @extschema@.amount, text, timestamptz),
+	@extschema@.terminate_contract(bigint, text, timestamptz),
 	@extschema@.ack_lifecycle_event(bigint),
 	@extschema@.tick(timestamptz)
 TO gpubill_app;
@@ -79,4 +86,4 @@ GRANT EXECUTE ON FUNCTION @extschema@.setting(text) TO gpubill_app, gpubill_read
 GRANT SELECT ON @extschema@.transfers, @extschema@.accounts, @extschema@.lifecycle_events,
 	@extschema@.due_lifecycle_events, @extschema@.open_alerts, @extschema@.instance_usage,
 	@extschema@.customer_statement, @extschema@.arrears, @extschema@.partner_statement,
-	@extschema@.platform_revenue TO gpubill_reader;
+	@extschema@.platform_revenue, @extschema@.contract_receivables TO gpubill_reader;

@@ -1,0 +1,494 @@
+/*
+ * 87_exchange.sql — compute exchange contracts (R-EXC-1..5): providers,
+ * contracts and their payments.
+ *
+ * A provider is a partner (is_provider) with an exchange account, separate
+ * from marketplace income.  A contract's schedule (86_exchange_schedule.sql)
+ * is written out at acceptance as contract_payment rows; every payment the
+ * provider receives is a contract_receipt (the exchange's order line) and
+ * its transfers, keyed by the customer: the gross minus the commission to
+ * the provider's exchange account, the commission to the platform.
+ *
+ * Approved customers pay with pay_contract (money from outside); the others
+ * from their wallet: the initial (or full) payment is held at acceptance and
+ * captured at the term start, later payments are taken by tick from their
+ * due time on, only in full.  The deposit part of the initial payment waits
+ * in the customer's deposit account and reaches the provider piece by piece
+ * with the customer's payment of that piece.
+ *
+ *   pending -> active -> completed;  active <-> late (pending -> late: an
+ *   approved customer's first payment late before the start);
+ *   active | late -> terminated;  active -> resold
+ */
+
+CREATE TABLE @extschema@.contract (
+	contract_id	bigint PRIMARY KEY,
+	customer_id	bigint NOT NULL,			/* party key; its wallet is locked first */
+	provider_id	bigint NOT NULL,
+	gpus		integer NOT NULL CHECK (gpus > 0),
+	price_per_gpu_hour @extschema@.amount NOT NULL CHECK (@extschema@.micros(price_per_gpu_hour) > 0),
+	term		tstzrange NOT NULL,
+	total		@extschema@.amount NOT NULL,	/* the total contract value: what the customer pays in all */
+	deposit		@extschema@.amount NOT NULL,	/* the cancellation fee deposit in the initial payment */
+	deposit_left @extschema@.amount NOT NULL,	/* not yet applied (cached; the journal is the truth) */
+	approved	boolean NOT NULL,			/* the customer paid directly when it accepted */
+	hold_id		bigint,						/* the held initial payment of a prefunded customer */
+	state		text NOT NULL CHECK (state IN ('pending', 'active', 'late', 'terminated', 'resold', 'completed')),
+	accepted_at	timestamptz NOT NULL,
+	ended_at	timestamptz,
+	end_reason	text,
+	resold_from	bigint,						/* the contract whose remaining term this one is */
+	last_event_at timestamptz NOT NULL
+);
+CREATE INDEX contract_customer_idx ON @extschema@.contract (customer_id);
+CREATE INDEX contract_provider_idx ON @extschema@.contract (provider_id);
+CREATE INDEX contract_open_idx ON @extschema@.contract (state) WHERE state IN ('pending', 'active', 'late');
+COMMENT ON TABLE @extschema@.contract IS 'A compute exchange contract: a customer rents GPUs of a provider for a term at a price per GPU-hour';
+SELECT pg_catalog.pg_extension_config_dump('@extschema@.contract', '');
+
+CREATE TABLE @extschema@.contract_transition (
+	from_state	text NOT NULL,
+	to_state	text NOT NULL,
+	PRIMARY KEY (from_state, to_state)
+);
+INSERT INTO @extschema@.contract_transition VALUES
+	('pending', 'active'), ('active', 'completed'), ('active', 'late'), ('late', 'active'),
+	('active', 'terminated'), ('late', 'terminated'), ('active', 'resold'), ('pending', 'late');
+COMMENT ON TABLE @extschema@.contract_transition IS 'The allowed state changes of a contract';
+
+CREATE FUNCTION @extschema@.check_contract_transition() RETURNS trigger
+	LANGUAGE plpgsql
+	AS $$
+BEGIN
+	IF NOT EXISTS (SELECT FROM @extschema@.contract_transition t WHERE t.from_state = OLD.state AND t.to_state = NEW.state) THEN
+		RAISE EXCEPTION 'contract % cannot go from % to %', OLD.contract_id, OLD.state, NEW.state USING ERRCODE = 'GB004';
+	END IF;
+	RETURN NULL;
+END
+$$;
+COMMENT ON FUNCTION @extschema@.check_contract_transition() IS 'Trigger function: refuses a state change contract_transition does not allow';
+CREATE TRIGGER contract_state_machine AFTER UPDATE ON @extschema@.contract
+	FOR EACH ROW WHEN (OLD.state IS DISTINCT FROM NEW.state) EXECUTE FUNCTION @extschema@.check_contract_transition();
+
+CREATE TABLE @extschema@.contract_payment (
+	contract_id	bigint NOT NULL,
+	seq			integer NOT NULL,
+	customer_id	bigint NOT NULL,
+	due_at		timestamptz NOT NULL,
+	covers		tstzrange NOT NULL,
+	customer_pays @extschema@.amount NOT NULL,
+	from_deposit @extschema@.amount NOT NULL,
+	kind		text NOT NULL CHECK (kind IN ('full', 'initial', 'monthly', 'final')),
+	late_from	timestamptz NOT NULL,		/* R-EXC-5: unpaid from here on it is late */
+	paid_at		timestamptz,
+	late_at		timestamptz,				/* it became late (once) */
+	cancelled_at timestamptz,				/* no longer due: terminated or resold */
+	PRIMARY KEY (contract_id, seq)
+);
+CREATE INDEX contract_payment_due_idx ON @extschema@.contract_payment (due_at) WHERE paid_at IS NULL AND cancelled_at IS NULL;
+CREATE INDEX contract_payment_customer_idx ON @extschema@.contract_payment (customer_id);
+COMMENT ON TABLE @extschema@.contract_payment IS 'A payment of a contract''s schedule: due time, the stretch it covers, what the customer pays and what the deposit adds; paid, late or cancelled';
+SELECT pg_catalog.pg_extension_config_dump('@extschema@.contract_payment', '');
+
+CREATE TABLE @extschema@.contract_receipt (
+	receipt_id	bigint PRIMARY KEY DEFAULT pg_catalog.nextval('@extschema@.id_seq'),
+	contract_id	bigint NOT NULL,
+	customer_id	bigint NOT NULL,			/* party keys */
+	provider_id	bigint NOT NULL,
+	seq			integer,					/* the schedule row paid, if any */
+	kind		text NOT NULL CHECK (kind IN ('payment', 'deposit', 'reservation_fee', 'cancellation_fee', 'premium', 'reseller_refund')),
+	gross		@extschema@.amount NOT NULL CHECK (@extschema@.micros(gross) > 0),
+	commission	@extschema@.amount NOT NULL,
+	rate		numeric NOT NULL,
+	at			timestamptz NOT NULL,
+	external_id	text
+);
+CREATE INDEX contract_receipt_contract_idx ON @extschema@.contract_receipt (contract_id);
+CREATE INDEX contract_receipt_provider_idx ON @extschema@.contract_receipt (provider_id, at);
+COMMENT ON TABLE @extschema@.contract_receipt IS 'Money a provider received for a contract: the gross, the commission deducted (R-EXC-4), append-only';
+SELECT pg_catalog.pg_extension_config_dump('@extschema@.contract_receipt', '');
+CREATE TRIGGER contract_receipt_append_only BEFORE UPDATE OR DELETE ON @extschema@.contract_receipt
+	FOR EACH ROW EXECUTE FUNCTION @extschema@.refuse_change();
+
+-- R-EXC-4: commission tiers by the provider's volume received in the calendar month
+CREATE TABLE @extschema@.exchange_commission_tier (
+	min_volume	numeric PRIMARY KEY CHECK (min_volume >= 0),	/* in the provider's currency */
+	rate		numeric NOT NULL CHECK (rate >= 0 AND rate <= 1)
+);
+COMMENT ON TABLE @extschema@.exchange_commission_tier IS 'Volume discounts on the exchange commission: from min_volume received by a provider in a calendar month on, its rate applies; empty = exchange_commission_rate for all';
+SELECT pg_catalog.pg_extension_config_dump('@extschema@.exchange_commission_tier', '');
+
+CREATE FUNCTION @extschema@.open_provider(external_ref text, currency text DEFAULT 'USD', at timestamptz DEFAULT NULL)
+	RETURNS bigint
+	LANGUAGE plpgsql VOLATILE SECURITY DEFINER
+	SET search_path = pg_catalog, @extschema@, pg_temp
+	AS $$
+DECLARE
+	id bigint := @extschema@.open_partner(external_ref, coalesce(currency, 'USD'), at);
+BEGIN
+	UPDATE @extschema@.partner p SET is_provider = true WHERE p.partner_id = id AND NOT p.is_provider;
+	PERFORM @extschema@.ledger_account('partner', id, 'exchange', coalesce(currency, 'USD'));
+	RETURN id;
+END
+$$;
+COMMENT ON FUNCTION @extschema@.open_provider(text, text, timestamptz) IS 'Open an exchange provider: a partner with an exchange wallet (default USD); idempotent on external_ref';
+
+CREATE FUNCTION @extschema@.provider_wallet(provider bigint)
+	RETURNS TABLE (balance @extschema@.amount, commission_paid @extschema@.amount)
+	LANGUAGE plpgsql STABLE SECURITY DEFINER
+	SET search_path = pg_catalog, @extschema@, pg_temp
+	AS $$
+DECLARE
+	p @extschema@.partner;
+	acc bigint;
+	z @extschema@.amount;
+BEGIN
+	SELECT * INTO p FROM @extschema@.partner k WHERE k.partner_id = provider AND k.is_provider;
+	IF NOT FOUND THEN
+		RAISE EXCEPTION 'unknown provider: %', provider USING ERRCODE = 'no_data_found';
+	END IF;
+	acc := @extschema@.account_of('partner', provider, 'exchange', p.currency);
+	z := @extschema@.zero(p.currency);
+	/* sums over the contracts' customer-keyed transfers (SPEC 10) */
+	RETURN QUERY
+	SELECT coalesce(@extschema@.sum(CASE WHEN x.credit_account = acc THEN x.amount ELSE -x.amount END)
+						FILTER (WHERE acc IN (x.credit_account, x.debit_account)), z),
+		   coalesce(@extschema@.sum(x.amount) FILTER (WHERE x.kind = 'commission'), z)
+	FROM @extschema@.contract c
+	JOIN @extschema@.transfer x ON x.object_type = 'contract' AND x.object_id = c.contract_id
+	WHERE c.provider_id = provider;
+END
+$$;
+COMMENT ON FUNCTION @extschema@.provider_wallet(bigint) IS 'A provider''s exchange wallet: what it received net of commission, and the commission deducted (R-EXC-4)';
+CREATE INDEX transfer_contract_idx ON @extschema@.transfer (object_id) WHERE object_type = 'contract';
+
+-- R-EXC-4: the commission rate of a provider's next receipt at t
+CREATE FUNCTION @extschema@.commission_rate(provider bigint, t timestamptz) RETURNS numeric
+	LANGUAGE plpgsql STABLE
+	AS $$
+DECLARE
+	month @extschema@.billing_period;
+	volume numeric;
+BEGIN
+	IF NOT EXISTS (SELECT FROM @extschema@.exchange_commission_tier) THEN
+		RETURN @extschema@.setting_value('exchange_commission_rate')::numeric;
+	END IF;
+	month := @extschema@.billing_period('month', t, @extschema@.setting_value('billing_timezone'));
+	SELECT coalesce(pg_catalog.sum(@extschema@.micros(r.gross)), 0) / 1000000 INTO volume
+	FROM @extschema@.contract_receipt r
+	WHERE r.provider_id = provider AND r.at >= @extschema@.lower(month) AND r.at < @extschema@.upper(month);
+	RETURN coalesce((SELECT k.rate FROM @extschema@.exchange_commission_tier k WHERE k.min_volume <= volume
+					 ORDER BY k.min_volume DESC LIMIT 1),
+					@extschema@.setting_value('exchange_commission_rate')::numeric);
+END
+$$;
+COMMENT ON FUNCTION @extschema@.commission_rate(bigint, timestamptz) IS 'The commission rate of a provider''s next receipt: the tier its month''s volume reached (R-EXC-4)';
+
+/*
+ * The provider of a contract receives gross from a source account: gross -
+ * commission (rounded to cents) to its exchange account, the commission to
+ * the platform; a receipt row and customer-keyed transfers.
+ */
+CREATE FUNCTION @extschema@.receive(c @extschema@.contract, seq integer, kind text, gross @extschema@.amount,
+									 source bigint, t timestamptz, external_id text DEFAULT NULL) RETURNS bigint
+	LANGUAGE plpgsql
+	AS $$
+DECLARE
+	cur text := @extschema@.currency(gross);
+	rate numeric := @extschema@.commission_rate(c.provider_id, t);
+	commission @extschema@.amount;
+	id bigint;
+BEGIN
+	IF @extschema@.micros(gross) <= 0 THEN
+		RETURN NULL;
+	END IF;
+	commission := @extschema@.amount(pg_catalog.round(@extschema@.micros(gross)::numeric * rate / 1000000, 2), cur);
+	INSERT INTO @extschema@.contract_receipt (contract_id, customer_id, provider_id, seq, kind, gross, commission, rate, at, external_id)
+	VALUES (c.contract_id, c.customer_id, c.provider_id, seq, kind, gross, commission, rate, t, external_id)
+	RETURNING receipt_id INTO id;
+	INSERT INTO @extschema@.transfer (customer_id, at, kind, debit_account, credit_account, amount, object_type, object_id, request_id, note)
+	SELECT c.customer_id, t, x.kind, source, x.credit, x.amount, 'contract', c.contract_id, external_id, x.note
+	FROM (VALUES (CASE kind WHEN 'deposit' THEN 'payment' ELSE kind END,
+				  @extschema@.account_of('partner', c.provider_id, 'exchange', cur), gross - commission,
+				  pg_catalog.format('%s %s of contract %s', kind, coalesce(seq::text, ''), c.contract_id)),
+				 ('commission', @extschema@.account_of('platform', 0, 'commission', cur), commission,
+				  pg_catalog.format('commission %s on receipt %s', rate, id))) x(kind, credit, amount, note)
+	WHERE @extschema@.micros(x.amount) > 0;
+	RETURN id;
+END
+$$;
+COMMENT ON FUNCTION @extschema@.receive(@extschema@.contract, integer, text, @extschema@.amount, bigint, timestamptz, text) IS 'Credit a provider a receipt of a contract less the commission (R-EXC-4)';
+
+/*
+ * A schedule row paid from a source account (the customer's cash, or the
+ * world's payments_in): the customer's part reaches the provider — for an
+ * initial payment only the first days, the deposit going to the customer's
+ * deposit account — and the piece's share of the deposit follows it.
+ */
+CREATE FUNCTION @extschema@.pay_row(c @extschema@.contract, r @extschema@.contract_payment, source bigint, t timestamptz,
+									 external_id text DEFAULT NULL) RETURNS void
+	LANGUAGE plpgsql
+	AS $$
+DECLARE
+	cur text := @extschema@.currency(r.customer_pays);
+	deposit_account bigint := @extschema@.ledger_account('customer', c.customer_id, 'deposit', cur);
+BEGIN
+	IF r.kind = 'initial' THEN
+		PERFORM @extschema@.receive(c, r.seq, 'payment', r.customer_pays - c.deposit, source, t, external_id);
+		IF @extschema@.micros(c.deposit) > 0 THEN
+			INSERT INTO @extschema@.transfer (customer_id, at, kind, debit_account, credit_account, amount, object_type, object_id, request_id, note)
+			VALUES (c.customer_id, t, 'deposit', source, deposit_account, c.deposit, 'contract', c.contract_id, external_id,
+					'cancellation fee deposit of contract ' || c.contract_id);
+		END IF;
+	ELSE
+		PERFORM @extschema@.receive(c, r.seq, 'payment', r.customer_pays, source, t, external_id);
+		IF @extschema@.micros(r.from_deposit) > 0 THEN
+			PERFORM @extschema@.receive(c, r.seq, 'deposit', r.from_deposit, deposit_account, t);
+			UPDATE @extschema@.contract k SET deposit_left = k.deposit_left - r.from_deposit WHERE k.contract_id = c.contract_id;
+		END IF;
+	END IF;
+	UPDATE @extschema@.contract_payment p SET paid_at = t WHERE p.contract_id = r.contract_id AND p.seq = r.seq;
+	/* a late contract is active again once nothing late is unpaid */
+	UPDATE @extschema@.contract k SET state = 'active', last_event_at = GREATEST(k.last_event_at, t)
+	WHERE k.contract_id = c.contract_id AND k.state = 'late'
+	  AND NOT EXISTS (SELECT FROM @extschema@.contract_payment p
+					  WHERE p.contract_id = c.contract_id AND p.paid_at IS NULL AND p.cancelled_at IS NULL AND p.late_at IS NOT NULL);
+END
+$$;
+COMMENT ON FUNCTION @extschema@.pay_row(@extschema@.contract, @extschema@.contract_payment, bigint, timestamptz, text) IS 'Pay a schedule row of a contract from a source account: the provider receives it less commission, the deposit is set aside or applied';
+
+-- R-EXC-5: unpaid from the end of the grace-th business day after the due day on, a payment is late
+CREATE FUNCTION @extschema@.late_from(due timestamptz) RETURNS timestamptz
+	LANGUAGE plpgsql STABLE
+	AS $$
+DECLARE
+	tz text := @extschema@.setting_value('billing_timezone');
+	d date := (due AT TIME ZONE tz)::date;
+	k integer := 0;
+BEGIN
+	WHILE k < @extschema@.setting_value('payment_grace_business_days')::integer LOOP
+		d := d + 1;
+		IF EXTRACT(isodow FROM d) < 6 THEN
+			k := k + 1;
+		END IF;
+	END LOOP;
+	RETURN (d + 1)::timestamp AT TIME ZONE tz;
+END
+$$;
+COMMENT ON FUNCTION @extschema@.late_from(timestamptz) IS 'When a payment due at an instant is late: 00:00 after the payment_grace_business_days-th business day (Mon-Fri) after its due day (R-EXC-5)';
+
+CREATE FUNCTION @extschema@.create_contract(customer bigint, provider bigint, gpus integer, price_per_gpu_hour @extschema@.amount,
+											 term tstzrange, at timestamptz DEFAULT NULL, request_id text DEFAULT NULL)
+	RETURNS bigint
+	LANGUAGE plpgsql VOLATILE SECURITY DEFINER
+	SET search_path = pg_catalog, @extschema@, pg_temp
+	AS $$
+DECLARE
+	t timestamptz := coalesce(at, pg_catalog.now());
+	w @extschema@.wallet;
+	k @extschema@.customer;
+	p @extschema@.partner;
+	r record;
+BEGIN
+	w := @extschema@.lock_wallet(customer);
+	SELECT * INTO k FROM @extschema@.customer c WHERE c.customer_id = customer;
+	SELECT * INTO p FROM @extschema@.partner x WHERE x.partner_id = provider AND x.is_provider;
+	IF NOT FOUND THEN
+		RAISE EXCEPTION 'unknown provider: %', provider USING ERRCODE = 'no_data_found';
+	END IF;
+	IF p.qualification <> 'qualified' THEN
+		RAISE EXCEPTION 'provider % is not qualified (%)', provider, p.qualification USING ERRCODE = 'GB006';
+	END IF;
+	PERFORM @extschema@.check_amount(price_per_gpu_hour, p.currency, 'price per GPU-hour');
+	IF p.currency <> k.currency THEN
+		RAISE EXCEPTION 'currency mismatch: provider % is paid in %, customer % pays in %', provider, p.currency,
+			customer, k.currency USING ERRCODE = 'GB003';
+	END IF;
+	IF gpus IS NULL OR gpus <= 0 THEN
+		RAISE EXCEPTION 'GPU count must be positive: %', gpus USING ERRCODE = 'invalid_parameter_value';
+	END IF;
+	r := @extschema@.begin_request('create_contract', request_id, customer, provider,
+		pg_catalog.jsonb_build_object('customer', customer, 'provider', provider, 'gpus', gpus,
+									  'price_per_gpu_hour', price_per_gpu_hour::text, 'term', term::text), t);
+	IF r.done THEN
+		RETURN r.id;
+	END IF;
+	RETURN @extschema@.accept_contract(r.id, customer, provider, gpus, price_per_gpu_hour, term, t, NULL);
+END
+$$;
+COMMENT ON FUNCTION @extschema@.create_contract(bigint, bigint, integer, @extschema@.amount, tstzrange, timestamptz, text) IS 'A customer accepts a contract of a provider: its schedule is written; a prefunded customer''s initial payment is held (GB001 if not available) (R-EXC-1..3)';
+
+-- write a contract accepted at t and its schedule (the wallet locked by the caller)
+CREATE FUNCTION @extschema@.accept_contract(id bigint, customer bigint, provider bigint, gpus integer,
+											 price_per_gpu_hour @extschema@.amount, term tstzrange, t timestamptz,
+											 resold_from bigint) RETURNS bigint
+	LANGUAGE plpgsql
+	AS $$
+DECLARE
+	approved boolean := (SELECT c.approved FROM @extschema@.customer c WHERE c.customer_id = customer);
+	z @extschema@.amount := @extschema@.zero(@extschema@.currency(price_per_gpu_hour));
+	first_pays @extschema@.amount;
+	hold bigint;
+BEGIN
+	IF term IS NULL OR pg_catalog.lower(term) < t THEN
+		RAISE EXCEPTION 'a contract''s term must start at or after its acceptance (%): %', t, term USING ERRCODE = 'GB004';
+	END IF;
+	INSERT INTO @extschema@.contract_payment (contract_id, seq, customer_id, due_at, covers, customer_pays, from_deposit, kind, late_from)
+	SELECT id, s.seq, customer, s.due_at, s.covers, s.customer_pays, s.from_deposit, s.kind,
+		   /* R-EXC-5: an approved customer's first payment is late counted from the acceptance (the bidding period) */
+		   @extschema@.late_from(CASE WHEN approved AND s.seq = 1 THEN t ELSE s.due_at END)
+	FROM @extschema@.schedule_of(price_per_gpu_hour * gpus, term, @extschema@.setting_value('billing_timezone')) s;
+	SELECT p.customer_pays INTO first_pays FROM @extschema@.contract_payment p WHERE p.contract_id = id AND p.seq = 1;
+	IF NOT approved THEN
+		/* R-EXC-1: accepted only if the initial payment is available; held until the term starts */
+		hold := @extschema@.place_hold(customer, first_pays, true, NULL, 'contract', id, t);
+	END IF;
+	INSERT INTO @extschema@.contract (contract_id, customer_id, provider_id, gpus, price_per_gpu_hour, term, total, deposit,
+									  deposit_left, approved, hold_id, state, accepted_at, resold_from, last_event_at)
+	SELECT id, customer, provider, gpus, price_per_gpu_hour, term, @extschema@.sum(p.customer_pays),
+		   coalesce(@extschema@.sum(p.from_deposit), z), coalesce(@extschema@.sum(p.from_deposit), z),
+		   approved, hold, 'pending', t, resold_from, t
+	FROM @extschema@.contract_payment p WHERE p.contract_id = id;
+	RETURN id;
+END
+$$;
+COMMENT ON FUNCTION @extschema@.accept_contract(bigint, bigint, bigint, integer, @extschema@.amount, tstzrange, timestamptz, bigint) IS 'Write an accepted contract and its schedule; hold a prefunded customer''s initial payment (R-EXC-1)';
+
+CREATE FUNCTION @extschema@.lock_contract(contract bigint) RETURNS @extschema@.contract
+	LANGUAGE plpgsql
+	AS $$
+DECLARE
+	c @extschema@.contract;
+BEGIN
+	SELECT * INTO c FROM @extschema@.contract k WHERE k.contract_id = contract;
+	IF NOT FOUND THEN
+		RAISE EXCEPTION 'unknown contract: %', contract USING ERRCODE = 'no_data_found';
+	END IF;
+	PERFORM @extschema@.lock_wallet(c.customer_id);
+	SELECT * INTO c FROM @extschema@.contract k WHERE k.contract_id = contract FOR UPDATE;
+	RETURN c;
+END
+$$;
+COMMENT ON FUNCTION @extschema@.lock_contract(bigint) IS 'Lock a contract''s wallet, then the contract; unknown id raises P0002';
+
+CREATE FUNCTION @extschema@.contract_schedule(contract bigint)
+	RETURNS TABLE (seq integer, due_at timestamptz, covers tstzrange, customer_pays @extschema@.amount,
+				   from_deposit @extschema@.amount, kind text)
+	LANGUAGE plpgsql STABLE SECURITY DEFINER
+	SET search_path = pg_catalog, @extschema@, pg_temp
+	AS $$
+BEGIN
+	IF NOT EXISTS (SELECT FROM @extschema@.contract c WHERE c.contract_id = contract) THEN
+		RAISE EXCEPTION 'unknown contract: %', contract USING ERRCODE = 'no_data_found';
+	END IF;
+	RETURN QUERY SELECT p.seq, p.due_at, p.covers, p.customer_pays, p.from_deposit, p.kind
+				 FROM @extschema@.contract_payment p WHERE p.contract_id = contract ORDER BY p.seq;
+END
+$$;
+COMMENT ON FUNCTION @extschema@.contract_schedule(bigint) IS 'A contract''s payment schedule: full, or initial, monthly ... final (R-EXC-2, R-EXC-3)';
+
+CREATE FUNCTION @extschema@.contract_state(contract bigint)
+	RETURNS text
+	LANGUAGE plpgsql STABLE SECURITY DEFINER
+	SET search_path = pg_catalog, @extschema@, pg_temp
+	AS $$
+DECLARE
+	s text;
+BEGIN
+	SELECT c.state INTO s FROM @extschema@.contract c WHERE c.contract_id = contract;
+	IF NOT FOUND THEN
+		RAISE EXCEPTION 'unknown contract: %', contract USING ERRCODE = 'no_data_found';
+	END IF;
+	RETURN s;
+END
+$$;
+COMMENT ON FUNCTION @extschema@.contract_state(bigint) IS 'pending | active | late | terminated | resold | completed';
+
+/*
+ * R-EXC-1: an approved customer pays directly: the amount of its oldest
+ * unpaid payment (a reservation fee owed first), money from outside;
+ * idempotent on external_id.
+ */
+CREATE FUNCTION @extschema@.pay_contract(contract bigint, amt @extschema@.amount, external_id text, at timestamptz DEFAULT NULL)
+	RETURNS bigint
+	LANGUAGE plpgsql VOLATILE SECURITY DEFINER
+	SET search_path = pg_catalog, @extschema@, pg_temp
+	AS $$
+DECLARE
+	c @extschema@.contract := @extschema@.lock_contract(contract);
+	t timestamptz := coalesce(at, pg_catalog.now());
+	cur text := @extschema@.currency(c.total);
+	r record;
+	row @extschema@.contract_payment;
+	fee record;
+	payments_in bigint := @extschema@.account_of('world', 0, 'payments_in', cur);
+BEGIN
+	IF external_id IS NULL OR external_id = '' THEN
+		RAISE EXCEPTION 'a payment needs its external id' USING ERRCODE = 'invalid_parameter_value';
+	END IF;
+	PERFORM @extschema@.check_amount(amt, cur, 'payment');
+	r := @extschema@.begin_request('pay_contract', external_id, c.customer_id, c.provider_id,
+		pg_catalog.jsonb_build_object('contract', contract, 'amount', amt::text), t);
+	IF r.done THEN
+		RETURN r.id;
+	END IF;
+	/* a reservation fee owed is paid first (R-EXC-5) */
+	SELECT * INTO fee FROM @extschema@.contract_fee f
+	WHERE f.contract_id = contract AND f.paid_at IS NULL ORDER BY f.fee_id LIMIT 1 FOR UPDATE;
+	IF FOUND THEN
+		IF amt <> fee.amount THEN
+			RAISE EXCEPTION 'contract % owes a reservation fee of %, not %', contract, fee.amount, amt
+				USING ERRCODE = 'invalid_parameter_value';
+		END IF;
+		PERFORM @extschema@.pay_fee(c, fee.fee_id, payments_in, t, external_id);
+		RETURN r.id;
+	END IF;
+	IF NOT (SELECT k.approved FROM @extschema@.customer k WHERE k.customer_id = c.customer_id) THEN
+		RAISE EXCEPTION 'customer % is not approved: its contract payments are taken from its wallet', c.customer_id
+			USING ERRCODE = 'GB004';
+	END IF;
+	SELECT * INTO row FROM @extschema@.contract_payment p
+	WHERE p.contract_id = contract AND p.paid_at IS NULL AND p.cancelled_at IS NULL ORDER BY p.seq LIMIT 1;
+	IF NOT FOUND OR c.state NOT IN ('pending', 'active', 'late') THEN
+		RAISE EXCEPTION 'contract % (%) has nothing to pay', contract, c.state USING ERRCODE = 'GB004';
+	END IF;
+	IF amt <> row.customer_pays THEN
+		RAISE EXCEPTION 'payment % of contract % is %, not %', row.seq, contract, row.customer_pays, amt
+			USING ERRCODE = 'invalid_parameter_value', HINT = 'Payments are made in full, one at a time, in order.';
+	END IF;
+	PERFORM @extschema@.pay_row(c, row, payments_in, t, external_id);
+	UPDATE @extschema@.contract k SET last_event_at = GREATEST(k.last_event_at, t) WHERE k.contract_id = contract;
+	RETURN r.id;
+END
+$$;
+COMMENT ON FUNCTION @extschema@.pay_contract(bigint, @extschema@.amount, text, timestamptz) IS 'An approved customer pays its next contract payment (or a reservation fee owed) directly, in full; idempotent on external_id (R-EXC-1)';
+
+-- R-EXC-5: reservation fees charged for late payments; owed until paid
+CREATE TABLE @extschema@.contract_fee (
+	fee_id		bigint PRIMARY KEY DEFAULT pg_catalog.nextval('@extschema@.id_seq'),
+	contract_id	bigint NOT NULL,
+	customer_id	bigint NOT NULL,
+	seq			integer NOT NULL,			/* the late payment */
+	amount		@extschema@.amount NOT NULL CHECK (@extschema@.micros(amount) > 0),
+	charged_at	timestamptz NOT NULL,
+	paid_at		timestamptz,
+	UNIQUE (contract_id, seq)
+);
+CREATE INDEX contract_fee_customer_idx ON @extschema@.contract_fee (customer_id);
+COMMENT ON TABLE @extschema@.contract_fee IS 'A reservation fee for a late contract payment: paid from the wallet at once, or owed (a receivable) until paid';
+SELECT pg_catalog.pg_extension_config_dump('@extschema@.contract_fee', '');
+
+-- a reservation fee paid from a source: the receivable (if any) cleared, the provider credited less commission
+CREATE FUNCTION @extschema@.pay_fee(c @extschema@.contract, fee bigint, source bigint, t timestamptz, external_id text)
+	RETURNS void
+	LANGUAGE plpgsql
+	AS $$
+DECLARE
+	f @extschema@.contract_fee;
+BEGIN
+	SELECT * INTO f FROM @extschema@.contract_fee k WHERE k.fee_id = fee;
+	PERFORM @extschema@.receive(c, f.seq, 'reservation_fee', f.amount, source, t, external_id);
+	UPDATE @extschema@.contract_fee k SET paid_at = t WHERE k.fee_id = fee;
+END
+$$;
+COMMENT ON FUNCTION @extschema@.pay_fee(@extschema@.contract, bigint, bigint, timestamptz, text) IS 'Pay a reservation fee: the provider receives it less commission (R-EXC-5)';

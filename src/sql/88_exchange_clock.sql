@@ -1,0 +1,172 @@
+/*
+ * 88_exchange_clock.sql — what tick does for contracts (R-EXC-1, R-EXC-5),
+ * termination, and the receivables view.
+ *
+ * Contracts are few next to instances (a payment a month each), so tick
+ * handles them one payment at a time, each under its customer's wallet
+ * lock, in time order; everything it does is state-based (a row paid is no
+ * longer due), so a re-run does nothing twice.
+ */
+
+CREATE FUNCTION @extschema@.run_contracts(t timestamptz, OUT started integer, OUT collected integer,
+										   OUT late integer, OUT completed integer)
+	LANGUAGE plpgsql
+	AS $$
+DECLARE
+	fee_rate numeric := @extschema@.setting_value('reservation_fee_rate')::numeric;
+	charge_fee boolean := @extschema@.setting_value('reservation_fee_on_late')::boolean;
+	revoke boolean := @extschema@.setting_value('revoke_approval_on_late')::boolean;
+	x record;
+	c @extschema@.contract;
+	r @extschema@.contract_payment;
+	w @extschema@.wallet;
+	amt @extschema@.amount;
+	paid_at timestamptz;
+	fee bigint;
+BEGIN
+	started := 0; collected := 0; late := 0; completed := 0;
+
+	/* R-EXC-1: at the term start a prefunded customer's held initial payment is captured */
+	FOR x IN SELECT k.contract_id FROM @extschema@.contract k
+			 WHERE k.state = 'pending' AND pg_catalog.lower(k.term) <= t ORDER BY pg_catalog.lower(k.term), k.contract_id LOOP
+		c := @extschema@.lock_contract(x.contract_id);
+		CONTINUE WHEN c.state <> 'pending';
+		IF c.hold_id IS NOT NULL THEN
+			SELECT * INTO r FROM @extschema@.contract_payment p WHERE p.contract_id = c.contract_id AND p.seq = 1;
+			PERFORM @extschema@.end_hold(c.hold_id, c.customer_id, 'capture', r.customer_pays, pg_catalog.lower(c.term), NULL);
+			SELECT * INTO w FROM @extschema@.wallet k WHERE k.customer_id = c.customer_id;
+			PERFORM @extschema@.pay_row(c, r, w.cash_account, pg_catalog.lower(c.term));
+			UPDATE @extschema@.wallet k
+			SET cash = k.cash - r.customer_pays, held = k.held - r.customer_pays, cash_held = k.cash_held - r.customer_pays,
+				updated_at = GREATEST(k.updated_at, pg_catalog.lower(c.term))
+			WHERE k.customer_id = c.customer_id;
+		END IF;
+		UPDATE @extschema@.contract k SET state = 'active', last_event_at = GREATEST(k.last_event_at, pg_catalog.lower(k.term))
+		WHERE k.contract_id = c.contract_id;
+		started := started + 1;
+	END LOOP;
+
+	/*
+	 * R-EXC-1: payments due of customers who are not approved are taken from
+	 * their wallet, only in full, as soon as it covers them (at the due time,
+	 * or when the wallet last moved after it); a reservation fee owed first.
+	 */
+	FOR x IN SELECT 'fee' AS what, f.contract_id, f.fee_id AS id, f.charged_at AS due_at, f.amount, f.customer_id
+			 FROM @extschema@.contract_fee f WHERE f.paid_at IS NULL
+			 UNION ALL
+			 SELECT 'payment', p.contract_id, p.seq, p.due_at, p.customer_pays, p.customer_id
+			 FROM @extschema@.contract_payment p
+			 JOIN @extschema@.contract k ON k.contract_id = p.contract_id AND k.state IN ('active', 'late')
+			 JOIN @extschema@.customer u ON u.customer_id = p.customer_id AND NOT u.approved
+			 WHERE p.paid_at IS NULL AND p.cancelled_at IS NULL AND p.due_at <= t
+			 ORDER BY customer_id, due_at, contract_id, id LOOP
+		c := @extschema@.lock_contract(x.contract_id);
+		SELECT * INTO w FROM @extschema@.wallet k WHERE k.customer_id = c.customer_id;
+		amt := x.amount;
+		CONTINUE WHEN @extschema@.micros(w.cash) < 0 OR w.cash - w.cash_held < amt OR w.cash + w.vouchers - w.held < amt;
+		paid_at := LEAST(t, GREATEST(x.due_at, w.updated_at));
+		IF x.what = 'fee' THEN
+			CONTINUE WHEN (SELECT f.paid_at FROM @extschema@.contract_fee f WHERE f.fee_id = x.id) IS NOT NULL;
+			PERFORM @extschema@.pay_fee(c, x.id, w.cash_account, paid_at, NULL);
+		ELSE
+			SELECT * INTO r FROM @extschema@.contract_payment p WHERE p.contract_id = x.contract_id AND p.seq = x.id;
+			CONTINUE WHEN r.paid_at IS NOT NULL OR r.cancelled_at IS NOT NULL;
+			PERFORM @extschema@.pay_row(c, r, w.cash_account, paid_at);
+		END IF;
+		UPDATE @extschema@.wallet k SET cash = k.cash - amt, updated_at = GREATEST(k.updated_at, paid_at)
+		WHERE k.customer_id = c.customer_id;
+		collected := collected + 1;
+	END LOOP;
+
+	/*
+	 * R-EXC-5: a payment unpaid at the end of its grace is late: the contract
+	 * is late until it is paid, a reservation fee is charged (from the wallet
+	 * if it covers it in full, else owed) and the customer's approval revoked.
+	 */
+	FOR x IN SELECT p.contract_id, p.seq, p.late_from FROM @extschema@.contract_payment p
+			 JOIN @extschema@.contract k ON k.contract_id = p.contract_id AND k.state IN ('pending', 'active', 'late')
+			 WHERE p.paid_at IS NULL AND p.cancelled_at IS NULL AND p.late_at IS NULL AND p.late_from <= t
+			 ORDER BY p.late_from, p.contract_id, p.seq LOOP
+		c := @extschema@.lock_contract(x.contract_id);
+		UPDATE @extschema@.contract_payment p SET late_at = x.late_from WHERE p.contract_id = x.contract_id AND p.seq = x.seq;
+		UPDATE @extschema@.contract k SET state = 'late', last_event_at = GREATEST(k.last_event_at, x.late_from)
+		WHERE k.contract_id = c.contract_id AND k.state <> 'late';
+		IF charge_fee THEN
+			amt := @extschema@.amount(pg_catalog.round(@extschema@.micros(c.total)::numeric * fee_rate / 1000000, 2),
+									  @extschema@.currency(c.total));
+			IF @extschema@.micros(amt) > 0 THEN
+				INSERT INTO @extschema@.contract_fee (contract_id, customer_id, seq, amount, charged_at)
+				VALUES (c.contract_id, c.customer_id, x.seq, amt, x.late_from)
+				RETURNING fee_id INTO fee;
+				SELECT * INTO w FROM @extschema@.wallet k WHERE k.customer_id = c.customer_id;
+				IF @extschema@.micros(w.cash) >= 0 AND w.cash - w.cash_held >= amt AND w.cash + w.vouchers - w.held >= amt THEN
+					PERFORM @extschema@.pay_fee(c, fee, w.cash_account, x.late_from, NULL);
+					UPDATE @extschema@.wallet k SET cash = k.cash - amt, updated_at = GREATEST(k.updated_at, x.late_from)
+					WHERE k.customer_id = c.customer_id;
+				END IF;
+			END IF;
+		END IF;
+		IF revoke THEN
+			UPDATE @extschema@.customer k SET approved = false WHERE k.customer_id = c.customer_id AND k.approved;
+		END IF;
+		late := late + 1;
+	END LOOP;
+
+	/* R-EXC-1: a contract whose term is over and fully paid is completed */
+	WITH done AS (
+		UPDATE @extschema@.contract k SET state = 'completed', ended_at = pg_catalog.upper(k.term), end_reason = 'completed',
+			last_event_at = GREATEST(k.last_event_at, pg_catalog.upper(k.term))
+		WHERE k.state = 'active' AND pg_catalog.upper(k.term) <= t
+		  AND NOT EXISTS (SELECT FROM @extschema@.contract_payment p
+						  WHERE p.contract_id = k.contract_id AND p.paid_at IS NULL AND p.cancelled_at IS NULL)
+		RETURNING 1
+	)
+	SELECT pg_catalog.count(*) INTO completed FROM done;
+END
+$$;
+COMMENT ON FUNCTION @extschema@.run_contracts(timestamptz) IS 'Tick''s contract work up to t: terms that start, payments taken from wallets, late payments and their fees, completions (R-EXC-1, R-EXC-5)';
+
+CREATE FUNCTION @extschema@.terminate_contract(contract bigint, reason text, at timestamptz DEFAULT NULL)
+	RETURNS void
+	LANGUAGE plpgsql VOLATILE SECURITY DEFINER
+	SET search_path = pg_catalog, @extschema@, pg_temp
+	AS $$
+DECLARE
+	c @extschema@.contract := @extschema@.lock_contract(contract);
+	t timestamptz := @extschema@.call_time(at, c.last_event_at, 'contract ' || contract);
+BEGIN
+	IF reason IS NULL OR reason = '' THEN
+		RAISE EXCEPTION 'a termination needs a reason' USING ERRCODE = 'invalid_parameter_value';
+	END IF;
+	IF c.state NOT IN ('active', 'late') THEN
+		RAISE EXCEPTION 'contract % is %', contract, c.state USING ERRCODE = 'GB004',
+			HINT = 'Only an active or late contract is terminated.';
+	END IF;
+	/* R-EXC-5: no further payments fall due; the provider keeps the unapplied deposit as a cancellation fee */
+	UPDATE @extschema@.contract_payment p SET cancelled_at = t
+	WHERE p.contract_id = contract AND p.paid_at IS NULL AND p.cancelled_at IS NULL;
+	IF @extschema@.micros(c.deposit_left) > 0 THEN
+		PERFORM @extschema@.receive(c, NULL, 'cancellation_fee', c.deposit_left,
+									@extschema@.account_of('customer', c.customer_id, 'deposit', @extschema@.currency(c.total)), t);
+	END IF;
+	UPDATE @extschema@.contract k
+	SET state = 'terminated', deposit_left = @extschema@.zero(@extschema@.currency(c.total)), ended_at = t,
+		end_reason = reason, last_event_at = t
+	WHERE k.contract_id = contract;
+END
+$$;
+COMMENT ON FUNCTION @extschema@.terminate_contract(bigint, text, timestamptz) IS 'Terminate a contract (for non-payment): nothing more falls due, the provider keeps the unapplied deposit as a cancellation fee less commission (R-EXC-5)';
+
+CREATE VIEW @extschema@.contract_receivables AS
+SELECT p.contract_id AS contract, p.seq, p.customer_id AS customer, p.kind, p.due_at, p.covers, p.customer_pays,
+	   CASE WHEN p.paid_at IS NOT NULL THEN p.customer_pays ELSE @extschema@.zero(@extschema@.currency(p.customer_pays)) END AS paid,
+	   p.from_deposit, p.paid_at, p.late_from,
+	   p.paid_at IS NULL AND p.cancelled_at IS NULL AND p.late_at IS NOT NULL AS overdue,
+	   p.cancelled_at IS NOT NULL AS cancelled
+FROM @extschema@.contract_payment p
+UNION ALL
+SELECT f.contract_id, f.seq, f.customer_id, 'reservation_fee', f.charged_at, NULL, f.amount,
+	   CASE WHEN f.paid_at IS NOT NULL THEN f.amount ELSE @extschema@.zero(@extschema@.currency(f.amount)) END,
+	   @extschema@.zero(@extschema@.currency(f.amount)), f.paid_at, f.charged_at, f.paid_at IS NULL, false
+FROM @extschema@.contract_fee f;
+COMMENT ON VIEW @extschema@.contract_receivables IS 'One row per payment a contract''s customer owes: its schedule rows (due time, what it pays, paid, overdue = unpaid and found late by tick after its grace) and reservation fees (overdue while owed)';
