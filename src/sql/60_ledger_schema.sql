@@ -50,7 +50,7 @@ CREATE TABLE @extschema@.account (
 		'cash', 'voucher',												/* customer */
 		'income', 'deposit', 'exchange',								/* partner */
 		'fee', 'voucher_expense', 'voucher_breakage', 'commission',		/* platform */
-		'compensation', 'forfeit', 'receivable',
+		'compensation', 'forfeit', 'receivable', 'clearing',
 		'payments_in', 'payouts')),										/* world */
 	currency	text NOT NULL CHECK (currency ~ '^[A-Z]{3}$'),
 	UNIQUE (owner_kind, owner_id, purpose, currency),

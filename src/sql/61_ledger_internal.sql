@@ -54,7 +54,7 @@ CREATE FUNCTION @extschema@.open_currency(cur text) RETURNS void
 	SELECT @extschema@.ledger_account(k, 0, p, cur)
 	FROM (VALUES ('platform', 'fee'), ('platform', 'voucher_expense'), ('platform', 'voucher_breakage'),
 				 ('platform', 'commission'), ('platform', 'compensation'), ('platform', 'forfeit'),
-				 ('platform', 'receivable'), ('world', 'payments_in'), ('world', 'payouts')) v(k, p)
+				 ('platform', 'receivable'), ('platform', 'clearing'), ('world', 'payments_in'), ('world', 'payouts')) v(k, p)
 $$;
 COMMENT ON FUNCTION @extschema@.open_currency(text) IS 'Create the platform''s and the world''s accounts of a currency';
 

@@ -36,6 +36,7 @@ DECLARE
 	machines_delisted integer;
 	qualifications_ended integer;
 	contracts record;
+	resales record;
 	alerts record;
 	alerts_done jsonb;
 	last_report timestamptz := pg_catalog.clock_timestamp();
@@ -121,6 +122,8 @@ BEGIN
 	qualifications_ended := @extschema@.end_qualifications(t);
 	/* R-EXC-1, R-EXC-5: contracts that start, payments due, late payments, completions */
 	contracts := @extschema@.run_contracts(t);
+	/* R-EXC-6, R-EXC-7: resales that take effect, months of resold contracts */
+	resales := @extschema@.run_resales(t);
 
 	/* R-ALR-1, R-PRE-5: alerts as of t, once an hour (or after settlements) */
 	IF boundaries > 0 OR storage_bills > 0
@@ -143,7 +146,8 @@ BEGIN
 		'machines_delisted', machines_delisted,
 		'qualifications_ended', qualifications_ended,
 		'contracts', pg_catalog.jsonb_build_object('started', contracts.started, 'collected', contracts.collected,
-												   'late', contracts.late, 'completed', contracts.completed),
+												   'late', contracts.late, 'completed', contracts.completed,
+												   'resold', resales.resold, 'resale_months', resales.months),
 		'alerts', alerts_done,
 		'ms', pg_catalog.round((EXTRACT(epoch FROM pg_catalog.clock_timestamp() - started) * 1000)::numeric, 1)));
 END

@@ -38,6 +38,8 @@ CREATE TABLE @extschema@.contract (
 	ended_at	timestamptz,
 	end_reason	text,
 	resold_from	bigint,						/* the contract whose remaining term this one is */
+	resold_to	bigint,						/* the contract its remaining term was resold as */
+	resale_at	timestamptz,				/* the resale takes effect (a calendar month's start) */
 	last_event_at timestamptz NOT NULL
 );
 CREATE INDEX contract_customer_idx ON @extschema@.contract (customer_id);
@@ -53,7 +55,7 @@ CREATE TABLE @extschema@.contract_transition (
 );
 INSERT INTO @extschema@.contract_transition VALUES
 	('pending', 'active'), ('active', 'completed'), ('active', 'late'), ('late', 'active'),
-	('active', 'terminated'), ('late', 'terminated'), ('active', 'resold'), ('pending', 'late');
+	('active', 'terminated'), ('late', 'terminated'), ('active', 'resold'), ('late', 'resold'), ('pending', 'late');
 COMMENT ON TABLE @extschema@.contract_transition IS 'The allowed state changes of a contract';
 
 CREATE FUNCTION @extschema@.check_contract_transition() RETURNS trigger
@@ -151,12 +153,12 @@ BEGIN
 	z := @extschema@.zero(p.currency);
 	/* sums over the contracts' customer-keyed transfers (SPEC 10) */
 	RETURN QUERY
-	SELECT coalesce(@extschema@.sum(CASE WHEN x.credit_account = acc THEN x.amount ELSE -x.amount END)
-						FILTER (WHERE acc IN (x.credit_account, x.debit_account)), z),
-		   coalesce(@extschema@.sum(x.amount) FILTER (WHERE x.kind = 'commission'), z)
-	FROM @extschema@.contract c
-	JOIN @extschema@.transfer x ON x.object_type = 'contract' AND x.object_id = c.contract_id
-	WHERE c.provider_id = provider;
+	SELECT coalesce((SELECT @extschema@.sum(CASE WHEN x.credit_account = acc THEN x.amount ELSE -x.amount END)
+					 FROM @extschema@.contract c
+					 JOIN @extschema@.transfer x ON x.object_type = 'contract' AND x.object_id = c.contract_id
+					 WHERE c.provider_id = provider AND acc IN (x.credit_account, x.debit_account)), z),
+		   coalesce((SELECT @extschema@.sum(r.commission) FROM @extschema@.contract_receipt r
+					 WHERE r.provider_id = provider AND r.kind NOT IN ('premium', 'reseller_refund')), z);
 END
 $$;
 COMMENT ON FUNCTION @extschema@.provider_wallet(bigint) IS 'A provider''s exchange wallet: what it received net of commission, and the commission deducted (R-EXC-4)';
@@ -176,7 +178,8 @@ BEGIN
 	month := @extschema@.billing_period('month', t, @extschema@.setting_value('billing_timezone'));
 	SELECT coalesce(pg_catalog.sum(@extschema@.micros(r.gross)), 0) / 1000000 INTO volume
 	FROM @extschema@.contract_receipt r
-	WHERE r.provider_id = provider AND r.at >= @extschema@.lower(month) AND r.at < @extschema@.upper(month);
+	WHERE r.provider_id = provider AND r.at >= @extschema@.lower(month) AND r.at < @extschema@.upper(month)
+	  AND r.kind NOT IN ('premium', 'reseller_refund');
 	RETURN coalesce((SELECT k.rate FROM @extschema@.exchange_commission_tier k WHERE k.min_volume <= volume
 					 ORDER BY k.min_volume DESC LIMIT 1),
 					@extschema@.setting_value('exchange_commission_rate')::numeric);
@@ -187,21 +190,33 @@ COMMENT ON FUNCTION @extschema@.commission_rate(bigint, timestamptz) IS 'The com
 /*
  * The provider of a contract receives gross from a source account: gross -
  * commission (rounded to cents) to its exchange account, the commission to
- * the platform; a receipt row and customer-keyed transfers.
+ * the platform; a receipt row and customer-keyed transfers.  A reseller's
+ * premium or refund (R-EXC-6, R-EXC-7) goes the same way to the reseller's
+ * cash (payee_account).  What the customer of a resold contract pays goes
+ * whole to the platform's clearing account, from which tick pays the
+ * provider and the reseller month by month (89_exchange_resale.sql).
  */
 CREATE FUNCTION @extschema@.receive(c @extschema@.contract, seq integer, kind text, gross @extschema@.amount,
-									 source bigint, t timestamptz, external_id text DEFAULT NULL) RETURNS bigint
+									 source bigint, t timestamptz, external_id text DEFAULT NULL,
+									 payee_account bigint DEFAULT NULL) RETURNS bigint
 	LANGUAGE plpgsql
 	AS $$
 DECLARE
 	cur text := @extschema@.currency(gross);
-	rate numeric := @extschema@.commission_rate(c.provider_id, t);
+	rate numeric;
 	commission @extschema@.amount;
 	id bigint;
 BEGIN
 	IF @extschema@.micros(gross) <= 0 THEN
 		RETURN NULL;
 	END IF;
+	IF c.resold_from IS NOT NULL AND payee_account IS NULL THEN
+		INSERT INTO @extschema@.transfer (customer_id, at, kind, debit_account, credit_account, amount, object_type, object_id, request_id, note)
+		VALUES (c.customer_id, t, 'payment', source, @extschema@.account_of('platform', 0, 'clearing', cur), gross, 'contract',
+				c.contract_id, external_id, pg_catalog.format('%s %s of resold contract %s, to clearing', kind, coalesce(seq::text, ''), c.contract_id));
+		RETURN NULL;
+	END IF;
+	rate := @extschema@.commission_rate(c.provider_id, t);
 	commission := @extschema@.amount(pg_catalog.round(@extschema@.micros(gross)::numeric * rate / 1000000, 2), cur);
 	INSERT INTO @extschema@.contract_receipt (contract_id, customer_id, provider_id, seq, kind, gross, commission, rate, at, external_id)
 	VALUES (c.contract_id, c.customer_id, c.provider_id, seq, kind, gross, commission, rate, t, external_id)
@@ -209,7 +224,7 @@ BEGIN
 	INSERT INTO @extschema@.transfer (customer_id, at, kind, debit_account, credit_account, amount, object_type, object_id, request_id, note)
 	SELECT c.customer_id, t, x.kind, source, x.credit, x.amount, 'contract', c.contract_id, external_id, x.note
 	FROM (VALUES (CASE kind WHEN 'deposit' THEN 'payment' ELSE kind END,
-				  @extschema@.account_of('partner', c.provider_id, 'exchange', cur), gross - commission,
+				  coalesce(payee_account, @extschema@.account_of('partner', c.provider_id, 'exchange', cur)), gross - commission,
 				  pg_catalog.format('%s %s of contract %s', kind, coalesce(seq::text, ''), c.contract_id)),
 				 ('commission', @extschema@.account_of('platform', 0, 'commission', cur), commission,
 				  pg_catalog.format('commission %s on receipt %s', rate, id))) x(kind, credit, amount, note)
@@ -217,7 +232,7 @@ BEGIN
 	RETURN id;
 END
 $$;
-COMMENT ON FUNCTION @extschema@.receive(@extschema@.contract, integer, text, @extschema@.amount, bigint, timestamptz, text) IS 'Credit a provider a receipt of a contract less the commission (R-EXC-4)';
+COMMENT ON FUNCTION @extschema@.receive(@extschema@.contract, integer, text, @extschema@.amount, bigint, timestamptz, text, bigint) IS 'Credit a provider (or a reseller) a receipt of a contract less the commission (R-EXC-4); a resold contract''s payments go to clearing';
 
 /*
  * A schedule row paid from a source account (the customer's cash, or the

@@ -56,7 +56,7 @@ BEGIN
 			 UNION ALL
 			 SELECT 'payment', p.contract_id, p.seq, p.due_at, p.customer_pays, p.customer_id
 			 FROM @extschema@.contract_payment p
-			 JOIN @extschema@.contract k ON k.contract_id = p.contract_id AND k.state IN ('active', 'late')
+			 JOIN @extschema@.contract k ON k.contract_id = p.contract_id AND k.state IN ('active', 'late', 'resold')
 			 JOIN @extschema@.customer u ON u.customer_id = p.customer_id AND NOT u.approved
 			 WHERE p.paid_at IS NULL AND p.cancelled_at IS NULL AND p.due_at <= t
 			 ORDER BY customer_id, due_at, contract_id, id LOOP
@@ -116,7 +116,7 @@ BEGIN
 	WITH done AS (
 		UPDATE @extschema@.contract k SET state = 'completed', ended_at = pg_catalog.upper(k.term), end_reason = 'completed',
 			last_event_at = GREATEST(k.last_event_at, pg_catalog.upper(k.term))
-		WHERE k.state = 'active' AND pg_catalog.upper(k.term) <= t
+		WHERE k.state = 'active' AND pg_catalog.upper(k.term) <= t AND k.resold_to IS NULL
 		  AND NOT EXISTS (SELECT FROM @extschema@.contract_payment p
 						  WHERE p.contract_id = k.contract_id AND p.paid_at IS NULL AND p.cancelled_at IS NULL)
 		RETURNING 1
