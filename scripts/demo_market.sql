@@ -48,6 +48,27 @@ FROM profile p WHERE p.currency = 'CNY' AND random() < 0.4;
 SELECT count(set_storage(p.customer_id, 'nas', round((random() * 200)::numeric), '2026-11-01 00:00+08')) AS nas_users
 FROM profile p WHERE p.currency = 'CNY' AND random() < 0.1;
 
+-- the compute exchange: two providers, term contracts of labs (prefunded or approved to pay directly)
+SELECT open_provider('exchange-dc-1', 'CNY', '2026-09-01') AS dc1 \gset
+SELECT open_provider('exchange-dc-2', 'CNY', '2026-09-01') AS dc2 \gset
+CREATE TEMP TABLE lab AS
+SELECT n, open_customer('lab-' || n, 'CNY', '2026-09-01') AS customer_id FROM generate_series(1, 5) n;
+SELECT count(recharge(customer_id, CASE n WHEN 2 THEN '500.00 CNY'::amount ELSE '40000.00 CNY' END, 'bank_transfer',
+					  'lab-' || n, '2026-09-02')) AS lab_recharges FROM lab;
+SELECT count(set_approved(customer_id, true)) AS approved_labs FROM lab WHERE n IN (1, 2);
+-- lab-1 (approved) 4 GPUs x 90 days from Nov 1, its initial payment made at once; lab-2 (approved) never pays its month;
+-- lab-3 (prefunded) 2 GPUs x 90 days from Nov 10; lab-4 (prefunded) 120 days from Oct 1, resold to lab-5 in November
+SELECT create_contract(customer_id, :dc1, 4, '3.00 CNY', '[2026-11-01 00:00+08, 2027-01-30 00:00+08)', '2026-10-28 10:00+08', 'lab-1-c1')
+	AS lab1_contract FROM lab WHERE n = 1 \gset
+SELECT pay_contract(:lab1_contract, (SELECT customer_pays FROM contract_schedule(:lab1_contract) WHERE seq = 1), 'lab-1-wire-1',
+					'2026-10-28 15:00+08') IS NOT NULL AS lab1_paid;
+SELECT create_contract(customer_id, :dc1, 2, '3.00 CNY', '[2026-11-05 00:00+08, 2026-12-05 00:00+08)', '2026-10-28 10:00+08', 'lab-2-c1')
+	IS NOT NULL AS lab2_accepted FROM lab WHERE n = 2;
+SELECT create_contract(customer_id, :dc2, 2, '2.50 CNY', '[2026-11-10 00:00+08, 2027-02-08 00:00+08)', '2026-10-28 10:00+08', 'lab-3-c1')
+	IS NOT NULL AS lab3_accepted FROM lab WHERE n = 3;
+SELECT create_contract(customer_id, :dc2, 1, '4.00 CNY', '[2026-10-01 00:00+08, 2027-01-29 00:00+08)', '2026-09-25 10:00+08', 'lab-4-c1')
+	IS NOT NULL AS lab4_accepted FROM lab WHERE n = 4;
+
 -- an API call that may fail for a business reason (funds, limits, capacity) counts as a miss
 CREATE FUNCTION pg_temp.try(sql text) RETURNS boolean LANGUAGE plpgsql AS $$
 BEGIN
@@ -107,6 +128,17 @@ BEGIN
 	PERFORM gpubill.rate_partner(p.partner_id, (ARRAY[-300, -50, 20, 50])[1 + floor(random() * 4)::int], 'customer review',
 								 h + interval '57 minutes')
 	FROM gpubill.partner p WHERE p.qualification = 'qualified' AND random() < 0.02;
+	IF h = '2026-11-12 10:00+08' THEN
+		-- lab-4 resells the rest of its contract to lab-5, 10% above its price, from Dec 1
+		PERFORM gpubill.resell_contract(c.contract_id, n.customer_id, '4.40 CNY', h + interval '10 minutes')
+		FROM gpubill.contract c JOIN gpubill.customer k USING (customer_id), gpubill.customer n
+		WHERE k.external_ref = 'lab-4' AND n.external_ref = 'lab-5';
+	END IF;
+	IF h = '2026-11-20 10:00+08' THEN
+		-- lab-2 has not paid: the provider terminates the contract
+		PERFORM gpubill.terminate_contract(c.contract_id, 'non-payment', h + interval '10 minutes')
+		FROM gpubill.contract c JOIN gpubill.customer k USING (customer_id) WHERE k.external_ref = 'lab-2';
+	END IF;
 	IF h = '2026-11-15 12:00+08' THEN
 		-- an owner takes its busiest machine away: instances stop, customers compensated
 		PERFORM gpubill.take_offline(x.machine_id, true, h + interval '58 minutes')
@@ -194,6 +226,17 @@ SELECT date_trunc('week', day)::date AS week, sum(service_fees) AS service_fees,
 	   sum(vouchers_spent) AS vouchers_spent
 FROM platform_revenue WHERE currency = 'CNY' AND day >= '2026-11-01'
 GROUP BY 1 ORDER BY 1;
+
+\echo 'Exchange contracts (state on Dec 1) and what their customers owe:'
+SELECT c.contract_id AS contract, k.external_ref AS customer, c.gpus, c.price_per_gpu_hour AS price, c.term, c.state,
+	   c.total, sum(r.paid) AS paid, coalesce(sum(r.customer_pays) FILTER (WHERE r.overdue), '0 CNY') AS overdue,
+	   c.deposit_left AS deposit_unapplied
+FROM contract c JOIN customer k USING (customer_id) JOIN contract_receivables r ON r.contract = c.contract_id
+GROUP BY c.contract_id, k.external_ref ORDER BY c.contract_id;
+\echo 'Provider wallets (received less commission) and exchange revenue:'
+SELECT p.external_ref AS provider, w.balance, w.commission_paid FROM partner p CROSS JOIN LATERAL provider_wallet(p.partner_id) w
+WHERE p.is_provider ORDER BY 1;
+SELECT sum(commissions) AS commissions_to_dec_1 FROM platform_revenue WHERE currency = 'CNY';
 
 \echo 'Instances now:'
 SELECT state, coalesce(stop_reason, '-') AS reason, count(*) FROM instance GROUP BY 1, 2 ORDER BY 1, 2;

@@ -3,7 +3,7 @@
 BEGIN;
 SET LOCAL search_path = gpubill, public;
 SET LOCAL TimeZone = 'Asia/Shanghai';
-SELECT plan(57);
+SELECT plan(58);
 
 SELECT open_provider('ex-prov', 'USD', '2026-11-01') AS pv \gset
 SELECT open_customer('ex-b', 'USD', '2026-11-01') AS b \gset
@@ -159,6 +159,13 @@ SELECT results_eq(format($$SELECT rate, commission FROM gpubill.contract_receipt
 	$$VALUES (0.04, '595.20 USD'::gpubill.amount), (0.03, '446.40 USD')$$,
 	'31 days of 20.00/h paid in full; the second payment in the month is past 10000 of volume: 3%');
 DELETE FROM exchange_commission_tier;
+
+-- verify() checks the contracts' cached unapplied deposits against the journal
+SAVEPOINT tamper;
+UPDATE contract SET deposit_left = deposit_left + '1.00 USD' WHERE contract_id = :cb;
+SELECT results_eq($$SELECT ok FROM gpubill.verify() WHERE check_name LIKE 'contract deposits%'$$, $$VALUES (false)$$,
+				  'verify() sees a cached deposit that differs from the deposit account');
+ROLLBACK TO SAVEPOINT tamper;
 
 SET LOCAL ROLE gpubill_reader;
 SELECT lives_ok($$SELECT count(*) FROM gpubill.contract_receivables$$, 'gpubill_reader reads contract_receivables');

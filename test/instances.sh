@@ -78,5 +78,5 @@ ok "$(q -c "SELECT count(*) FROM (SELECT o.instance_id FROM gpubill.order_line o
 			WHERE o.kind IN ('payg', 'payg_stop') GROUP BY o.instance_id, i.billed_until
 			HAVING max(upper(o.usage)) > i.billed_until) x")" "0" \
 	"no order line reaches past the instance's billed time"
-ok "$(q -c "SELECT count(*) FILTER (WHERE NOT ok) || ' of ' || count(*) FROM gpubill.verify()")" "0 of 10" "verify() is all ok"
+ok "$(q -c "SELECT count(*) FILTER (WHERE NOT ok) FROM gpubill.verify()")" "0" "verify() is all ok"
 [ -n "${KEEP:-}" ] || rm -rf "$dir"; echo "# $dir"

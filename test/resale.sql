@@ -3,7 +3,7 @@
 BEGIN;
 SET LOCAL search_path = gpubill, public;
 SET LOCAL TimeZone = 'Asia/Shanghai';
-SELECT plan(25);
+SELECT plan(26);
 
 -- four resellers, each with a 120-day contract at 10.00/h from Dec 1 (initial 7440 + deposit 2136; January 6696 + 744
 -- from the deposit; February 6720, March 7200 at the original price), and four buyers of the rest
@@ -120,6 +120,17 @@ SELECT results_eq(format($$SELECT kind, gross, commission FROM gpubill.contract_
 	'30 days at 1.00 paid in full to the provider; the 19 days resold at 2.00 (912.00) go to the reseller, less commission');
 SELECT results_eq(format($$SELECT gpubill.contract_state(%s), gpubill.contract_state(%s)$$, :c_full, :n_full),
 	$$VALUES ('resold', 'active')$$, 'resold at May 1');
+
+-- conservation for every contract and its resale: what its customers paid = what the provider and the reseller
+-- received (each receipt's gross is the payee's part plus the commission)
+SELECT is((SELECT count(*) FROM (
+	SELECT o.contract_id,
+		   (SELECT gpubill.sum(x.amount) FROM gpubill.transfer x JOIN gpubill.account a ON a.account_id = x.debit_account
+			WHERE x.object_type = 'contract' AND x.object_id IN (o.contract_id, o.resold_to) AND a.purpose IN ('cash', 'payments_in')) AS paid,
+		   (SELECT gpubill.sum(r.gross) FROM gpubill.contract_receipt r WHERE r.contract_id IN (o.contract_id, o.resold_to)) AS received
+	FROM gpubill.contract o WHERE o.resold_from IS NULL AND o.state IN ('completed', 'resold')) s
+	WHERE paid <> received), 0::bigint,
+	'every contract (with its resale): customers paid = provider received + reseller received + commission');
 
 SELECT results_eq($$SELECT count(*) FROM gpubill.verify() WHERE NOT ok$$, $$VALUES (0::bigint)$$, 'verify() is all ok');
 SELECT * FROM finish();

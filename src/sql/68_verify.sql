@@ -102,6 +102,14 @@ CREATE FUNCTION @extschema@.verify()
 	  AND (o.transfer_id IS NULL OR o.debit_account <> r.credit_account OR o.credit_account <> r.debit_account
 		   OR o.amount <> r.amount)
 	UNION ALL
+	SELECT 'contract deposits equal the customers'' deposit accounts', count(*) = 0,
+		   count(*) || ' customers whose unapplied contract deposits differ from their deposit account'
+		   || coalesce(': ' || string_agg(customer_id::text, ', '), '')
+	FROM (SELECT c.customer_id, @extschema@.sum(c.deposit_left) AS deposit_left FROM @extschema@.contract c GROUP BY 1) k
+	FULL JOIN (SELECT a.owner_id AS customer_id, b.balance FROM @extschema@.account a JOIN balance b USING (account_id)
+			   WHERE a.owner_kind = 'customer' AND a.purpose = 'deposit') d USING (customer_id)
+	WHERE coalesce(@extschema@.micros(k.deposit_left), 0) <> coalesce(@extschema@.micros(d.balance), 0)
+	UNION ALL
 	SELECT 'recharged equals the recharges', count(*) = 0,
 		   count(*) || ' wallets whose recharged total differs' || coalesce(': ' || string_agg(w.customer_id::text, ', '), '')
 	FROM @extschema@.wallet w
