@@ -30,7 +30,7 @@ CREATE TABLE @extschema@.contract (
 	term		tstzrange NOT NULL,
 	total		@extschema@.amount NOT NULL,	/* the total contract value: what the customer pays in all */
 	deposit		@extschema@.amount NOT NULL,	/* the cancellation fee deposit in the initial payment */
-	deposit_left @extschema@.amount NOT NULL,	/* not yet applied (cached; the journal is the truth) */
+	deposit_left @extschema@.amount NOT NULL,	/* paid in and not yet applied (cached; the journal is the truth) */
 	approved	boolean NOT NULL,			/* the customer paid directly when it accepted */
 	hold_id		bigint,						/* the held initial payment of a prefunded customer */
 	state		text NOT NULL CHECK (state IN ('pending', 'active', 'late', 'terminated', 'resold', 'completed')),
@@ -254,6 +254,7 @@ BEGIN
 			INSERT INTO @extschema@.transfer (customer_id, at, kind, debit_account, credit_account, amount, object_type, object_id, request_id, note)
 			VALUES (c.customer_id, t, 'deposit', source, deposit_account, c.deposit, 'contract', c.contract_id, external_id,
 					'cancellation fee deposit of contract ' || c.contract_id);
+			UPDATE @extschema@.contract k SET deposit_left = k.deposit_left + c.deposit WHERE k.contract_id = c.contract_id;
 		END IF;
 	ELSE
 		PERFORM @extschema@.receive(c, r.seq, 'payment', r.customer_pays, source, t, external_id);
@@ -361,7 +362,7 @@ BEGIN
 	INSERT INTO @extschema@.contract (contract_id, customer_id, provider_id, gpus, price_per_gpu_hour, term, total, deposit,
 									  deposit_left, approved, hold_id, state, accepted_at, resold_from, last_event_at)
 	SELECT id, customer, provider, gpus, price_per_gpu_hour, term, @extschema@.sum(p.customer_pays),
-		   coalesce(@extschema@.sum(p.from_deposit), z), coalesce(@extschema@.sum(p.from_deposit), z),
+		   coalesce(@extschema@.sum(p.from_deposit), z), z,
 		   approved, hold, 'pending', t, resold_from, t
 	FROM @extschema@.contract_payment p WHERE p.contract_id = id;
 	RETURN id;
