@@ -208,6 +208,33 @@ END
 $$;
 COMMENT ON FUNCTION @extschema@.refuse_change() IS 'Trigger function: refuses UPDATE, DELETE and TRUNCATE on append-only tables (R-LED-4)';
 
+/*
+ * The state machines (instance, machine, contract): a row's state changes
+ * only as its table's transition table (TG_ARGV[0]) allows; TG_ARGV[1] names
+ * the id column for the message.  An AFTER trigger with WHEN OLD.state IS
+ * DISTINCT FROM NEW.state: only rows whose state changes pay for it (a
+ * BEFORE UPDATE row trigger makes PostgreSQL 15 allocate per updated row in
+ * the statement's memory — ExecUpdateLockMode — so tick's memory would grow
+ * with the instances it settles).
+ */
+CREATE FUNCTION @extschema@.check_transition() RETURNS trigger
+	LANGUAGE plpgsql
+	AS $$
+DECLARE
+	allowed boolean;
+BEGIN
+	EXECUTE pg_catalog.format('SELECT EXISTS (SELECT FROM %I.%I t WHERE t.from_state = $1 AND t.to_state = $2)',
+							  TG_TABLE_SCHEMA, TG_ARGV[0])
+	INTO allowed USING OLD.state, NEW.state;
+	IF NOT allowed THEN
+		RAISE EXCEPTION '% % cannot go from % to %', TG_TABLE_NAME, pg_catalog.to_jsonb(OLD) ->> TG_ARGV[1], OLD.state, NEW.state
+			USING ERRCODE = 'GB004';
+	END IF;
+	RETURN NULL;
+END
+$$;
+COMMENT ON FUNCTION @extschema@.check_transition() IS 'Trigger function: refuses a state change the table''s transition table (first argument) does not allow';
+
 DO $$
 DECLARE
 	t text;

@@ -60,19 +60,8 @@ INSERT INTO @extschema@.machine_transition VALUES
 	('listed', 'removed'), ('delisted', 'removed'), ('offline', 'removed');
 COMMENT ON TABLE @extschema@.machine_transition IS 'The allowed state changes of a machine';
 
-CREATE FUNCTION @extschema@.check_machine_transition() RETURNS trigger
-	LANGUAGE plpgsql
-	AS $$
-BEGIN
-	IF NOT EXISTS (SELECT FROM @extschema@.machine_transition t WHERE t.from_state = OLD.state AND t.to_state = NEW.state) THEN
-		RAISE EXCEPTION 'machine % cannot go from % to %', OLD.machine_id, OLD.state, NEW.state USING ERRCODE = 'GB004';
-	END IF;
-	RETURN NULL;
-END
-$$;
-COMMENT ON FUNCTION @extschema@.check_machine_transition() IS 'Trigger function: refuses a state change machine_transition does not allow';
 CREATE TRIGGER machine_state_machine AFTER UPDATE ON @extschema@.machine
-	FOR EACH ROW WHEN (OLD.state IS DISTINCT FROM NEW.state) EXECUTE FUNCTION @extschema@.check_machine_transition();
+	FOR EACH ROW WHEN (OLD.state IS DISTINCT FROM NEW.state) EXECUTE FUNCTION @extschema@.check_transition('machine_transition', 'machine_id');
 
 CREATE FUNCTION @extschema@.list_machine(partner bigint, gpus integer, price_per_gpu_hour @extschema@.amount,
 										  owner_end_time timestamptz, vouchers_allowed boolean DEFAULT true,

@@ -53,27 +53,8 @@ INSERT INTO @extschema@.instance_transition VALUES
 	('running', 'expired'), ('expired', 'running'), ('expired', 'released');
 COMMENT ON TABLE @extschema@.instance_transition IS 'The allowed state changes of an instance';
 
-CREATE FUNCTION @extschema@.check_instance_transition() RETURNS trigger
-	LANGUAGE plpgsql
-	AS $$
-BEGIN
-	IF NEW.state IS DISTINCT FROM OLD.state
-	   AND NOT EXISTS (SELECT FROM @extschema@.instance_transition t WHERE t.from_state = OLD.state AND t.to_state = NEW.state) THEN
-		RAISE EXCEPTION 'instance % cannot go from % to %', OLD.instance_id, OLD.state, NEW.state
-			USING ERRCODE = 'GB004';
-	END IF;
-	RETURN NULL;
-END
-$$;
-COMMENT ON FUNCTION @extschema@.check_instance_transition() IS 'Trigger function: refuses a state change instance_transition does not allow';
-/*
- * An AFTER trigger, with WHEN: only rows whose state changes queue an event.
- * (A BEFORE UPDATE row trigger makes PostgreSQL 15 allocate per updated row
- * in the statement's memory — ExecUpdateLockMode — so tick's memory would
- * grow with the instances it settles.)
- */
 CREATE TRIGGER instance_state_machine AFTER UPDATE ON @extschema@.instance
-	FOR EACH ROW WHEN (OLD.state IS DISTINCT FROM NEW.state) EXECUTE FUNCTION @extschema@.check_instance_transition();
+	FOR EACH ROW WHEN (OLD.state IS DISTINCT FROM NEW.state) EXECUTE FUNCTION @extschema@.check_transition('instance_transition', 'instance_id');
 
 -- order lines: every charge on a machine, split per R-PRT-3; append-only
 CREATE TABLE @extschema@.order_line (

@@ -58,19 +58,8 @@ INSERT INTO @extschema@.contract_transition VALUES
 	('active', 'terminated'), ('late', 'terminated'), ('active', 'resold'), ('late', 'resold'), ('pending', 'late');
 COMMENT ON TABLE @extschema@.contract_transition IS 'The allowed state changes of a contract';
 
-CREATE FUNCTION @extschema@.check_contract_transition() RETURNS trigger
-	LANGUAGE plpgsql
-	AS $$
-BEGIN
-	IF NOT EXISTS (SELECT FROM @extschema@.contract_transition t WHERE t.from_state = OLD.state AND t.to_state = NEW.state) THEN
-		RAISE EXCEPTION 'contract % cannot go from % to %', OLD.contract_id, OLD.state, NEW.state USING ERRCODE = 'GB004';
-	END IF;
-	RETURN NULL;
-END
-$$;
-COMMENT ON FUNCTION @extschema@.check_contract_transition() IS 'Trigger function: refuses a state change contract_transition does not allow';
 CREATE TRIGGER contract_state_machine AFTER UPDATE ON @extschema@.contract
-	FOR EACH ROW WHEN (OLD.state IS DISTINCT FROM NEW.state) EXECUTE FUNCTION @extschema@.check_contract_transition();
+	FOR EACH ROW WHEN (OLD.state IS DISTINCT FROM NEW.state) EXECUTE FUNCTION @extschema@.check_transition('contract_transition', 'contract_id');
 
 CREATE TABLE @extschema@.contract_payment (
 	contract_id	bigint NOT NULL,
