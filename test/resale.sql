@@ -3,7 +3,7 @@
 BEGIN;
 SET LOCAL search_path = gpubill, public;
 SET LOCAL TimeZone = 'Asia/Shanghai';
-SELECT plan(26);
+SELECT plan(27);
 
 -- four resellers, each with a 120-day contract at 10.00/h from Dec 1 (initial 7440 + deposit 2136; January 6696 + 744
 -- from the deposit; February 6720, March 7200 at the original price), and four buyers of the rest
@@ -101,13 +101,23 @@ SELECT results_eq(format($$SELECT (SELECT cash FROM gpubill.wallet(%s)), (SELECT
 	$$VALUES ('20000.00 USD'::gpubill.amount - '16272.00 USD' + '668.16 USD', '20000.00 USD'::gpubill.amount - '16272.00 USD' + '1336.32 USD' + '1290.24 USD' + '1382.40 USD')$$,
 	'the resellers'' wallets: paid 16272 until February, got back refund and premiums less commission');
 
--- a resale must leave whole months after the initial payment
-SELECT open_customer('rs-late', 'USD', '2026-11-01') AS late \gset
-SELECT recharge(:late, '20000.00 USD', 'stripe', 'rs-late', '2026-11-01') IS NOT NULL AS funded;
-SELECT create_contract(:late, :pv, 1, '10.00 USD', '[2027-04-10 00:00+08, 2027-08-10 00:00+08)', '2027-04-01') AS c_late \gset
+-- a resale within the initial 31 days: the days the reseller prepaid go to it at the new price
+SELECT open_customer('rs-early', 'USD', '2026-11-01') AS early \gset
+SELECT recharge(:early, '20000.00 USD', 'stripe', 'rs-early', '2026-11-01') IS NOT NULL AS funded;
+SELECT create_contract(:early, :pv, 1, '10.00 USD', '[2027-04-10 00:00+08, 2027-08-10 00:00+08)', '2027-04-01') AS c_early \gset
 SELECT tick('2027-04-10 00:00+08') IS NOT NULL AS ticked;
-SELECT throws_ok(format($$SELECT gpubill.resell_contract(%s, %s, '9.00 USD', '2027-04-20')$$, :c_late, :buyer_equal), 'GB004', NULL,
-				 'May 1 is before the end of the initial 31 days (May 11): GB004');
+SELECT recharge(open_customer('rs-early-buyer', 'USD', '2027-04-01'), '40000.00 USD', 'stripe', 'rs-early-buyer', '2027-04-01') IS NOT NULL AS funded;
+SELECT resell_contract(:c_early, (SELECT customer_id FROM customer WHERE external_ref = 'rs-early-buyer'), '10.00 USD', '2027-04-20') AS n_early \gset
+SELECT results_eq(format($$SELECT due_at, original, resold FROM gpubill.resale_month WHERE contract_id = %s ORDER BY seq$$, :c_early),
+	$$VALUES ('2027-05-01 00:00+08'::timestamptz, '5040.00 USD'::gpubill.amount, '7440.00 USD'::gpubill.amount),
+			 ('2027-06-01 00:00+08', '7200.00 USD', '7200.00 USD'), ('2027-07-01 00:00+08', '7440.00 USD', '7440.00 USD'),
+			 ('2027-08-01 00:00+08', '2160.00 USD', '2160.00 USD')$$,
+	'resold on Apr 20 from May 1, within the initial 31 days (to May 11): May is owed to the provider from May 11 only');
+SELECT tick('2027-05-01 00:00+08') IS NOT NULL AS ticked;
+SELECT results_eq(format($$SELECT kind, gross, commission FROM gpubill.contract_receipt WHERE contract_id = %s AND at = '2027-05-01 00:00+08' ORDER BY receipt_id$$, :c_early),
+	$$VALUES ('reseller_refund', '2184.00 USD'::gpubill.amount, '87.36 USD'::gpubill.amount),
+			 ('premium', '2400.00 USD', '96.00 USD'), ('payment', '5040.00 USD', '201.60 USD')$$,
+	'at the same price: the deposit back, May 1-11 (prepaid by the reseller) paid to it, the rest of May to the provider');
 
 -- R-EXC-7: a contract paid in full owes the provider nothing more: the buyer's payments all go to the reseller
 SELECT customer AS equal FROM who WHERE name = 'equal' \gset
@@ -121,6 +131,7 @@ SELECT results_eq(format($$SELECT kind, gross, commission FROM gpubill.contract_
 SELECT results_eq(format($$SELECT gpubill.contract_state(%s), gpubill.contract_state(%s)$$, :c_full, :n_full),
 	$$VALUES ('resold', 'active')$$, 'resold at May 1');
 
+SELECT tick('2027-08-10 00:00+08') IS NOT NULL AS ticked;
 -- conservation for every contract and its resale: what its customers paid = what the provider and the reseller
 -- received (each receipt's gross is the payee's part plus the commission)
 SELECT is((SELECT count(*) FROM (

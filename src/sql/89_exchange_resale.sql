@@ -16,11 +16,11 @@
  * At E what is left of the reseller's deposit beyond the differences still
  * to come (and the applications of its payments still unpaid) is refunded to
  * it, less commission.  A resale below the original price that the deposit
- * cannot cover whole is refused (GB004).  For a contract with an initial
- * payment, E must be at or after the end of its initial 31 days (the rest
- * is then whole calendar-month pieces); a contract paid in full (<= 31 days)
- * owes the provider nothing more, so its new customer's payments all go to
- * the reseller.
+ * cannot cover whole is refused (GB004).  A month's original price is that
+ * of the original payments due from E on that cover it: time the reseller
+ * already paid for (a contract paid in full, or the rest of its initial 31
+ * days) costs the provider nothing more, so the new customer's payment for
+ * it goes to the reseller.
  */
 
 CREATE TABLE @extschema@.resale_month (
@@ -51,7 +51,6 @@ DECLARE
 	cur text := @extschema@.currency(c.total);
 	z @extschema@.amount := @extschema@.zero(@extschema@.currency(c.total));
 	e timestamptz;
-	first_end timestamptz;
 	new_hour @extschema@.amount;
 	needed @extschema@.amount;
 	left_at_e @extschema@.amount;
@@ -87,12 +86,6 @@ BEGIN
 	IF e >= pg_catalog.upper(c.term) THEN
 		RAISE EXCEPTION 'contract % ends % : nothing is left to resell from %', contract, pg_catalog.upper(c.term), e
 			USING ERRCODE = 'GB004';
-	END IF;
-	SELECT pg_catalog.upper(p.covers) INTO first_end FROM @extschema@.contract_payment p
-	WHERE p.contract_id = contract AND p.seq = 1 AND p.kind = 'initial';
-	IF e < first_end THEN
-		RAISE EXCEPTION 'contract % can be resold from % on (the end of its initial payment), not %', contract,
-			first_end, e USING ERRCODE = 'GB004';
 	END IF;
 
 	/* the months of the remaining term: the provider's original price, the new one */
