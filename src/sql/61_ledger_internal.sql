@@ -85,6 +85,17 @@ END
 $$;
 COMMENT ON FUNCTION @extschema@.lock_wallet(bigint) IS 'Lock and return a customer''s wallet row; unknown customer raises P0002';
 
+-- lock the wallets of customers, in customer order (before any machine or instance)
+CREATE FUNCTION @extschema@.lock_wallets(customers bigint[]) RETURNS void
+	LANGUAGE plpgsql
+	AS $$
+BEGIN
+	PERFORM pg_catalog.count(*) FROM (SELECT FROM @extschema@.wallet w WHERE w.customer_id = ANY (customers)
+									  ORDER BY w.customer_id FOR UPDATE) locked;
+END
+$$;
+COMMENT ON FUNCTION @extschema@.lock_wallets(bigint[]) IS 'Lock the wallets of customers in customer order';
+
 -- validate an amount of a movement: positive, in the account's currency
 CREATE FUNCTION @extschema@.check_amount(amt @extschema@.amount, cur text, what text) RETURNS void
 	LANGUAGE plpgsql IMMUTABLE

@@ -49,17 +49,6 @@ SELECT pg_catalog.pg_extension_config_dump('@extschema@.outage_compensation', ''
 CREATE TRIGGER outage_compensation_append_only BEFORE UPDATE OR DELETE ON @extschema@.outage_compensation
 	FOR EACH ROW EXECUTE FUNCTION @extschema@.refuse_change();
 
--- lock the wallets of customers, in customer order (before any machine or instance)
-CREATE FUNCTION @extschema@.lock_wallets(customers bigint[]) RETURNS void
-	LANGUAGE plpgsql
-	AS $$
-BEGIN
-	PERFORM pg_catalog.count(*) FROM (SELECT FROM @extschema@.wallet w WHERE w.customer_id = ANY (customers)
-									  ORDER BY w.customer_id FOR UPDATE) locked;
-END
-$$;
-COMMENT ON FUNCTION @extschema@.lock_wallets(bigint[]) IS 'Lock the wallets of customers in customer order';
-
 /*
  * Compensate the customers of a machine for an outage window (their wallets
  * locked by the caller): per instance (of only_instances, or all), multiple

@@ -25,6 +25,14 @@ DECLARE
 	fee bigint;
 BEGIN
 	started := 0; collected := 0; late := 0; completed := 0;
+	/* the wallets of the contract work due, up front and in customer order (as every call on several takes them) */
+	PERFORM @extschema@.lock_wallets(ARRAY(
+		SELECT k.customer_id FROM @extschema@.contract k WHERE k.state = 'pending' AND pg_catalog.lower(k.term) <= t
+		UNION
+		SELECT p.customer_id FROM @extschema@.contract_payment p
+		WHERE p.paid_at IS NULL AND p.cancelled_at IS NULL AND (p.due_at <= t OR p.late_from <= t)
+		UNION
+		SELECT f.customer_id FROM @extschema@.contract_fee f WHERE f.paid_at IS NULL));
 
 	/* R-EXC-1: at the term start a prefunded customer's held initial payment is captured */
 	FOR x IN SELECT k.contract_id FROM @extschema@.contract k

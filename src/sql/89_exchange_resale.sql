@@ -45,11 +45,11 @@ CREATE FUNCTION @extschema@.resell_contract(contract bigint, new_customer bigint
 	SET search_path = pg_catalog, @extschema@, pg_temp
 	AS $$
 DECLARE
-	c @extschema@.contract := @extschema@.lock_contract(contract);
-	t timestamptz := @extschema@.call_time(at, c.last_event_at, 'contract ' || contract);
+	c @extschema@.contract;
+	t timestamptz;
 	tz text := @extschema@.setting_value('billing_timezone');
-	cur text := @extschema@.currency(c.total);
-	z @extschema@.amount := @extschema@.zero(@extschema@.currency(c.total));
+	cur text;
+	z @extschema@.amount;
 	e timestamptz;
 	new_hour @extschema@.amount;
 	needed @extschema@.amount;
@@ -57,6 +57,13 @@ DECLARE
 	new_id bigint;
 	months @extschema@.resale_month[];
 BEGIN
+	/* the one call on two customers: both wallets, in customer order, then the contract */
+	PERFORM @extschema@.lock_wallets(ARRAY[(SELECT k.customer_id FROM @extschema@.contract k WHERE k.contract_id = contract),
+										   new_customer]);
+	c := @extschema@.lock_contract(contract);
+	t := @extschema@.call_time(at, c.last_event_at, 'contract ' || contract);
+	cur := @extschema@.currency(c.total);
+	z := @extschema@.zero(cur);
 	IF c.resold_to IS NOT NULL THEN
 		IF (SELECT (n.customer_id, n.price_per_gpu_hour) = (new_customer, resell_contract.price_per_gpu_hour)
 			FROM @extschema@.contract n WHERE n.contract_id = c.resold_to) THEN
@@ -111,8 +118,7 @@ BEGIN
 			USING ERRCODE = 'GB004', HINT = 'A resale below the original price is funded from the reseller''s unapplied deposit.';
 	END IF;
 
-	/* the new contract: its customer accepts it now (its wallet second: resale is the one call on two customers) */
-	PERFORM @extschema@.lock_wallet(new_customer);
+	/* the new contract: its customer accepts it now */
 	new_id := @extschema@.accept_contract(pg_catalog.nextval('@extschema@.id_seq'), new_customer, c.provider_id, c.gpus,
 										  price_per_gpu_hour, pg_catalog.tstzrange(e, pg_catalog.upper(c.term)), t, contract);
 	INSERT INTO @extschema@.resale_month SELECT * FROM pg_catalog.unnest(months);
@@ -158,6 +164,10 @@ DECLARE
 	mo @extschema@.resale_month;
 BEGIN
 	resold := 0; months := 0;
+	PERFORM @extschema@.lock_wallets(ARRAY(
+		SELECT k.customer_id FROM @extschema@.contract k WHERE k.resale_at <= t AND k.state IN ('active', 'late')
+		UNION
+		SELECT m.reseller_id FROM @extschema@.resale_month m WHERE m.done_at IS NULL AND m.due_at <= t));
 	/* R-EXC-6: at E the original contract is resold and the reseller gets back the deposit it no longer needs */
 	FOR x IN SELECT k.contract_id FROM @extschema@.contract k
 			 WHERE k.resale_at <= t AND k.state IN ('active', 'late') ORDER BY k.resale_at, k.contract_id LOOP
