@@ -30,6 +30,6 @@ CREATE FUNCTION @extschema@.calling_role() RETURNS name
 COMMENT ON FUNCTION @extschema@.calling_role() IS 'The role the caller acts as after SET ROLE, also inside SECURITY DEFINER functions';
 
 CREATE FUNCTION @extschema@.is_admin() RETURNS boolean
-	LANGUAGE sql STABLE PARALLEL SAFE
+	LANGUAGE sql STABLE PARALLEL SAFE CALLED ON NULL INPUT
 	AS $$ SELECT pg_catalog.pg_has_role(@extschema@.calling_role(), 'gpubill_admin', 'MEMBER') $$;
 COMMENT ON FUNCTION @extschema@.is_admin() IS 'Is the calling role (after SET ROLE) a member of gpubill_admin';

@@ -84,7 +84,7 @@ COMMENT ON FUNCTION @extschema@.setting(text) IS 'Current value of a billing set
 
 CREATE FUNCTION @extschema@.set_setting(key text, value text)
 RETURNS void
-LANGUAGE plpgsql VOLATILE STRICT SECURITY DEFINER
+LANGUAGE plpgsql VOLATILE STRICT SECURITY DEFINER PARALLEL UNSAFE
 SET search_path = pg_catalog, @extschema@, pg_temp
 AS $$
 DECLARE
@@ -155,7 +155,7 @@ COMMENT ON FUNCTION @extschema@.set_setting(text, text) IS 'Change a billing set
 
 CREATE FUNCTION @extschema@.move_sequence_to_shard(seq regclass, shard bigint)
 RETURNS void
-LANGUAGE plpgsql VOLATILE STRICT
+LANGUAGE plpgsql VOLATILE STRICT PARALLEL UNSAFE
 SET search_path = pg_catalog, @extschema@, pg_temp
 AS $$
 DECLARE
@@ -172,6 +172,6 @@ COMMENT ON FUNCTION @extschema@.move_sequence_to_shard(regclass, bigint) IS 'Con
 
 CREATE FUNCTION @extschema@.billing_timezone()
 RETURNS text
-LANGUAGE sql STABLE PARALLEL SAFE
+LANGUAGE sql STABLE PARALLEL SAFE CALLED ON NULL INPUT
 AS $$ SELECT @extschema@.setting('billing_timezone') $$;
 COMMENT ON FUNCTION @extschema@.billing_timezone() IS 'The billing time zone (setting billing_timezone)';

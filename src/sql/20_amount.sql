@@ -206,10 +206,10 @@ COMMENT ON CAST (numeric AS @extschema@.amount) IS 'Value in the default currenc
 
 -- aggregates (R-AMT-5)
 CREATE FUNCTION @extschema@.amount_sum_accum(internal, @extschema@.amount) RETURNS internal
-	AS 'MODULE_PATHNAME' LANGUAGE C IMMUTABLE PARALLEL SAFE;
+	AS 'MODULE_PATHNAME' LANGUAGE C IMMUTABLE CALLED ON NULL INPUT PARALLEL SAFE;
 COMMENT ON FUNCTION @extschema@.amount_sum_accum(internal, @extschema@.amount) IS 'Transition function of sum(amount) and avg(amount)';
 CREATE FUNCTION @extschema@.amount_sum_combine(internal, internal) RETURNS internal
-	AS 'MODULE_PATHNAME' LANGUAGE C IMMUTABLE PARALLEL SAFE;
+	AS 'MODULE_PATHNAME' LANGUAGE C IMMUTABLE CALLED ON NULL INPUT PARALLEL SAFE;
 COMMENT ON FUNCTION @extschema@.amount_sum_combine(internal, internal) IS 'Combine function of sum(amount) and avg(amount)';
 CREATE FUNCTION @extschema@.amount_sum_serialize(internal) RETURNS bytea
 	AS 'MODULE_PATHNAME' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
@@ -218,10 +218,10 @@ CREATE FUNCTION @extschema@.amount_sum_deserialize(bytea, internal) RETURNS inte
 	AS 'MODULE_PATHNAME' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
 COMMENT ON FUNCTION @extschema@.amount_sum_deserialize(bytea, internal) IS 'Deserialize a partial sum(amount) state';
 CREATE FUNCTION @extschema@.amount_sum_final(internal) RETURNS @extschema@.amount
-	AS 'MODULE_PATHNAME' LANGUAGE C IMMUTABLE PARALLEL SAFE;
+	AS 'MODULE_PATHNAME' LANGUAGE C IMMUTABLE CALLED ON NULL INPUT PARALLEL SAFE;
 COMMENT ON FUNCTION @extschema@.amount_sum_final(internal) IS 'Final function of sum(amount)';
 CREATE FUNCTION @extschema@.amount_avg_final(internal) RETURNS @extschema@.amount
-	AS 'MODULE_PATHNAME' LANGUAGE C IMMUTABLE PARALLEL SAFE;
+	AS 'MODULE_PATHNAME' LANGUAGE C IMMUTABLE CALLED ON NULL INPUT PARALLEL SAFE;
 COMMENT ON FUNCTION @extschema@.amount_avg_final(internal) IS 'Final function of avg(amount)';
 CREATE FUNCTION @extschema@.amount_smaller(@extschema@.amount, @extschema@.amount) RETURNS @extschema@.amount
 	AS 'MODULE_PATHNAME' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;

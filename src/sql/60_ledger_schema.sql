@@ -198,7 +198,7 @@ COMMENT ON TABLE @extschema@.request IS 'Idempotency: the first call of each req
 -- R-LED-4: journal, holds and their ends, recharges, vouchers, invoices and
 -- requests are append-only, for every role.
 CREATE FUNCTION @extschema@.refuse_change() RETURNS trigger
-	LANGUAGE plpgsql
+	LANGUAGE plpgsql VOLATILE CALLED ON NULL INPUT PARALLEL UNSAFE
 	AS $$
 BEGIN
 	RAISE EXCEPTION '% on %.% is not allowed: the table is append-only', TG_OP, TG_TABLE_SCHEMA, TG_TABLE_NAME
@@ -218,7 +218,7 @@ COMMENT ON FUNCTION @extschema@.refuse_change() IS 'Trigger function: refuses UP
  * with the instances it settles).
  */
 CREATE FUNCTION @extschema@.check_transition() RETURNS trigger
-	LANGUAGE plpgsql
+	LANGUAGE plpgsql VOLATILE CALLED ON NULL INPUT PARALLEL UNSAFE
 	AS $$
 DECLARE
 	allowed boolean;

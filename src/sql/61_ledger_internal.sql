@@ -13,7 +13,7 @@ COMMENT ON FUNCTION @extschema@.default_currency() IS 'The setting gpubill.defau
 
 -- the id of an account, created on first use
 CREATE FUNCTION @extschema@.ledger_account(kind text, owner bigint, purpose text, cur text) RETURNS bigint
-	LANGUAGE plpgsql
+	LANGUAGE plpgsql VOLATILE CALLED ON NULL INPUT PARALLEL UNSAFE
 	AS $$
 DECLARE
 	id bigint;
@@ -38,7 +38,7 @@ COMMENT ON FUNCTION @extschema@.ledger_account(text, bigint, text, text) IS 'Id 
 -- the account of an owner, purpose and currency, or NULL (plpgsql: its plan
 -- is cached for the session, unlike a SQL function that cannot be inlined)
 CREATE FUNCTION @extschema@.account_of(kind text, owner bigint, purpose text, cur text) RETURNS bigint
-	LANGUAGE plpgsql STABLE
+	LANGUAGE plpgsql STABLE CALLED ON NULL INPUT PARALLEL UNSAFE
 	AS $$
 BEGIN
 	RETURN (SELECT a.account_id FROM @extschema@.account a
@@ -49,7 +49,7 @@ COMMENT ON FUNCTION @extschema@.account_of(text, bigint, text, text) IS 'Id of a
 
 -- the platform's and world's accounts of a currency, created with the first party using it
 CREATE FUNCTION @extschema@.open_currency(cur text) RETURNS void
-	LANGUAGE sql
+	LANGUAGE sql VOLATILE CALLED ON NULL INPUT PARALLEL UNSAFE
 	AS $$
 	SELECT @extschema@.ledger_account(k, 0, p, cur)
 	FROM (VALUES ('platform', 'fee'), ('platform', 'voucher_expense'), ('platform', 'voucher_breakage'),
@@ -60,7 +60,7 @@ COMMENT ON FUNCTION @extschema@.open_currency(text) IS 'Create the platform''s a
 
 -- a setting's value for internal use (unknown keys are NULL)
 CREATE FUNCTION @extschema@.setting_value(key text) RETURNS text
-	LANGUAGE plpgsql STABLE
+	LANGUAGE plpgsql STABLE CALLED ON NULL INPUT PARALLEL UNSAFE
 	AS $$
 BEGIN
 	RETURN coalesce((SELECT s.value FROM @extschema@.settings s WHERE s.key = setting_value.key),
@@ -71,7 +71,7 @@ COMMENT ON FUNCTION @extschema@.setting_value(text) IS 'A setting''s value for i
 
 -- lock a customer's wallet (always the first lock of a money movement)
 CREATE FUNCTION @extschema@.lock_wallet(customer bigint) RETURNS @extschema@.wallet
-	LANGUAGE plpgsql
+	LANGUAGE plpgsql VOLATILE CALLED ON NULL INPUT PARALLEL UNSAFE
 	AS $$
 DECLARE
 	w @extschema@.wallet;
@@ -87,7 +87,7 @@ COMMENT ON FUNCTION @extschema@.lock_wallet(bigint) IS 'Lock and return a custom
 
 -- lock the wallets of customers, in customer order (before any machine or instance)
 CREATE FUNCTION @extschema@.lock_wallets(customers bigint[]) RETURNS void
-	LANGUAGE plpgsql
+	LANGUAGE plpgsql VOLATILE CALLED ON NULL INPUT PARALLEL UNSAFE
 	AS $$
 BEGIN
 	PERFORM pg_catalog.count(*) FROM (SELECT FROM @extschema@.wallet w WHERE w.customer_id = ANY (customers)
@@ -98,7 +98,7 @@ COMMENT ON FUNCTION @extschema@.lock_wallets(bigint[]) IS 'Lock the wallets of c
 
 -- validate an amount of a movement: positive, in the account's currency
 CREATE FUNCTION @extschema@.check_amount(amt @extschema@.amount, cur text, what text) RETURNS void
-	LANGUAGE plpgsql IMMUTABLE
+	LANGUAGE plpgsql IMMUTABLE CALLED ON NULL INPUT PARALLEL UNSAFE
 	AS $$
 BEGIN
 	IF amt IS NULL THEN
@@ -122,7 +122,7 @@ COMMENT ON FUNCTION @extschema@.check_amount(@extschema@.amount, text, text) IS 
  */
 CREATE FUNCTION @extschema@.begin_request(fn text, request_id text, customer bigint, partner bigint,
 										   args jsonb, at timestamptz, OUT id bigint, OUT done boolean)
-	LANGUAGE plpgsql
+	LANGUAGE plpgsql VOLATILE CALLED ON NULL INPUT PARALLEL UNSAFE
 	AS $$
 DECLARE
 	first_args jsonb;

@@ -4,7 +4,7 @@
 
 CREATE FUNCTION @extschema@.open_customer(external_ref text, currency text DEFAULT NULL, at timestamptz DEFAULT NULL)
 	RETURNS bigint
-	LANGUAGE plpgsql VOLATILE SECURITY DEFINER
+	LANGUAGE plpgsql VOLATILE SECURITY DEFINER CALLED ON NULL INPUT PARALLEL UNSAFE
 	SET search_path = pg_catalog, @extschema@, pg_temp
 	AS $$
 DECLARE
@@ -47,7 +47,7 @@ COMMENT ON FUNCTION @extschema@.open_customer(text, text, timestamptz) IS 'Open 
 
 CREATE FUNCTION @extschema@.open_partner(external_ref text, currency text DEFAULT NULL, at timestamptz DEFAULT NULL)
 	RETURNS bigint
-	LANGUAGE plpgsql VOLATILE SECURITY DEFINER
+	LANGUAGE plpgsql VOLATILE SECURITY DEFINER CALLED ON NULL INPUT PARALLEL UNSAFE
 	SET search_path = pg_catalog, @extschema@, pg_temp
 	AS $$
 DECLARE
@@ -81,7 +81,7 @@ COMMENT ON FUNCTION @extschema@.open_partner(text, text, timestamptz) IS 'Open a
 
 CREATE FUNCTION @extschema@.set_discount(customer bigint, discount numeric)
 	RETURNS void
-	LANGUAGE plpgsql VOLATILE SECURITY DEFINER
+	LANGUAGE plpgsql VOLATILE SECURITY DEFINER CALLED ON NULL INPUT PARALLEL UNSAFE
 	SET search_path = pg_catalog, @extschema@, pg_temp
 	AS $$
 BEGIN
@@ -97,7 +97,7 @@ COMMENT ON FUNCTION @extschema@.set_discount(bigint, numeric) IS 'Set a customer
 
 CREATE FUNCTION @extschema@.set_approved(customer bigint, approved boolean)
 	RETURNS void
-	LANGUAGE plpgsql VOLATILE SECURITY DEFINER
+	LANGUAGE plpgsql VOLATILE SECURITY DEFINER CALLED ON NULL INPUT PARALLEL UNSAFE
 	SET search_path = pg_catalog, @extschema@, pg_temp
 	AS $$
 BEGIN
@@ -112,7 +112,7 @@ COMMENT ON FUNCTION @extschema@.set_approved(bigint, boolean) IS 'Mark a custome
 
 -- lock a partner (its withdrawals, ratings and listings are serialised on the row)
 CREATE FUNCTION @extschema@.lock_partner(partner bigint) RETURNS @extschema@.partner
-	LANGUAGE plpgsql
+	LANGUAGE plpgsql VOLATILE CALLED ON NULL INPUT PARALLEL UNSAFE
 	AS $$
 DECLARE
 	p @extschema@.partner;

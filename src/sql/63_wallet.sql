@@ -5,7 +5,7 @@
 CREATE FUNCTION @extschema@.recharge(customer bigint, amt @extschema@.amount, channel text, external_id text,
 									  at timestamptz DEFAULT NULL)
 	RETURNS bigint
-	LANGUAGE plpgsql VOLATILE SECURITY DEFINER
+	LANGUAGE plpgsql VOLATILE SECURITY DEFINER CALLED ON NULL INPUT PARALLEL UNSAFE
 	SET search_path = pg_catalog, @extschema@, pg_temp
 	AS $$
 DECLARE
@@ -74,7 +74,7 @@ COMMENT ON FUNCTION @extschema@.recharge(bigint, @extschema@.amount, text, text,
 CREATE FUNCTION @extschema@.grant_voucher(customer bigint, amt @extschema@.amount, expires_at timestamptz DEFAULT NULL,
 										   at timestamptz DEFAULT NULL, request_id text DEFAULT NULL)
 	RETURNS bigint
-	LANGUAGE plpgsql VOLATILE SECURITY DEFINER
+	LANGUAGE plpgsql VOLATILE SECURITY DEFINER CALLED ON NULL INPUT PARALLEL UNSAFE
 	SET search_path = pg_catalog, @extschema@, pg_temp
 	AS $$
 DECLARE
@@ -112,7 +112,7 @@ COMMENT ON FUNCTION @extschema@.grant_voucher(bigint, @extschema@.amount, timest
 
 -- R-RCH-4: spend vouchers of a customer, earliest expiry first (under the wallet lock)
 CREATE FUNCTION @extschema@.spend_vouchers(customer bigint, amt @extschema@.amount) RETURNS void
-	LANGUAGE plpgsql
+	LANGUAGE plpgsql VOLATILE CALLED ON NULL INPUT PARALLEL UNSAFE
 	AS $$
 BEGIN
 	IF @extschema@.micros(amt) <= 0 THEN
@@ -139,7 +139,7 @@ COMMENT ON FUNCTION @extschema@.spend_vouchers(bigint, @extschema@.amount) IS 'T
  * are locked here, in customer order).
  */
 CREATE FUNCTION @extschema@.expire_vouchers(t timestamptz, customers bigint[] DEFAULT NULL) RETURNS integer
-	LANGUAGE plpgsql
+	LANGUAGE plpgsql VOLATILE CALLED ON NULL INPUT PARALLEL UNSAFE
 	AS $$
 DECLARE
 	n integer;
@@ -182,7 +182,7 @@ COMMENT ON FUNCTION @extschema@.expire_vouchers(timestamptz, bigint[]) IS 'Write
 
 -- a locked wallet brought up to t: holds and vouchers that expired by t are ended first
 CREATE FUNCTION @extschema@.refresh_wallet(w @extschema@.wallet, t timestamptz) RETURNS @extschema@.wallet
-	LANGUAGE plpgsql
+	LANGUAGE plpgsql VOLATILE CALLED ON NULL INPUT PARALLEL UNSAFE
 	AS $$
 BEGIN
 	IF w.hold_expiry <= t THEN
@@ -200,7 +200,7 @@ COMMENT ON FUNCTION @extschema@.refresh_wallet(@extschema@.wallet, timestamptz) 
 CREATE FUNCTION @extschema@.wallet(customer bigint)
 	RETURNS TABLE (cash @extschema@.amount, vouchers @extschema@.amount, held @extschema@.amount,
 				   available @extschema@.amount)
-	LANGUAGE plpgsql STABLE SECURITY DEFINER
+	LANGUAGE plpgsql STABLE SECURITY DEFINER CALLED ON NULL INPUT PARALLEL UNSAFE
 	SET search_path = pg_catalog, @extschema@, pg_temp
 	AS $$
 BEGIN
@@ -216,7 +216,7 @@ COMMENT ON FUNCTION @extschema@.wallet(bigint) IS 'A customer''s cash, vouchers,
 
 CREATE FUNCTION @extschema@.record_invoice(customer bigint, amt @extschema@.amount, at timestamptz DEFAULT NULL)
 	RETURNS bigint
-	LANGUAGE plpgsql VOLATILE SECURITY DEFINER
+	LANGUAGE plpgsql VOLATILE SECURITY DEFINER CALLED ON NULL INPUT PARALLEL UNSAFE
 	SET search_path = pg_catalog, @extschema@, pg_temp
 	AS $$
 DECLARE

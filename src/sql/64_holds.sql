@@ -12,7 +12,7 @@
 
 -- end the customer's holds that expired by t (under the wallet lock); returns the wallet
 CREATE FUNCTION @extschema@.expire_holds(customer bigint, t timestamptz) RETURNS @extschema@.wallet
-	LANGUAGE plpgsql
+	LANGUAGE plpgsql VOLATILE CALLED ON NULL INPUT PARALLEL UNSAFE
 	AS $$
 DECLARE
 	w @extschema@.wallet;
@@ -47,7 +47,7 @@ CREATE FUNCTION @extschema@.place_hold(customer bigint, amt @extschema@.amount, 
 										object_id bigint DEFAULT NULL, at timestamptz DEFAULT NULL,
 										request_id text DEFAULT NULL)
 	RETURNS bigint
-	LANGUAGE plpgsql VOLATILE SECURITY DEFINER
+	LANGUAGE plpgsql VOLATILE SECURITY DEFINER CALLED ON NULL INPUT PARALLEL UNSAFE
 	SET search_path = pg_catalog, @extschema@, pg_temp
 	AS $$
 DECLARE
@@ -110,7 +110,7 @@ COMMENT ON FUNCTION @extschema@.place_hold(bigint, @extschema@.amount, boolean, 
 -- done is true
 CREATE FUNCTION @extschema@.open_hold(hold bigint, t timestamptz, fn text, request_id text, args jsonb,
 									  OUT h @extschema@.hold, OUT w @extschema@.wallet, OUT done boolean)
-	LANGUAGE plpgsql
+	LANGUAGE plpgsql VOLATILE CALLED ON NULL INPUT PARALLEL UNSAFE
 	AS $$
 DECLARE
 	ended text;
@@ -137,7 +137,7 @@ COMMENT ON FUNCTION @extschema@.open_hold(bigint, timestamptz, text, text, jsonb
 -- record the end of a hold, once: a second end raises GB004
 CREATE FUNCTION @extschema@.end_hold(hold bigint, customer bigint, kind text, captured @extschema@.amount,
 									 t timestamptz, request_id text) RETURNS void
-	LANGUAGE plpgsql
+	LANGUAGE plpgsql VOLATILE CALLED ON NULL INPUT PARALLEL UNSAFE
 	AS $$
 DECLARE
 	ended text;
@@ -157,7 +157,7 @@ COMMENT ON FUNCTION @extschema@.end_hold(bigint, bigint, text, @extschema@.amoun
 CREATE FUNCTION @extschema@.hold_split(hold bigint, customer bigint)
 	RETURNS TABLE (voucher_paid @extschema@.amount, cash_paid @extschema@.amount,
 				   partner_income @extschema@.amount, platform_fee @extschema@.amount)
-	LANGUAGE sql STABLE
+	LANGUAGE sql STABLE CALLED ON NULL INPUT PARALLEL UNSAFE
 	AS $$
 	SELECT coalesce(@extschema@.sum(amount) FILTER (WHERE kind = 'voucher_spend'), z),
 		   coalesce(@extschema@.sum(amount) FILTER (WHERE kind IN ('income', 'fee')), z),
@@ -174,7 +174,7 @@ CREATE FUNCTION @extschema@.capture_hold(hold bigint, amt @extschema@.amount, pa
 										  at timestamptz DEFAULT NULL, request_id text DEFAULT NULL)
 	RETURNS TABLE (voucher_paid @extschema@.amount, cash_paid @extschema@.amount,
 				   partner_income @extschema@.amount, platform_fee @extschema@.amount)
-	LANGUAGE plpgsql VOLATILE SECURITY DEFINER
+	LANGUAGE plpgsql VOLATILE SECURITY DEFINER CALLED ON NULL INPUT PARALLEL UNSAFE
 	SET search_path = pg_catalog, @extschema@, pg_temp
 	AS $$
 DECLARE
@@ -246,7 +246,7 @@ COMMENT ON FUNCTION @extschema@.capture_hold(bigint, @extschema@.amount, bigint,
 
 CREATE FUNCTION @extschema@.release_hold(hold bigint, at timestamptz DEFAULT NULL, request_id text DEFAULT NULL)
 	RETURNS void
-	LANGUAGE plpgsql VOLATILE SECURITY DEFINER
+	LANGUAGE plpgsql VOLATILE SECURITY DEFINER CALLED ON NULL INPUT PARALLEL UNSAFE
 	SET search_path = pg_catalog, @extschema@, pg_temp
 	AS $$
 DECLARE

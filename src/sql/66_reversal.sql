@@ -5,7 +5,7 @@
 CREATE FUNCTION @extschema@.reverse_transfer(transfer bigint, reason text, at timestamptz DEFAULT NULL,
 											  request_id text DEFAULT NULL)
 	RETURNS bigint
-	LANGUAGE plpgsql VOLATILE SECURITY DEFINER
+	LANGUAGE plpgsql VOLATILE SECURITY DEFINER CALLED ON NULL INPUT PARALLEL UNSAFE
 	SET search_path = pg_catalog, @extschema@, pg_temp
 	AS $$
 DECLARE

@@ -4,7 +4,7 @@
 
 CREATE FUNCTION @extschema@.verify()
 	RETURNS TABLE (check_name text, ok boolean, detail text)
-	LANGUAGE sql STABLE SECURITY DEFINER
+	LANGUAGE sql STABLE SECURITY DEFINER CALLED ON NULL INPUT PARALLEL UNSAFE
 	SET search_path = pg_catalog, @extschema@, pg_temp
 	AS $$
 	WITH legs AS (

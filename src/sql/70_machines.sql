@@ -32,7 +32,7 @@ SELECT pg_catalog.pg_extension_config_dump('@extschema@.machine', '');
 
 -- a machine by id, locked if asked; unknown raises P0002
 CREATE FUNCTION @extschema@.find_machine(machine bigint, lock boolean) RETURNS @extschema@.machine
-	LANGUAGE plpgsql
+	LANGUAGE plpgsql VOLATILE CALLED ON NULL INPUT PARALLEL UNSAFE
 	AS $$
 DECLARE
 	m @extschema@.machine;
@@ -70,7 +70,7 @@ CREATE FUNCTION @extschema@.list_machine(partner bigint, gpus integer, price_per
 										  billing text DEFAULT 'per_second', at timestamptz DEFAULT NULL,
 										  package_hours integer DEFAULT 24)
 	RETURNS bigint
-	LANGUAGE plpgsql VOLATILE SECURITY DEFINER
+	LANGUAGE plpgsql VOLATILE SECURITY DEFINER CALLED ON NULL INPUT PARALLEL UNSAFE
 	SET search_path = pg_catalog, @extschema@, pg_temp
 	AS $$
 DECLARE

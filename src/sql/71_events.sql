@@ -25,7 +25,7 @@ COMMENT ON TABLE @extschema@.lifecycle_event IS 'A lifecycle event: something th
 SELECT pg_catalog.pg_extension_config_dump('@extschema@.lifecycle_event', '');
 
 CREATE FUNCTION @extschema@.announce_lifecycle_event() RETURNS trigger
-	LANGUAGE plpgsql
+	LANGUAGE plpgsql VOLATILE CALLED ON NULL INPUT PARALLEL UNSAFE
 	AS $$
 BEGIN
 	PERFORM pg_catalog.pg_notify('gpubill_lifecycle', pg_catalog.json_build_object(
@@ -51,7 +51,7 @@ COMMENT ON VIEW @extschema@.due_lifecycle_events IS 'Lifecycle events due now, n
 
 CREATE FUNCTION @extschema@.ack_lifecycle_event(event bigint)
 	RETURNS void
-	LANGUAGE plpgsql VOLATILE SECURITY DEFINER
+	LANGUAGE plpgsql VOLATILE SECURITY DEFINER CALLED ON NULL INPUT PARALLEL UNSAFE
 	SET search_path = pg_catalog, @extschema@, pg_temp
 	AS $$
 BEGIN

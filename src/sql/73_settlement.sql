@@ -28,7 +28,7 @@
 -- settle_payg); a look-alike made by the session's user is refused, since
 -- the owner would write into it (and fire its triggers)
 CREATE FUNCTION @extschema@.prepare_settling() RETURNS void
-	LANGUAGE plpgsql
+	LANGUAGE plpgsql VOLATILE CALLED ON NULL INPUT PARALLEL UNSAFE
 	AS $$
 BEGIN
 	IF pg_catalog.to_regclass('pg_temp.gpubill_settling') IS NULL THEN
@@ -44,7 +44,7 @@ COMMENT ON FUNCTION @extschema@.prepare_settling() IS 'Create (or check) the ses
 
 CREATE FUNCTION @extschema@.settle_payg(b timestamptz, only_instance bigint DEFAULT NULL, stop_reason text DEFAULT NULL,
 										 OUT settled integer, OUT stopped integer)
-	LANGUAGE plpgsql
+	LANGUAGE plpgsql VOLATILE CALLED ON NULL INPUT PARALLEL UNSAFE
 	SET plan_cache_mode = force_custom_plan	/* a generic plan cannot see which CASE branch holds: seq scans */
 	AS $$
 DECLARE
@@ -232,7 +232,7 @@ COMMENT ON FUNCTION @extschema@.settle_payg(timestamptz, bigint, text) IS 'Settl
 -- every hourly boundary due up to t, in time order (catch-up, R-CLK-1)
 CREATE FUNCTION @extschema@.settle_payg_until(t timestamptz, only_instance bigint DEFAULT NULL,
 											   OUT boundaries integer, OUT settled integer, OUT stopped integer)
-	LANGUAGE plpgsql
+	LANGUAGE plpgsql VOLATILE CALLED ON NULL INPUT PARALLEL UNSAFE
 	AS $$
 DECLARE
 	b timestamptz;

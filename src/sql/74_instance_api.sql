@@ -8,7 +8,7 @@
 -- the time of a call on an object: an explicit at before the object's last
 -- event is refused; a defaulted one is max(now(), last event) (R-CLK-5)
 CREATE FUNCTION @extschema@.call_time(at timestamptz, last_event timestamptz, what text) RETURNS timestamptz
-	LANGUAGE plpgsql STABLE
+	LANGUAGE plpgsql STABLE CALLED ON NULL INPUT PARALLEL UNSAFE
 	AS $$
 BEGIN
 	IF at IS NULL THEN
@@ -25,7 +25,7 @@ COMMENT ON FUNCTION @extschema@.call_time(timestamptz, timestamptz, text) IS 'Th
 
 -- lock an instance: its customer's wallet first, then the instance
 CREATE FUNCTION @extschema@.lock_instance(instance bigint) RETURNS @extschema@.instance
-	LANGUAGE plpgsql
+	LANGUAGE plpgsql VOLATILE CALLED ON NULL INPUT PARALLEL UNSAFE
 	AS $$
 DECLARE
 	i @extschema@.instance;
@@ -43,7 +43,7 @@ COMMENT ON FUNCTION @extschema@.lock_instance(bigint) IS 'Lock an instance''s wa
 
 -- R-PRT-1: the GPUs of a machine's running instances never exceed its GPUs
 CREATE FUNCTION @extschema@.check_capacity(m @extschema@.machine, gpus integer, except_instance bigint) RETURNS void
-	LANGUAGE plpgsql
+	LANGUAGE plpgsql VOLATILE CALLED ON NULL INPUT PARALLEL UNSAFE
 	AS $$
 DECLARE
 	used integer;
@@ -60,7 +60,7 @@ COMMENT ON FUNCTION @extschema@.check_capacity(@extschema@.machine, integer, big
 
 -- a machine locked for a rental (after the wallet), checked usable
 CREATE FUNCTION @extschema@.lock_machine(machine bigint, cur text, for_start boolean, t timestamptz) RETURNS @extschema@.machine
-	LANGUAGE plpgsql
+	LANGUAGE plpgsql VOLATILE CALLED ON NULL INPUT PARALLEL UNSAFE
 	AS $$
 DECLARE
 	m @extschema@.machine;
@@ -88,7 +88,7 @@ COMMENT ON FUNCTION @extschema@.lock_machine(bigint, text, boolean, timestamptz)
 
 -- the hourly fee of GPUs on a machine for a customer (R-PAYG-1)
 CREATE FUNCTION @extschema@.hourly_fee(m @extschema@.machine, customer bigint, gpus integer) RETURNS @extschema@.amount
-	LANGUAGE plpgsql STABLE
+	LANGUAGE plpgsql STABLE CALLED ON NULL INPUT PARALLEL UNSAFE
 	AS $$
 BEGIN
 	RETURN m.price_per_gpu_hour * (gpus * (SELECT k.discount FROM @extschema@.customer k WHERE k.customer_id = customer));
@@ -99,7 +99,7 @@ COMMENT ON FUNCTION @extschema@.hourly_fee(@extschema@.machine, bigint, integer)
 -- R-PAYG-1: the hold of a PAYG run: the hourly fee, rounded to cents, x payg_hold_hours
 CREATE FUNCTION @extschema@.hold_run(customer bigint, instance bigint, fee @extschema@.amount, cash_only boolean,
 									  t timestamptz) RETURNS bigint
-	LANGUAGE plpgsql
+	LANGUAGE plpgsql VOLATILE CALLED ON NULL INPUT PARALLEL UNSAFE
 	AS $$
 BEGIN
 	RETURN @extschema@.place_hold(customer, @extschema@.round(fee, 2) * @extschema@.setting_value('payg_hold_hours')::integer,
@@ -110,7 +110,7 @@ COMMENT ON FUNCTION @extschema@.hold_run(bigint, bigint, @extschema@.amount, boo
 
 -- R-PAYG-2: limits of PAYG instances by real recharges (bonuses and vouchers do not count)
 CREATE FUNCTION @extschema@.check_payg_limits(w @extschema@.wallet, gpus integer, except_instance bigint) RETURNS void
-	LANGUAGE plpgsql
+	LANGUAGE plpgsql VOLATILE CALLED ON NULL INPUT PARALLEL UNSAFE
 	AS $$
 DECLARE
 	n integer;
@@ -139,7 +139,7 @@ COMMENT ON FUNCTION @extschema@.check_payg_limits(@extschema@.wallet, integer, b
 
 -- R-ARR-1: in arrears, no instance is created or started
 CREATE FUNCTION @extschema@.check_not_in_arrears(w @extschema@.wallet) RETURNS void
-	LANGUAGE plpgsql
+	LANGUAGE plpgsql VOLATILE CALLED ON NULL INPUT PARALLEL UNSAFE
 	AS $$
 BEGIN
 	IF @extschema@.micros(w.cash) < 0 THEN
@@ -154,7 +154,7 @@ CREATE FUNCTION @extschema@.create_instance(customer bigint, machine bigint, gpu
 											 auto_renew boolean DEFAULT false, at timestamptz DEFAULT NULL,
 											 request_id text DEFAULT NULL)
 	RETURNS bigint
-	LANGUAGE plpgsql VOLATILE SECURITY DEFINER
+	LANGUAGE plpgsql VOLATILE SECURITY DEFINER CALLED ON NULL INPUT PARALLEL UNSAFE
 	SET search_path = pg_catalog, @extschema@, pg_temp
 	AS $$
 DECLARE
@@ -219,7 +219,7 @@ COMMENT ON FUNCTION @extschema@.create_instance(bigint, bigint, integer, text, b
 -- settlement on the way already stopped it for want of funds); a prepaid
 -- instance just stops (no refund)
 CREATE FUNCTION @extschema@.halt_instance(instance bigint, t timestamptz, reason text) RETURNS void
-	LANGUAGE plpgsql
+	LANGUAGE plpgsql VOLATILE CALLED ON NULL INPUT PARALLEL UNSAFE
 	AS $$
 DECLARE
 	i @extschema@.instance;
@@ -246,7 +246,7 @@ COMMENT ON FUNCTION @extschema@.halt_instance(bigint, timestamptz, text) IS 'Sto
 
 CREATE FUNCTION @extschema@.stop_instance(instance bigint, at timestamptz DEFAULT NULL)
 	RETURNS void
-	LANGUAGE plpgsql VOLATILE SECURITY DEFINER
+	LANGUAGE plpgsql VOLATILE SECURITY DEFINER CALLED ON NULL INPUT PARALLEL UNSAFE
 	SET search_path = pg_catalog, @extschema@, pg_temp
 	AS $$
 DECLARE
@@ -267,7 +267,7 @@ COMMENT ON FUNCTION @extschema@.stop_instance(bigint, timestamptz) IS 'Stop a ru
 
 CREATE FUNCTION @extschema@.start_instance(instance bigint, at timestamptz DEFAULT NULL)
 	RETURNS void
-	LANGUAGE plpgsql VOLATILE SECURITY DEFINER
+	LANGUAGE plpgsql VOLATILE SECURITY DEFINER CALLED ON NULL INPUT PARALLEL UNSAFE
 	SET search_path = pg_catalog, @extschema@, pg_temp
 	AS $$
 DECLARE
@@ -309,7 +309,7 @@ COMMENT ON FUNCTION @extschema@.start_instance(bigint, timestamptz) IS 'Start a 
 
 CREATE FUNCTION @extschema@.release_instance(instance bigint, at timestamptz DEFAULT NULL)
 	RETURNS void
-	LANGUAGE plpgsql VOLATILE SECURITY DEFINER
+	LANGUAGE plpgsql VOLATILE SECURITY DEFINER CALLED ON NULL INPUT PARALLEL UNSAFE
 	SET search_path = pg_catalog, @extschema@, pg_temp
 	AS $$
 DECLARE
@@ -333,7 +333,7 @@ COMMENT ON FUNCTION @extschema@.release_instance(bigint, timestamptz) IS 'Releas
 
 CREATE FUNCTION @extschema@.convert_instance(instance bigint, billing text, at timestamptz DEFAULT NULL)
 	RETURNS void
-	LANGUAGE plpgsql VOLATILE SECURITY DEFINER
+	LANGUAGE plpgsql VOLATILE SECURITY DEFINER CALLED ON NULL INPUT PARALLEL UNSAFE
 	SET search_path = pg_catalog, @extschema@, pg_temp
 	AS $$
 DECLARE
@@ -364,7 +364,7 @@ COMMENT ON FUNCTION @extschema@.convert_instance(bigint, text, timestamptz) IS '
 
 CREATE FUNCTION @extschema@.resize_instance(instance bigint, gpus integer, at timestamptz DEFAULT NULL)
 	RETURNS void
-	LANGUAGE plpgsql VOLATILE SECURITY DEFINER
+	LANGUAGE plpgsql VOLATILE SECURITY DEFINER CALLED ON NULL INPUT PARALLEL UNSAFE
 	SET search_path = pg_catalog, @extschema@, pg_temp
 	AS $$
 DECLARE
@@ -399,7 +399,7 @@ COMMENT ON FUNCTION @extschema@.resize_instance(bigint, integer, timestamptz) IS
 
 CREATE FUNCTION @extschema@.instance_state(instance bigint)
 	RETURNS text
-	LANGUAGE plpgsql STABLE SECURITY DEFINER
+	LANGUAGE plpgsql STABLE SECURITY DEFINER CALLED ON NULL INPUT PARALLEL UNSAFE
 	SET search_path = pg_catalog, @extschema@, pg_temp
 	AS $$
 DECLARE
@@ -416,7 +416,7 @@ COMMENT ON FUNCTION @extschema@.instance_state(bigint) IS 'running | stopped | e
 
 CREATE FUNCTION @extschema@.set_auto_renew(instance bigint, "on" boolean)
 	RETURNS void
-	LANGUAGE plpgsql VOLATILE SECURITY DEFINER
+	LANGUAGE plpgsql VOLATILE SECURITY DEFINER CALLED ON NULL INPUT PARALLEL UNSAFE
 	SET search_path = pg_catalog, @extschema@, pg_temp
 	AS $$
 BEGIN

@@ -14,7 +14,7 @@
 -- the whole charge must be available now, else GB001 and nothing is written
 CREATE FUNCTION @extschema@.charge_line(i @extschema@.instance, kind text, usage tstzrange, charge @extschema@.amount,
 										 t timestamptz) RETURNS bigint
-	LANGUAGE plpgsql
+	LANGUAGE plpgsql VOLATILE CALLED ON NULL INPUT PARALLEL UNSAFE
 	AS $$
 DECLARE
 	w @extschema@.wallet;
@@ -61,7 +61,7 @@ COMMENT ON FUNCTION @extschema@.charge_line(@extschema@.instance, text, tstzrang
 -- the end of the n-th term counted from anchor (R-PRE-2)
 CREATE FUNCTION @extschema@.term_end_at(billing text, anchor timestamptz, n integer, package_hours integer)
 	RETURNS timestamptz
-	LANGUAGE plpgsql STABLE
+	LANGUAGE plpgsql STABLE CALLED ON NULL INPUT PARALLEL UNSAFE
 	AS $$
 DECLARE
 	tz text := @extschema@.setting_value('billing_timezone');
@@ -82,7 +82,7 @@ COMMENT ON FUNCTION @extschema@.term_end_at(text, timestamptz, integer, integer)
  * discount, rounded to cents.
  */
 CREATE FUNCTION @extschema@.buy_term(instance bigint, t timestamptz, renewal boolean) RETURNS bigint
-	LANGUAGE plpgsql
+	LANGUAGE plpgsql VOLATILE CALLED ON NULL INPUT PARALLEL UNSAFE
 	AS $$
 DECLARE
 	i @extschema@.instance;
@@ -138,7 +138,7 @@ COMMENT ON FUNCTION @extschema@.buy_term(bigint, timestamptz, boolean) IS 'Charg
  * one per instance and week, and may fail alone (a subtransaction).
  */
 CREATE FUNCTION @extschema@.end_terms(b timestamptz, OUT renewed integer, OUT ended integer)
-	LANGUAGE plpgsql
+	LANGUAGE plpgsql VOLATILE CALLED ON NULL INPUT PARALLEL UNSAFE
 	AS $$
 DECLARE
 	r record;

@@ -53,7 +53,7 @@ SELECT pg_catalog.pg_extension_config_dump('@extschema@.clock_state', '');
 
 CREATE FUNCTION @extschema@.set_storage(customer bigint, kind text, gb numeric, at timestamptz DEFAULT NULL)
 	RETURNS void
-	LANGUAGE plpgsql VOLATILE SECURITY DEFINER
+	LANGUAGE plpgsql VOLATILE SECURITY DEFINER CALLED ON NULL INPUT PARALLEL UNSAFE
 	SET search_path = pg_catalog, @extschema@, pg_temp
 	AS $$
 DECLARE
@@ -83,7 +83,7 @@ COMMENT ON FUNCTION @extschema@.set_storage(bigint, text, numeric, timestamptz) 
 CREATE FUNCTION @extschema@.storage_usage(f timestamptz, u timestamptz, only_customer bigint DEFAULT NULL,
 										   known_at timestamptz DEFAULT 'infinity')
 	RETURNS TABLE (customer_id bigint, disk_gb_hours numeric, nas_gb_hours numeric, fee numeric)
-	LANGUAGE plpgsql STABLE
+	LANGUAGE plpgsql STABLE CALLED ON NULL INPUT PARALLEL UNSAFE
 	AS $$
 DECLARE
 	free_disk numeric := @extschema@.setting_value('free_disk_gb')::numeric;
@@ -110,7 +110,7 @@ COMMENT ON FUNCTION @extschema@.storage_usage(timestamptz, timestamptz, bigint, 
 
 -- R-ARR-1: customers (wallets locked) whose cash went below zero at t are in arrears from t
 CREATE FUNCTION @extschema@.note_arrears(t timestamptz, customers bigint[]) RETURNS integer
-	LANGUAGE plpgsql
+	LANGUAGE plpgsql VOLATILE CALLED ON NULL INPUT PARALLEL UNSAFE
 	AS $$
 DECLARE
 	tz text := @extschema@.setting_value('billing_timezone');
@@ -144,7 +144,7 @@ COMMENT ON FUNCTION @extschema@.note_arrears(timestamptz, bigint[]) IS 'Open arr
 
 -- R-ARR-1, R-ARR-2: a recharge that brings cash back to zero or more ends the arrears
 CREATE FUNCTION @extschema@.repay_arrears(customer bigint, t timestamptz) RETURNS void
-	LANGUAGE plpgsql
+	LANGUAGE plpgsql VOLATILE CALLED ON NULL INPUT PARALLEL UNSAFE
 	AS $$
 BEGIN
 	IF (SELECT @extschema@.micros(w.cash) FROM @extschema@.wallet w WHERE w.customer_id = customer) < 0 THEN
@@ -168,7 +168,7 @@ COMMENT ON FUNCTION @extschema@.repay_arrears(bigint, timestamptz) IS 'End a cus
  * unless repaid before).
  */
 CREATE FUNCTION @extschema@.settle_storage(m timestamptz) RETURNS integer
-	LANGUAGE plpgsql
+	LANGUAGE plpgsql VOLATILE CALLED ON NULL INPUT PARALLEL UNSAFE
 	AS $$
 DECLARE
 	tz text := @extschema@.setting_value('billing_timezone');
@@ -215,7 +215,7 @@ COMMENT ON FUNCTION @extschema@.settle_storage(timestamptz) IS 'Settle every cus
 
 -- R-STO-4: five days before the settlement at m, estimate the month's fee; alert when available is short
 CREATE FUNCTION @extschema@.estimate_storage(e timestamptz, m timestamptz) RETURNS integer
-	LANGUAGE plpgsql
+	LANGUAGE plpgsql VOLATILE CALLED ON NULL INPUT PARALLEL UNSAFE
 	AS $$
 DECLARE
 	tz text := @extschema@.setting_value('billing_timezone');
@@ -241,7 +241,7 @@ COMMENT ON FUNCTION @extschema@.estimate_storage(timestamptz, timestamptz) IS 'R
 
 -- the storage steps due up to t, in time order (estimates and monthly settlements)
 CREATE FUNCTION @extschema@.next_storage_step(after timestamptz, OUT step_at timestamptz, OUT settles boolean)
-	LANGUAGE plpgsql STABLE
+	LANGUAGE plpgsql STABLE CALLED ON NULL INPUT PARALLEL UNSAFE
 	AS $$
 DECLARE
 	tz text := @extschema@.setting_value('billing_timezone');

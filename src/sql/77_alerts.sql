@@ -26,7 +26,7 @@ COMMENT ON TABLE @extschema@.alert IS 'An alert to a customer or partner: one pe
 SELECT pg_catalog.pg_extension_config_dump('@extschema@.alert', '');
 
 CREATE FUNCTION @extschema@.announce_alert() RETURNS trigger
-	LANGUAGE plpgsql
+	LANGUAGE plpgsql VOLATILE CALLED ON NULL INPUT PARALLEL UNSAFE
 	AS $$
 BEGIN
 	PERFORM pg_catalog.pg_notify('gpubill_alert', pg_catalog.json_build_object(
@@ -52,7 +52,7 @@ COMMENT ON VIEW @extschema@.open_alerts IS 'Alerts whose condition still holds, 
  * when no longer so.  R-PRE-5: instance_expiring 72 h before a term ends.
  */
 CREATE FUNCTION @extschema@.check_alerts(t timestamptz, OUT balance_low integer, OUT expiring integer)
-	LANGUAGE plpgsql
+	LANGUAGE plpgsql VOLATILE CALLED ON NULL INPUT PARALLEL UNSAFE
 	AS $$
 DECLARE
 	horizon integer := @extschema@.setting_value('alert_horizon_hours')::integer;

@@ -10,7 +10,7 @@
 
 CREATE FUNCTION @extschema@.tick(at timestamptz DEFAULT NULL)
 	RETURNS jsonb
-	LANGUAGE plpgsql VOLATILE SECURITY DEFINER
+	LANGUAGE plpgsql VOLATILE SECURITY DEFINER CALLED ON NULL INPUT PARALLEL UNSAFE
 	SET search_path = pg_catalog, @extschema@, pg_temp
 	AS $$
 DECLARE
@@ -156,7 +156,7 @@ COMMENT ON FUNCTION @extschema@.tick(timestamptz) IS 'Do all due work up to at, 
 
 CREATE FUNCTION @extschema@.schedule_jobs()
 	RETURNS bigint
-	LANGUAGE plpgsql VOLATILE
+	LANGUAGE plpgsql VOLATILE CALLED ON NULL INPUT PARALLEL UNSAFE
 	SET search_path = pg_catalog, @extschema@, pg_temp
 	AS $$
 BEGIN
@@ -172,7 +172,7 @@ COMMENT ON FUNCTION @extschema@.schedule_jobs() IS 'Install the pg_cron job that
 
 CREATE FUNCTION @extschema@.unschedule_jobs()
 	RETURNS boolean
-	LANGUAGE plpgsql VOLATILE
+	LANGUAGE plpgsql VOLATILE CALLED ON NULL INPUT PARALLEL UNSAFE
 	SET search_path = pg_catalog, @extschema@, pg_temp
 	AS $$
 BEGIN

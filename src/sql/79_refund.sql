@@ -49,7 +49,7 @@ $$;
 
 -- t plus n working days (Mon-Fri) in the billing time zone, same local time
 CREATE FUNCTION @extschema@.add_working_days(t timestamptz, n integer) RETURNS timestamptz
-	LANGUAGE plpgsql STABLE
+	LANGUAGE plpgsql STABLE CALLED ON NULL INPUT PARALLEL UNSAFE
 	AS $$
 DECLARE
 	tz text := @extschema@.setting_value('billing_timezone');
@@ -69,7 +69,7 @@ COMMENT ON FUNCTION @extschema@.add_working_days(timestamptz, integer) IS 'An in
 
 -- R-REF-1: what a customer may have refunded now (wallet locked by the caller)
 CREATE FUNCTION @extschema@.refundable(w @extschema@.wallet) RETURNS @extschema@.amount
-	LANGUAGE plpgsql STABLE
+	LANGUAGE plpgsql STABLE CALLED ON NULL INPUT PARALLEL UNSAFE
 	AS $$
 DECLARE
 	z @extschema@.amount := @extschema@.zero(@extschema@.currency(w.cash));
@@ -92,7 +92,7 @@ COMMENT ON FUNCTION @extschema@.refundable(@extschema@.wallet) IS 'Real recharge
 
 CREATE FUNCTION @extschema@.request_refund(customer bigint, at timestamptz DEFAULT NULL, request_id text DEFAULT NULL)
 	RETURNS bigint
-	LANGUAGE plpgsql VOLATILE SECURITY DEFINER
+	LANGUAGE plpgsql VOLATILE SECURITY DEFINER CALLED ON NULL INPUT PARALLEL UNSAFE
 	SET search_path = pg_catalog, @extschema@, pg_temp
 	AS $$
 DECLARE

@@ -28,7 +28,7 @@ CREATE FUNCTION @extschema@.partner_money(partner bigint, t timestamptz,
 										  OUT income @extschema@.amount, OUT deposits @extschema@.amount,
 										  OUT withdrawn @extschema@.amount, OUT compensation @extschema@.amount,
 										  OUT withdrawable @extschema@.amount)
-	LANGUAGE plpgsql STABLE
+	LANGUAGE plpgsql STABLE CALLED ON NULL INPUT PARALLEL UNSAFE
 	AS $$
 DECLARE
 	cur text;
@@ -60,7 +60,7 @@ COMMENT ON FUNCTION @extschema@.partner_money(bigint, timestamptz) IS 'A partner
 
 CREATE FUNCTION @extschema@.withdrawable(partner bigint, at timestamptz DEFAULT NULL)
 	RETURNS @extschema@.amount
-	LANGUAGE plpgsql STABLE SECURITY DEFINER
+	LANGUAGE plpgsql STABLE SECURITY DEFINER CALLED ON NULL INPUT PARALLEL UNSAFE
 	SET search_path = pg_catalog, @extschema@, pg_temp
 	AS $$
 BEGIN
@@ -72,7 +72,7 @@ COMMENT ON FUNCTION @extschema@.withdrawable(bigint, timestamptz) IS 'Cash incom
 CREATE FUNCTION @extschema@.request_withdrawal(partner bigint, amt @extschema@.amount, at timestamptz DEFAULT NULL,
 												request_id text DEFAULT NULL)
 	RETURNS bigint
-	LANGUAGE plpgsql VOLATILE SECURITY DEFINER
+	LANGUAGE plpgsql VOLATILE SECURITY DEFINER CALLED ON NULL INPUT PARALLEL UNSAFE
 	SET search_path = pg_catalog, @extschema@, pg_temp
 	AS $$
 DECLARE

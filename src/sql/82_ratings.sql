@@ -35,7 +35,7 @@ CREATE TRIGGER rating_event_append_only BEFORE UPDATE OR DELETE ON @extschema@.r
 
 CREATE FUNCTION @extschema@.partner_rating(partner bigint)
 	RETURNS @extschema@.rating
-	LANGUAGE plpgsql STABLE SECURITY DEFINER
+	LANGUAGE plpgsql STABLE SECURITY DEFINER CALLED ON NULL INPUT PARALLEL UNSAFE
 	SET search_path = pg_catalog, @extschema@, pg_temp
 	AS $$
 DECLARE
@@ -53,7 +53,7 @@ COMMENT ON FUNCTION @extschema@.partner_rating(bigint) IS 'A partner''s rating (
 
 CREATE FUNCTION @extschema@.rate_partner(partner bigint, points integer, reason text, at timestamptz DEFAULT NULL)
 	RETURNS @extschema@.rating
-	LANGUAGE plpgsql VOLATILE SECURITY DEFINER
+	LANGUAGE plpgsql VOLATILE SECURITY DEFINER CALLED ON NULL INPUT PARALLEL UNSAFE
 	SET search_path = pg_catalog, @extschema@, pg_temp
 	AS $$
 DECLARE
@@ -100,7 +100,7 @@ COMMENT ON FUNCTION @extschema@.rate_partner(bigint, integer, text, timestamptz)
 
 CREATE FUNCTION @extschema@.partner_level(partner bigint)
 	RETURNS text
-	LANGUAGE plpgsql STABLE SECURITY DEFINER
+	LANGUAGE plpgsql STABLE SECURITY DEFINER CALLED ON NULL INPUT PARALLEL UNSAFE
 	SET search_path = pg_catalog, @extschema@, pg_temp
 	AS $$
 BEGIN

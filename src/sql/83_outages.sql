@@ -57,7 +57,7 @@ CREATE TRIGGER outage_compensation_append_only BEFORE UPDATE OR DELETE ON @extsc
  */
 CREATE FUNCTION @extschema@.compensate(outage bigint, machine bigint, win tstzrange, only_instances bigint[],
 										lost_hold_instances bigint[], t timestamptz) RETURNS integer
-	LANGUAGE plpgsql
+	LANGUAGE plpgsql VOLATILE CALLED ON NULL INPUT PARALLEL UNSAFE
 	AS $$
 DECLARE
 	multiple numeric := @extschema@.setting_value('outage_compensation_multiple')::numeric;
@@ -116,7 +116,7 @@ COMMENT ON FUNCTION @extschema@.compensate(bigint, bigint, tstzrange, bigint[], 
 CREATE FUNCTION @extschema@.report_outage(machine bigint, started timestamptz, ended timestamptz,
 										   notified boolean DEFAULT false, at timestamptz DEFAULT NULL)
 	RETURNS bigint
-	LANGUAGE plpgsql VOLATILE SECURITY DEFINER
+	LANGUAGE plpgsql VOLATILE SECURITY DEFINER CALLED ON NULL INPUT PARALLEL UNSAFE
 	SET search_path = pg_catalog, @extschema@, pg_temp
 	AS $$
 DECLARE
@@ -190,7 +190,7 @@ COMMENT ON FUNCTION @extschema@.report_outage(bigint, timestamptz, timestamptz, 
 
 -- R-PRT-8: a revoked partner lists nothing new (GB006) and its listed machines take no new rentals
 CREATE FUNCTION @extschema@.revoke_partner(partner bigint, t timestamptz) RETURNS void
-	LANGUAGE plpgsql
+	LANGUAGE plpgsql VOLATILE CALLED ON NULL INPUT PARALLEL UNSAFE
 	AS $$
 BEGIN
 	UPDATE @extschema@.partner k SET qualification = 'revoked' WHERE k.partner_id = partner;

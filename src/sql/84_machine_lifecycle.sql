@@ -19,7 +19,7 @@
 
 CREATE FUNCTION @extschema@.delist_machine(machine bigint, at timestamptz DEFAULT NULL)
 	RETURNS void
-	LANGUAGE plpgsql VOLATILE SECURITY DEFINER
+	LANGUAGE plpgsql VOLATILE SECURITY DEFINER CALLED ON NULL INPUT PARALLEL UNSAFE
 	SET search_path = pg_catalog, @extschema@, pg_temp
 	AS $$
 DECLARE
@@ -42,7 +42,7 @@ COMMENT ON FUNCTION @extschema@.delist_machine(bigint, timestamptz) IS 'Delist a
  * customers compensated.  Returns the number of instances stopped.
  */
 CREATE FUNCTION @extschema@.force_offline(machine bigint, t timestamptz) RETURNS integer
-	LANGUAGE plpgsql
+	LANGUAGE plpgsql VOLATILE CALLED ON NULL INPUT PARALLEL UNSAFE
 	AS $$
 DECLARE
 	customers bigint[];
@@ -90,7 +90,7 @@ COMMENT ON FUNCTION @extschema@.force_offline(bigint, timestamptz) IS 'Take a ma
 
 CREATE FUNCTION @extschema@.take_offline(machine bigint, force boolean DEFAULT false, at timestamptz DEFAULT NULL)
 	RETURNS void
-	LANGUAGE plpgsql VOLATILE SECURITY DEFINER
+	LANGUAGE plpgsql VOLATILE SECURITY DEFINER CALLED ON NULL INPUT PARALLEL UNSAFE
 	SET search_path = pg_catalog, @extschema@, pg_temp
 	AS $$
 DECLARE
@@ -126,7 +126,7 @@ COMMENT ON FUNCTION @extschema@.take_offline(bigint, boolean, timestamptz) IS 'T
 
 CREATE FUNCTION @extschema@.remove_machine(machine bigint, at timestamptz DEFAULT NULL)
 	RETURNS void
-	LANGUAGE plpgsql VOLATILE SECURITY DEFINER
+	LANGUAGE plpgsql VOLATILE SECURITY DEFINER CALLED ON NULL INPUT PARALLEL UNSAFE
 	SET search_path = pg_catalog, @extschema@, pg_temp
 	AS $$
 DECLARE
@@ -162,7 +162,7 @@ COMMENT ON FUNCTION @extschema@.remove_machine(bigint, timestamptz) IS 'Remove a
  * calendar month later.
  */
 CREATE FUNCTION @extschema@.refund_deposits(partner bigint, t timestamptz) RETURNS void
-	LANGUAGE plpgsql
+	LANGUAGE plpgsql VOLATILE CALLED ON NULL INPUT PARALLEL UNSAFE
 	AS $$
 DECLARE
 	cur text := (SELECT p.currency FROM @extschema@.partner p WHERE p.partner_id = partner);
@@ -204,7 +204,7 @@ COMMENT ON FUNCTION @extschema@.refund_deposits(bigint, timestamptz) IS 'Move a 
  * a migrate_data alert, closed when that instance is released (R-PRT-5).
  */
 CREATE FUNCTION @extschema@.delist_ending_machines(t timestamptz) RETURNS integer
-	LANGUAGE plpgsql
+	LANGUAGE plpgsql VOLATILE CALLED ON NULL INPUT PARALLEL UNSAFE
 	AS $$
 DECLARE
 	before interval := @extschema@.setting_value('delist_before_end_days')::integer * interval '1 day';
@@ -238,7 +238,7 @@ COMMENT ON FUNCTION @extschema@.delist_ending_machines(timestamptz) IS 'Delist m
 
 -- tick: qualifications whose end is due (and not cancelled by a new listing) end
 CREATE FUNCTION @extschema@.end_qualifications(t timestamptz) RETURNS integer
-	LANGUAGE plpgsql
+	LANGUAGE plpgsql VOLATILE CALLED ON NULL INPUT PARALLEL UNSAFE
 	AS $$
 DECLARE
 	n integer;

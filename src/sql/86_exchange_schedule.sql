@@ -20,7 +20,7 @@ CREATE FUNCTION @extschema@.schedule_of(price_per_hour @extschema@.amount, term 
 										  initial_days integer DEFAULT 31, deposit_rate numeric DEFAULT 0.10)
 	RETURNS TABLE (seq integer, due_at timestamptz, covers tstzrange, customer_pays @extschema@.amount,
 				   from_deposit @extschema@.amount, kind text)
-	LANGUAGE plpgsql STABLE
+	LANGUAGE plpgsql STABLE CALLED ON NULL INPUT PARALLEL UNSAFE
 	SET search_path = pg_catalog, @extschema@, pg_temp
 	AS $$
 DECLARE

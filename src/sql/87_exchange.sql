@@ -111,7 +111,7 @@ SELECT pg_catalog.pg_extension_config_dump('@extschema@.exchange_commission_tier
 
 CREATE FUNCTION @extschema@.open_provider(external_ref text, currency text DEFAULT 'USD', at timestamptz DEFAULT NULL)
 	RETURNS bigint
-	LANGUAGE plpgsql VOLATILE SECURITY DEFINER
+	LANGUAGE plpgsql VOLATILE SECURITY DEFINER CALLED ON NULL INPUT PARALLEL UNSAFE
 	SET search_path = pg_catalog, @extschema@, pg_temp
 	AS $$
 DECLARE
@@ -126,7 +126,7 @@ COMMENT ON FUNCTION @extschema@.open_provider(text, text, timestamptz) IS 'Open 
 
 CREATE FUNCTION @extschema@.provider_wallet(provider bigint)
 	RETURNS TABLE (balance @extschema@.amount, commission_paid @extschema@.amount)
-	LANGUAGE plpgsql STABLE SECURITY DEFINER
+	LANGUAGE plpgsql STABLE SECURITY DEFINER CALLED ON NULL INPUT PARALLEL UNSAFE
 	SET search_path = pg_catalog, @extschema@, pg_temp
 	AS $$
 DECLARE
@@ -155,7 +155,7 @@ CREATE INDEX transfer_contract_idx ON @extschema@.transfer (object_id) WHERE obj
 
 -- R-EXC-4: the commission rate of a provider's next receipt at t
 CREATE FUNCTION @extschema@.commission_rate(provider bigint, t timestamptz) RETURNS numeric
-	LANGUAGE plpgsql STABLE
+	LANGUAGE plpgsql STABLE CALLED ON NULL INPUT PARALLEL UNSAFE
 	AS $$
 DECLARE
 	month @extschema@.billing_period;
@@ -188,7 +188,7 @@ COMMENT ON FUNCTION @extschema@.commission_rate(bigint, timestamptz) IS 'The com
 CREATE FUNCTION @extschema@.receive(c @extschema@.contract, seq integer, kind text, gross @extschema@.amount,
 									 source bigint, t timestamptz, external_id text DEFAULT NULL,
 									 payee_account bigint DEFAULT NULL) RETURNS bigint
-	LANGUAGE plpgsql
+	LANGUAGE plpgsql VOLATILE CALLED ON NULL INPUT PARALLEL UNSAFE
 	AS $$
 DECLARE
 	cur text := @extschema@.currency(gross);
@@ -231,7 +231,7 @@ COMMENT ON FUNCTION @extschema@.receive(@extschema@.contract, integer, text, @ex
  */
 CREATE FUNCTION @extschema@.pay_row(c @extschema@.contract, r @extschema@.contract_payment, source bigint, t timestamptz,
 									 external_id text DEFAULT NULL) RETURNS void
-	LANGUAGE plpgsql
+	LANGUAGE plpgsql VOLATILE CALLED ON NULL INPUT PARALLEL UNSAFE
 	AS $$
 DECLARE
 	cur text := @extschema@.currency(r.customer_pays);
@@ -264,7 +264,7 @@ COMMENT ON FUNCTION @extschema@.pay_row(@extschema@.contract, @extschema@.contra
 
 -- R-EXC-5: unpaid from the end of the grace-th business day after the due day on, a payment is late
 CREATE FUNCTION @extschema@.late_from(due timestamptz) RETURNS timestamptz
-	LANGUAGE plpgsql STABLE
+	LANGUAGE plpgsql STABLE CALLED ON NULL INPUT PARALLEL UNSAFE
 	AS $$
 DECLARE
 	tz text := @extschema@.setting_value('billing_timezone');
@@ -285,7 +285,7 @@ COMMENT ON FUNCTION @extschema@.late_from(timestamptz) IS 'When a payment due at
 CREATE FUNCTION @extschema@.create_contract(customer bigint, provider bigint, gpus integer, price_per_gpu_hour @extschema@.amount,
 											 term tstzrange, at timestamptz DEFAULT NULL, request_id text DEFAULT NULL)
 	RETURNS bigint
-	LANGUAGE plpgsql VOLATILE SECURITY DEFINER
+	LANGUAGE plpgsql VOLATILE SECURITY DEFINER CALLED ON NULL INPUT PARALLEL UNSAFE
 	SET search_path = pg_catalog, @extschema@, pg_temp
 	AS $$
 DECLARE
@@ -327,7 +327,7 @@ COMMENT ON FUNCTION @extschema@.create_contract(bigint, bigint, integer, @extsch
 CREATE FUNCTION @extschema@.accept_contract(id bigint, customer bigint, provider bigint, gpus integer,
 											 price_per_gpu_hour @extschema@.amount, term tstzrange, t timestamptz,
 											 resold_from bigint) RETURNS bigint
-	LANGUAGE plpgsql
+	LANGUAGE plpgsql VOLATILE CALLED ON NULL INPUT PARALLEL UNSAFE
 	AS $$
 DECLARE
 	approved boolean := (SELECT c.approved FROM @extschema@.customer c WHERE c.customer_id = customer);
@@ -360,7 +360,7 @@ $$;
 COMMENT ON FUNCTION @extschema@.accept_contract(bigint, bigint, bigint, integer, @extschema@.amount, tstzrange, timestamptz, bigint) IS 'Write an accepted contract and its schedule; hold a prefunded customer''s initial payment (R-EXC-1)';
 
 CREATE FUNCTION @extschema@.lock_contract(contract bigint) RETURNS @extschema@.contract
-	LANGUAGE plpgsql
+	LANGUAGE plpgsql VOLATILE CALLED ON NULL INPUT PARALLEL UNSAFE
 	AS $$
 DECLARE
 	c @extschema@.contract;
@@ -379,7 +379,7 @@ COMMENT ON FUNCTION @extschema@.lock_contract(bigint) IS 'Lock a contract''s wal
 CREATE FUNCTION @extschema@.contract_schedule(contract bigint)
 	RETURNS TABLE (seq integer, due_at timestamptz, covers tstzrange, customer_pays @extschema@.amount,
 				   from_deposit @extschema@.amount, kind text)
-	LANGUAGE plpgsql STABLE SECURITY DEFINER
+	LANGUAGE plpgsql STABLE SECURITY DEFINER CALLED ON NULL INPUT PARALLEL UNSAFE
 	SET search_path = pg_catalog, @extschema@, pg_temp
 	AS $$
 BEGIN
@@ -394,7 +394,7 @@ COMMENT ON FUNCTION @extschema@.contract_schedule(bigint) IS 'A contract''s paym
 
 CREATE FUNCTION @extschema@.contract_state(contract bigint)
 	RETURNS text
-	LANGUAGE plpgsql STABLE SECURITY DEFINER
+	LANGUAGE plpgsql STABLE SECURITY DEFINER CALLED ON NULL INPUT PARALLEL UNSAFE
 	SET search_path = pg_catalog, @extschema@, pg_temp
 	AS $$
 DECLARE
@@ -416,7 +416,7 @@ COMMENT ON FUNCTION @extschema@.contract_state(bigint) IS 'pending | active | la
  */
 CREATE FUNCTION @extschema@.pay_contract(contract bigint, amt @extschema@.amount, external_id text, at timestamptz DEFAULT NULL)
 	RETURNS bigint
-	LANGUAGE plpgsql VOLATILE SECURITY DEFINER
+	LANGUAGE plpgsql VOLATILE SECURITY DEFINER CALLED ON NULL INPUT PARALLEL UNSAFE
 	SET search_path = pg_catalog, @extschema@, pg_temp
 	AS $$
 DECLARE
@@ -486,7 +486,7 @@ SELECT pg_catalog.pg_extension_config_dump('@extschema@.contract_fee', '');
 -- a reservation fee paid from a source: the receivable (if any) cleared, the provider credited less commission
 CREATE FUNCTION @extschema@.pay_fee(c @extschema@.contract, fee bigint, source bigint, t timestamptz, external_id text)
 	RETURNS void
-	LANGUAGE plpgsql
+	LANGUAGE plpgsql VOLATILE CALLED ON NULL INPUT PARALLEL UNSAFE
 	AS $$
 DECLARE
 	f @extschema@.contract_fee;

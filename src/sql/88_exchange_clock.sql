@@ -10,7 +10,7 @@
 
 CREATE FUNCTION @extschema@.run_contracts(t timestamptz, OUT started integer, OUT collected integer,
 										   OUT late integer, OUT completed integer)
-	LANGUAGE plpgsql
+	LANGUAGE plpgsql VOLATILE CALLED ON NULL INPUT PARALLEL UNSAFE
 	AS $$
 DECLARE
 	fee_rate numeric := @extschema@.setting_value('reservation_fee_rate')::numeric;
@@ -136,7 +136,7 @@ COMMENT ON FUNCTION @extschema@.run_contracts(timestamptz) IS 'Tick''s contract 
 
 CREATE FUNCTION @extschema@.terminate_contract(contract bigint, reason text, at timestamptz DEFAULT NULL)
 	RETURNS void
-	LANGUAGE plpgsql VOLATILE SECURITY DEFINER
+	LANGUAGE plpgsql VOLATILE SECURITY DEFINER CALLED ON NULL INPUT PARALLEL UNSAFE
 	SET search_path = pg_catalog, @extschema@, pg_temp
 	AS $$
 DECLARE

@@ -41,7 +41,7 @@ SELECT pg_catalog.pg_extension_config_dump('@extschema@.resale_month', '');
 CREATE FUNCTION @extschema@.resell_contract(contract bigint, new_customer bigint, price_per_gpu_hour @extschema@.amount,
 											 at timestamptz DEFAULT NULL)
 	RETURNS bigint
-	LANGUAGE plpgsql VOLATILE SECURITY DEFINER
+	LANGUAGE plpgsql VOLATILE SECURITY DEFINER CALLED ON NULL INPUT PARALLEL UNSAFE
 	SET search_path = pg_catalog, @extschema@, pg_temp
 	AS $$
 DECLARE
@@ -133,7 +133,7 @@ COMMENT ON FUNCTION @extschema@.resell_contract(bigint, bigint, @extschema@.amou
 -- credit a reseller a receipt (less commission) into its cash
 CREATE FUNCTION @extschema@.pay_reseller(c @extschema@.contract, kind text, gross @extschema@.amount, source bigint,
 										  t timestamptz) RETURNS void
-	LANGUAGE plpgsql
+	LANGUAGE plpgsql VOLATILE CALLED ON NULL INPUT PARALLEL UNSAFE
 	AS $$
 DECLARE
 	w @extschema@.wallet;
@@ -152,7 +152,7 @@ COMMENT ON FUNCTION @extschema@.pay_reseller(@extschema@.contract, text, @extsch
 
 -- tick: resales that take effect, and the months of resold contracts that start
 CREATE FUNCTION @extschema@.run_resales(t timestamptz, OUT resold integer, OUT months integer)
-	LANGUAGE plpgsql
+	LANGUAGE plpgsql VOLATILE CALLED ON NULL INPUT PARALLEL UNSAFE
 	AS $$
 DECLARE
 	x record;
