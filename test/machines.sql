@@ -3,7 +3,7 @@
 BEGIN;
 SET LOCAL search_path = gpubill, public;
 SET LOCAL TimeZone = 'Asia/Shanghai';
-SELECT plan(63);
+SELECT plan(64);
 
 SELECT set_setting('machine_deposit', '100.00');
 
@@ -92,6 +92,9 @@ SELECT is((SELECT count(*) FROM outage_compensation WHERE outage_id = :o_maint),
 
 SELECT stop_instance(:i, '2026-10-02 14:00+08');
 SELECT release_instance(:j, '2026-10-02 20:00+08');
+SELECT report_outage(:m, '2026-10-02 21:00+08', '2026-10-02 22:00+08', false, '2026-10-02 23:00+08') AS o3 \gset
+SELECT is((SELECT count(*) FROM outage_compensation WHERE outage_id = :o3), 0::bigint,
+		  'an outage after the week was released and the PAYG run stopped compensates nobody (the week''s line still covers it)');
 
 -- R-PRT-6: taking offline while an instance runs is refused unless forced
 SELECT create_instance(:c, :m, 1, at => '2026-10-03 09:00+08') AS k \gset

@@ -87,7 +87,9 @@ BEGIN
 							THEN @extschema@.micros(@extschema@.round(i.hourly_fee, 2))::numeric * hold_hours / 1000000
 							ELSE 0 END AS fees
 			  FROM @extschema@.instance i
-			  WHERE i.machine_id = machine AND (only_instances IS NULL OR i.instance_id = ANY (only_instances))) x
+			  WHERE i.machine_id = machine AND (only_instances IS NULL OR i.instance_id = ANY (only_instances))
+				/* an instance created after the window, or released before it, was not affected */
+				AND i.created_at < pg_catalog.upper(win) AND (i.state <> 'released' OR i.last_event_at > pg_catalog.lower(win))) x
 		JOIN @extschema@.wallet w USING (customer_id)
 		WHERE pg_catalog.round(x.fees * multiple, 2) > 0
 		ORDER BY x.customer_id, x.instance_id
@@ -162,7 +164,9 @@ BEGIN
 	END IF;
 
 	/* the customers: wallets first, then their instances settled up to t (R-PRT-8) */
-	PERFORM @extschema@.lock_wallets(ARRAY(SELECT DISTINCT i.customer_id FROM @extschema@.instance i WHERE i.machine_id = machine));
+	PERFORM @extschema@.lock_wallets(ARRAY(
+		SELECT DISTINCT i.customer_id FROM @extschema@.instance i
+		WHERE i.machine_id = machine AND i.created_at < ended AND (i.state <> 'released' OR i.last_event_at > started)));
 	running := ARRAY(SELECT i.instance_id FROM @extschema@.instance i
 					 WHERE i.machine_id = machine AND i.state = 'running' AND i.hold_id IS NOT NULL AND i.billed_until < t
 					 ORDER BY i.instance_id FOR UPDATE);
