@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# TAP: pg_dump of a database with billing data, restored into a fresh
+# TAP: pg_dump of a database with billing data (ledger, instances, outages,
+# ratings, exchange contracts and a resale), restored into a fresh
 # database, keeps every row and verify() stays all ok (STYLE 11, R-LED-3).
 # Needs a running cluster (PGHOST/PGPORT/PGUSER), as scripts/test.sh provides.
 set -euo pipefail
@@ -23,6 +24,24 @@ SELECT capture_hold(place_hold(customer_id, '20 CNY', false, NULL, 'instance', c
 FROM customer WHERE customer_id % 2 = 0;
 SELECT place_hold(customer_id, '7 CNY', true, '2026-11-10', NULL, NULL, '2026-11-03') FROM customer WHERE customer_id % 3 = 0;
 SELECT reverse_transfer((SELECT min(transfer_id) FROM transfer WHERE kind = 'fee'), 'dump test', '2026-11-04');
+-- machines, instances, an outage, ratings, a withdrawal; contracts, a resale, tiers
+INSERT INTO partner_level VALUES ('new', '0'), ('top', '4.2');
+SELECT list_machine((SELECT partner_id FROM partner), 8, '1.00 CNY', '2027-12-01', week_price_per_gpu => '100 CNY', at => '2026-11-01');
+SELECT create_instance(customer_id, (SELECT min(machine_id) FROM machine), 1, at => '2026-11-05 10:00+08')
+FROM customer WHERE customer_id % 5 = 0;
+SELECT tick('2026-11-05 13:00+08') IS NOT NULL;
+SELECT report_outage((SELECT min(machine_id) FROM machine), '2026-11-05 11:00+08', '2026-11-05 11:30+08', false, '2026-11-05 12:30+08');
+SELECT rate_partner((SELECT partner_id FROM partner), 100, 'dump', '2026-11-05');
+SELECT request_withdrawal((SELECT partner_id FROM partner), '0.01 CNY', '2026-12-02') WHERE withdrawable((SELECT partner_id FROM partner), '2026-12-02') >= '0.01 CNY';
+INSERT INTO exchange_commission_tier VALUES (0, 0.04), (100000, 0.03);
+SELECT open_provider('dump-prov', 'CNY', '2026-11-01');
+SELECT recharge(open_customer('dump-lab', 'CNY', '2026-11-01'), '5000 CNY', 'wechat', 'dump-lab', '2026-11-01');
+SELECT recharge(open_customer('dump-lab2', 'CNY', '2026-11-01'), '5000 CNY', 'wechat', 'dump-lab2', '2026-11-01');
+SELECT create_contract((SELECT customer_id FROM customer WHERE external_ref = 'dump-lab'), (SELECT partner_id FROM partner WHERE is_provider),
+					   1, '1.00 CNY', '[2026-11-06 00:00+08, 2027-02-06 00:00+08)', '2026-11-05 14:00+08');
+SELECT tick('2026-11-06 00:00+08') IS NOT NULL;
+SELECT resell_contract((SELECT contract_id FROM contract), (SELECT customer_id FROM customer WHERE external_ref = 'dump-lab2'),
+					   '1.20 CNY', '2026-11-07');
 SQL
 
 # a fingerprint of every billing table and the id sequence
