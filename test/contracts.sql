@@ -3,7 +3,7 @@
 BEGIN;
 SET LOCAL search_path = gpubill, public;
 SET LOCAL TimeZone = 'Asia/Shanghai';
-SELECT plan(58);
+SELECT plan(61);
 
 SELECT open_provider('ex-prov', 'USD', '2026-11-01') AS pv \gset
 SELECT open_customer('ex-b', 'USD', '2026-11-01') AS b \gset
@@ -49,6 +49,9 @@ SELECT is((SELECT count(*) FROM contract), 1::bigint, 'the refused contracts lef
 SELECT create_contract(:a, :pv, 1, '1.00 USD', '[2026-12-07 00:00+08, 2027-01-21 00:00+08)', '2026-12-01 10:00+08') AS ca \gset
 SELECT is((SELECT held FROM wallet(:a)), '0.00 USD'::amount, 'an approved customer''s contract holds nothing');
 SELECT create_contract(:tc, :pv, 1, '1.00 USD', '[2027-01-01 00:00+08, 2027-03-02 00:00+08)', '2026-12-15 10:00+08') AS ct \gset
+SELECT open_customer('ex-a2', 'USD', '2026-11-01') AS a2 \gset
+SELECT set_approved(:a2, true);
+SELECT create_contract(:a2, :pv, 1, '1.00 USD', '[2026-12-26 00:00+08, 2027-01-25 00:00+08)', '2026-12-01 10:00+08') AS ca2 \gset
 SELECT results_eq(format($$SELECT late_from FROM gpubill.contract_payment WHERE contract_id = %s ORDER BY seq$$, :ca),
 	$$VALUES ('2026-12-04 00:00+08'::timestamptz), ('2027-01-06 00:00+08')$$,
 	'R-EXC-5: an approved customer''s initial payment is late counted from the acceptance (Tue -> Fri 00:00); the final one due Friday Jan 1 is late from Wednesday');
@@ -71,6 +74,14 @@ SELECT results_eq(format($$SELECT gpubill.contract_state(%s), gpubill.contract_s
 				  'active');
 SELECT results_eq(format($$SELECT cash, held FROM gpubill.wallet(%s)$$, :b),
 	$$VALUES ('11144.00 USD'::gpubill.amount, '0.00 USD'::gpubill.amount)$$, 'the hold is captured at the start');
+-- R-EXC-5: an approved customer who does not pay within the grace after accepting is late before the term starts
+SELECT results_eq(format($$SELECT gpubill.contract_state(%s), (SELECT approved FROM gpubill.customer WHERE customer_id = %s),
+								  (SELECT amount FROM gpubill.contract_fee WHERE contract_id = %s)$$, :ca2, :a2, :ca2),
+	$$VALUES ('late', false, '72.00 USD'::gpubill.amount)$$,
+	'accepted Tue Dec 1, unpaid on Fri Dec 4 00:00: late while pending, a fee of 72.00 owed, approval revoked');
+SELECT recharge(:a2, '1000.00 USD', 'stripe', 'ex-a2-1', '2026-12-12 10:00+08') IS NOT NULL AS funded;
+SELECT is(tick('2026-12-12 12:00+08')->'contracts'->>'collected', '2', 'the fee and the late payment are taken from the wallet, before the due time');
+SELECT is(contract_state(:ca2), 'active', 'the contract is active again');
 SELECT results_eq(format($$SELECT kind, gross, commission FROM gpubill.contract_receipt WHERE contract_id = %s$$, :cb),
 	$$VALUES ('payment', '7440.00 USD'::gpubill.amount, '297.60 USD'::gpubill.amount)$$, 'the provider receives 7440 less 297.60');
 SELECT results_eq(format($$SELECT balance FROM gpubill.accounts WHERE owner_kind = 'customer' AND owner_id = %s AND purpose = 'deposit'$$, :b),

@@ -77,6 +77,7 @@ CREATE TABLE @extschema@.contract_payment (
 	PRIMARY KEY (contract_id, seq)
 );
 CREATE INDEX contract_payment_due_idx ON @extschema@.contract_payment (due_at) WHERE paid_at IS NULL AND cancelled_at IS NULL;
+CREATE INDEX contract_payment_late_idx ON @extschema@.contract_payment (late_from) WHERE paid_at IS NULL AND cancelled_at IS NULL;
 CREATE INDEX contract_payment_customer_idx ON @extschema@.contract_payment (customer_id);
 COMMENT ON TABLE @extschema@.contract_payment IS 'A payment of a contract''s schedule: due time, the stretch it covers, what the customer pays and what the deposit adds; paid, late or cancelled';
 SELECT pg_catalog.pg_extension_config_dump('@extschema@.contract_payment', '');

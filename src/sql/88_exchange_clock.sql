@@ -30,7 +30,10 @@ BEGIN
 		SELECT k.customer_id FROM @extschema@.contract k WHERE k.state = 'pending' AND pg_catalog.lower(k.term) <= t
 		UNION
 		SELECT p.customer_id FROM @extschema@.contract_payment p
-		WHERE p.paid_at IS NULL AND p.cancelled_at IS NULL AND (p.due_at <= t OR p.late_from <= t)
+		WHERE p.paid_at IS NULL AND p.cancelled_at IS NULL AND p.due_at <= t
+		UNION
+		SELECT p.customer_id FROM @extschema@.contract_payment p	/* late (an approved customer's first payment: maybe before its due time) */
+		WHERE p.paid_at IS NULL AND p.cancelled_at IS NULL AND (p.late_at IS NOT NULL OR p.late_from <= t)
 		UNION
 		SELECT f.customer_id FROM @extschema@.contract_fee f WHERE f.paid_at IS NULL));
 
@@ -66,7 +69,7 @@ BEGIN
 			 FROM @extschema@.contract_payment p
 			 JOIN @extschema@.contract k ON k.contract_id = p.contract_id AND k.state IN ('active', 'late', 'resold')
 			 JOIN @extschema@.customer u ON u.customer_id = p.customer_id AND NOT u.approved
-			 WHERE p.paid_at IS NULL AND p.cancelled_at IS NULL AND p.due_at <= t
+			 WHERE p.paid_at IS NULL AND p.cancelled_at IS NULL AND (p.due_at <= t OR p.late_at IS NOT NULL)
 			 ORDER BY customer_id, due_at, contract_id, id LOOP
 		c := @extschema@.lock_contract(x.contract_id);
 		SELECT * INTO w FROM @extschema@.wallet k WHERE k.customer_id = c.customer_id;
