@@ -269,16 +269,11 @@ CREATE FUNCTION @extschema@.late_from(due timestamptz) RETURNS timestamptz
 	AS $$
 DECLARE
 	tz text := @extschema@.setting_value('billing_timezone');
-	d date := (due AT TIME ZONE tz)::date;
-	k integer := 0;
 BEGIN
-	WHILE k < @extschema@.setting_value('payment_grace_business_days')::integer LOOP
-		d := d + 1;
-		IF EXTRACT(isodow FROM d) < 6 THEN
-			k := k + 1;
-		END IF;
-	END LOOP;
-	RETURN (d + 1)::timestamp AT TIME ZONE tz;
+	/* 00:00 of the day after the grace-th working day after the due day */
+	RETURN (pg_catalog.date_trunc('day', @extschema@.add_working_days(due,
+				@extschema@.setting_value('payment_grace_business_days')::integer) AT TIME ZONE tz)
+			+ interval '1 day') AT TIME ZONE tz;
 END
 $$;
 COMMENT ON FUNCTION @extschema@.late_from(timestamptz) IS 'When a payment due at an instant is late: 00:00 after the payment_grace_business_days-th business day (Mon-Fri) after its due day (R-EXC-5)';

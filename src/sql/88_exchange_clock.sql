@@ -8,6 +8,32 @@
  * longer due), so a re-run does nothing twice.
  */
 
+-- R-EXC-1: a wallet covers a contract payment in cash (never partly, never with vouchers)
+CREATE FUNCTION @extschema@.cash_covers(w @extschema@.wallet, amt @extschema@.amount) RETURNS boolean
+	LANGUAGE plpgsql IMMUTABLE CALLED ON NULL INPUT PARALLEL SAFE
+	AS $$
+BEGIN
+	RETURN @extschema@.micros(w.cash) >= 0 AND w.cash - w.cash_held >= amt AND w.cash + w.vouchers - w.held >= amt;
+END
+$$;
+COMMENT ON FUNCTION @extschema@.cash_covers(@extschema@.wallet, @extschema@.amount) IS 'Whether a wallet''s cash beyond its cash-only holds (and all holds) covers an amount';
+
+-- the cached wallet of a contract payment taken from cash (the transfers are written by pay_row or pay_fee);
+-- captured says it was held
+CREATE FUNCTION @extschema@.spend_cash(customer bigint, amt @extschema@.amount, t timestamptz, captured boolean) RETURNS void
+	LANGUAGE plpgsql VOLATILE CALLED ON NULL INPUT PARALLEL UNSAFE
+	AS $$
+BEGIN
+	UPDATE @extschema@.wallet k
+	SET cash = k.cash - amt,
+		held = CASE WHEN captured THEN k.held - amt ELSE k.held END,
+		cash_held = CASE WHEN captured THEN k.cash_held - amt ELSE k.cash_held END,
+		updated_at = GREATEST(k.updated_at, t)
+	WHERE k.customer_id = customer;
+END
+$$;
+COMMENT ON FUNCTION @extschema@.spend_cash(bigint, @extschema@.amount, timestamptz, boolean) IS 'Lower a wallet''s cached cash (and held, for a captured hold) by a contract payment';
+
 CREATE FUNCTION @extschema@.run_contracts(t timestamptz, OUT started integer, OUT collected integer,
 										   OUT late integer, OUT completed integer)
 	LANGUAGE plpgsql VOLATILE CALLED ON NULL INPUT PARALLEL UNSAFE
@@ -47,10 +73,7 @@ BEGIN
 			PERFORM @extschema@.end_hold(c.hold_id, c.customer_id, 'capture', r.customer_pays, pg_catalog.lower(c.term), NULL);
 			SELECT * INTO w FROM @extschema@.wallet k WHERE k.customer_id = c.customer_id;
 			PERFORM @extschema@.pay_row(c, r, w.cash_account, pg_catalog.lower(c.term));
-			UPDATE @extschema@.wallet k
-			SET cash = k.cash - r.customer_pays, held = k.held - r.customer_pays, cash_held = k.cash_held - r.customer_pays,
-				updated_at = GREATEST(k.updated_at, pg_catalog.lower(c.term))
-			WHERE k.customer_id = c.customer_id;
+			PERFORM @extschema@.spend_cash(c.customer_id, r.customer_pays, pg_catalog.lower(c.term), true);
 		END IF;
 		UPDATE @extschema@.contract k SET state = 'active', last_event_at = GREATEST(k.last_event_at, pg_catalog.lower(k.term))
 		WHERE k.contract_id = c.contract_id;
@@ -74,7 +97,7 @@ BEGIN
 		c := @extschema@.lock_contract(x.contract_id);
 		SELECT * INTO w FROM @extschema@.wallet k WHERE k.customer_id = c.customer_id;
 		amt := x.amount;
-		CONTINUE WHEN @extschema@.micros(w.cash) < 0 OR w.cash - w.cash_held < amt OR w.cash + w.vouchers - w.held < amt;
+		CONTINUE WHEN NOT @extschema@.cash_covers(w, amt);
 		paid_at := LEAST(t, GREATEST(x.due_at, w.updated_at));
 		IF x.what = 'fee' THEN
 			CONTINUE WHEN (SELECT f.paid_at FROM @extschema@.contract_fee f WHERE f.fee_id = x.id) IS NOT NULL;
@@ -84,8 +107,7 @@ BEGIN
 			CONTINUE WHEN r.paid_at IS NOT NULL OR r.cancelled_at IS NOT NULL;
 			PERFORM @extschema@.pay_row(c, r, w.cash_account, paid_at);
 		END IF;
-		UPDATE @extschema@.wallet k SET cash = k.cash - amt, updated_at = GREATEST(k.updated_at, paid_at)
-		WHERE k.customer_id = c.customer_id;
+		PERFORM @extschema@.spend_cash(c.customer_id, amt, paid_at, false);
 		collected := collected + 1;
 	END LOOP;
 
@@ -110,10 +132,9 @@ BEGIN
 				VALUES (c.contract_id, c.customer_id, x.seq, amt, x.late_from)
 				RETURNING fee_id INTO fee;
 				SELECT * INTO w FROM @extschema@.wallet k WHERE k.customer_id = c.customer_id;
-				IF @extschema@.micros(w.cash) >= 0 AND w.cash - w.cash_held >= amt AND w.cash + w.vouchers - w.held >= amt THEN
+				IF @extschema@.cash_covers(w, amt) THEN
 					PERFORM @extschema@.pay_fee(c, fee, w.cash_account, x.late_from, NULL);
-					UPDATE @extschema@.wallet k SET cash = k.cash - amt, updated_at = GREATEST(k.updated_at, x.late_from)
-					WHERE k.customer_id = c.customer_id;
+					PERFORM @extschema@.spend_cash(c.customer_id, amt, x.late_from, false);
 				END IF;
 			END IF;
 		END IF;
