@@ -50,7 +50,7 @@ SELECT recharge(:alice, '200.00 CNY', 'wechat', 'wx-20261101-0001', '2026-11-01 
 SELECT grant_voucher(:alice, '2.00 CNY', '2026-12-01 00:00+08', '2026-11-01 10:10+08') AS voucher;
 SELECT 'alice' AS customer, * FROM wallet(:alice) UNION ALL SELECT 'bob', * FROM wallet(:bob);
 \echo 'An hour of a GPU is frozen (held), then 0.75 of it captured: vouchers first, then cash split 80/20:'
-SELECT place_hold(:alice, '3.60 CNY', false, NULL, 'instance', 1, '2026-11-01 11:00+08') AS hold \gset
+SELECT place_hold(:alice, '3.60 CNY', false, NULL, 'order', 1, '2026-11-01 11:00+08') AS hold \gset
 SELECT * FROM wallet(:alice);
 SELECT * FROM capture_hold(:hold, '2.70 CNY', :owner, '2026-11-01 11:45+08');
 \echo 'Bob asks for more than he has:'

@@ -48,3 +48,8 @@ SELECT initial_payment('10 USD', tstzrange('2026-12-01', NULL));
 SELECT initial_payment('0 USD', tstzrange('2026-12-01', '2027-01-01'));
 SELECT initial_payment('10 USD', tstzrange('2026-12-01', '2027-01-01'), 0);
 SELECT initial_payment('10 USD', tstzrange('2026-12-01', '2027-01-01'), 31, 2);
+-- overflow: a term spanning the timestamp range, or more initial days than the term (issue 11)
+SELECT initial_payment('1 CNY', tstzrange('4713-01-01 BC', '294276-01-01'));
+SELECT initial_payment('1 CNY', tstzrange('2026-01-01', '2027-01-01'), 2147483647);
+SELECT initial_payment('1 CNY', tstzrange('2026-01-01', '2027-01-01'), 200);
+SELECT initial_payment('1000000 CNY', tstzrange('2026-01-01', '3026-01-01'));

@@ -104,5 +104,15 @@ SELECT billing_period('hour', 'infinity');
 SELECT next(billing_period('month', '2026-11-23 10:00+08'), 'America/New_York');
 SELECT add_term('2026-01-31', 'year', 1);
 SELECT add_term('294270-01-01', 'month', 1200);
+-- overflow of the count of units is an error (22003), never a wrapped date (issue 11)
+SELECT add_term('2026-01-01 00:00+00', 'week', 2147483647);
+SELECT add_term('2026-01-01 00:00+00', 'day', 2147483647);
+SELECT add_term('2026-01-01 00:00+00', 'day', -2147483647);
+SELECT add_term('2026-01-01 00:00+00', 'hour', -2147483647);
+SELECT add_term('2026-01-01 00:00+00', 'month', -2147483647);
+SELECT add_term('2026-01-01 00:00+00', 'second', 2147483647);   -- 68 years: in range
+-- a malformed bound is malformed input of the period (22P02)
+SELECT '[2026-13-45 10:00,2026-11-23 11:00) hour'::billing_period;
+SELECT '[2026-11-23 10:00+08,yesterdayish) hour'::billing_period;
 SELECT billable_hours(-1, 'ceil');
 SELECT billable_hours(60, 'floor');

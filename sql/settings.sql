@@ -24,6 +24,20 @@ SELECT set_setting('payg_limit_instances', '-1');
 SELECT set_setting('reservation_fee_on_late', 'perhaps');
 SELECT set_setting('rating_initial', '5.5');
 SELECT set_setting('outage_compensation_multiple', 'Infinity');
+-- every key has a range: values that would break a later call or tick (issue 11, R-SEC-3)
+SELECT set_setting('stopped_release_days', '2147483647');
+SELECT set_setting('payg_hold_hours', '0');
+SELECT set_setting('machine_deposit', '9223372036855');
+SELECT set_setting('outage_compensation_multiple', '1e30');
+SELECT set_setting('channel_bonus_rate.wechat', '1.01');
+SELECT set_setting('shard_id', '32768');
+SELECT set_setting(NULL, '1');
+SELECT set_setting('service_fee_rate', NULL);
+SELECT setting(NULL);
+SELECT key, kind, min_value, max_value FROM setting_defaults WHERE min_value IS NOT NULL ORDER BY key;
+-- a count written with decimals is stored as the integer it is
+SELECT set_setting('local_data_hours', '12.0');
+SELECT setting('local_data_hours');
 SELECT key, value FROM settings ORDER BY key;
 
 -- back to the defaults for the tests that follow

@@ -12,6 +12,7 @@
  */
 #include "postgres.h"
 
+#include "common/int.h"
 #include "datatype/timestamp.h"
 #include "utils/builtins.h"
 #include "utils/fmgrprotos.h"
@@ -173,9 +174,13 @@ calc_initial_payment(PG_FUNCTION_ARGS)
 	RequireParameter(NumericCmpInt(rate, 0) >= 0 && NumericCmpInt(rate, 1) <= 0,
 					 "deposit rate must be between 0 and 1");
 
-	term_usecs = DatumGetTimestampTz(upper.val) - DatumGetTimestampTz(lower.val);
+	if (pg_sub_s64_overflow(DatumGetTimestampTz(upper.val), DatumGetTimestampTz(lower.val), &term_usecs))
+		ereport(ERROR,
+				(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
+				 errmsg("contract term is too long")));
 	total = PriceOfDuration(price->micros, term_usecs);
-	if (term_usecs <= (int64) initial_days * USECS_PER_DAY)
+	/* initial_days x 24 h in 128 bits: any int32 count of days fits */
+	if ((int128) term_usecs <= (int128) initial_days * USECS_PER_DAY)
 		PG_RETURN_AMOUNT_P(AmountMake(total, price->currency));
 
 	first = PriceOfDuration(price->micros, (int64) initial_days * USECS_PER_DAY);

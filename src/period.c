@@ -80,6 +80,15 @@ ReportTimestampOutOfRange(void)
 			 errmsg("timestamp out of range")));
 }
 
+/* add_term past the timestamp range: the arithmetic overflows (22003) */
+static void
+ReportTermOutOfRange(int32 n)
+{
+	ereport(ERROR,
+			(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
+			 errmsg("a term of %d units ends outside the timestamp range", n)));
+}
+
 static void
 CheckFinite(TimestampTz ts)
 {
@@ -225,6 +234,40 @@ CheckPeriod(const BillingPeriod *p, const char *input)
 /* ---------- I/O ---------- */
 
 /*
+ * A bound of billing_period text input: a malformed or out-of-range
+ * timestamp is malformed input of the period (22P02), its own message kept
+ * as the detail.  The error is caught only to be raised again at once.
+ */
+static TimestampTz
+PeriodBoundIn(char *bound, const char *whole)
+{
+	MemoryContext context = CurrentMemoryContext;
+	TimestampTz result = 0;
+
+	PG_TRY();
+	{
+		result = DatumGetTimestampTz(DirectFunctionCall3(timestamptz_in,
+														 CStringGetDatum(bound),
+														 ObjectIdGetDatum(InvalidOid),
+														 Int32GetDatum(-1)));
+	}
+	PG_CATCH();
+	{
+		ErrorData  *edata;
+
+		MemoryContextSwitchTo(context);
+		edata = CopyErrorData();
+		FlushErrorState();
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_TEXT_REPRESENTATION),
+				 errmsg("invalid input syntax for type %s: \"%s\"", "billing_period", whole),
+				 errdetail("Bound \"%s\": %s.", bound, edata->message)));
+	}
+	PG_END_TRY();
+	return result;
+}
+
+/*
  * billing_period_in: "[lower,upper) unit"
  */
 PG_FUNCTION_INFO_V1(billing_period_in);
@@ -258,14 +301,8 @@ billing_period_in(PG_FUNCTION_ARGS)
 		goto syntax;
 
 	p->unit = u;
-	p->lower = DatumGetTimestampTz(DirectFunctionCall3(timestamptz_in,
-													   CStringGetDatum(pnstrdup(s + 1, comma - s - 1)),
-													   ObjectIdGetDatum(InvalidOid),
-													   Int32GetDatum(-1)));
-	p->upper = DatumGetTimestampTz(DirectFunctionCall3(timestamptz_in,
-													   CStringGetDatum(pnstrdup(comma + 1, close - comma - 1)),
-													   ObjectIdGetDatum(InvalidOid),
-													   Int32GetDatum(-1)));
+	p->lower = PeriodBoundIn(pnstrdup(s + 1, comma - s - 1), str);
+	p->upper = PeriodBoundIn(pnstrdup(comma + 1, close - comma - 1), str);
 	CheckPeriod(p, str);
 	PG_RETURN_PERIOD_P(p);
 
@@ -680,26 +717,34 @@ billing_add_term(PG_FUNCTION_ARGS)
 	fsec_t		fsec;
 	int			offset;
 	int64		months;
+	int64		step;
+	int64		jd;
+	TimestampTz result;
 
 	CheckFinite(ts);
 	switch (unit)
 	{
 		case PERIOD_SECOND:
-			PG_RETURN_TIMESTAMPTZ(AddChecked(ts, (int64) n * USECS_PER_SEC));
 		case PERIOD_HOUR:
-			PG_RETURN_TIMESTAMPTZ(AddChecked(ts, (int64) n * USECS_PER_HOUR));
 		case PERIOD_WEEK:
-			PG_RETURN_TIMESTAMPTZ(AddChecked(ts, (int64) n * 7 * USECS_PER_DAY));
+			step = unit == PERIOD_SECOND ? USECS_PER_SEC
+				: unit == PERIOD_HOUR ? USECS_PER_HOUR : 7 * USECS_PER_DAY;
+			if (pg_mul_s64_overflow((int64) n, step, &step) ||
+				pg_add_s64_overflow(ts, step, &result) || !IS_VALID_TIMESTAMP(result))
+				ReportTermOutOfRange(n);
+			PG_RETURN_TIMESTAMPTZ(result);
 		case PERIOD_DAY:
 			ToLocal(ts, tz, &tm, &fsec, &offset);
-			j2date(date2j(tm.tm_year, tm.tm_mon, tm.tm_mday) + n,
-				   &tm.tm_year, &tm.tm_mon, &tm.tm_mday);
+			jd = (int64) date2j(tm.tm_year, tm.tm_mon, tm.tm_mday) + n;
+			if (jd < 0 || jd > TIMESTAMP_END_JULIAN)
+				ReportTermOutOfRange(n);
+			j2date((int) jd, &tm.tm_year, &tm.tm_mon, &tm.tm_mday);
 			break;
 		case PERIOD_MONTH:
 			ToLocal(ts, tz, &tm, &fsec, &offset);
 			months = (int64) tm.tm_year * 12 + (tm.tm_mon - 1) + n;
 			if (months < 0 || months > (int64) 300000 * 12)
-				ReportTimestampOutOfRange();
+				ReportTermOutOfRange(n);
 			tm.tm_year = (int) (months / 12);
 			tm.tm_mon = (int) (months % 12) + 1;
 			if (tm.tm_mday > day_tab[isleap(tm.tm_year)][tm.tm_mon - 1])
@@ -707,7 +752,10 @@ billing_add_term(PG_FUNCTION_ARGS)
 			break;
 	}
 	tm.tm_isdst = -1;
-	PG_RETURN_TIMESTAMPTZ(FromLocal(&tm, fsec, tz));
+	offset = DetermineTimeZoneOffset(&tm, tz);
+	if (tm2timestamp(&tm, fsec, &offset, &result) != 0 || !IS_VALID_TIMESTAMP(result))
+		ReportTermOutOfRange(n);
+	PG_RETURN_TIMESTAMPTZ(result);
 }
 
 /*

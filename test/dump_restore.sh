@@ -19,7 +19,7 @@ SELECT open_partner('dump-partner', 'CNY', '2026-11-01');
 SELECT recharge(customer_id, amount(customer_id % 7 * 10 + 50, 'CNY'), 'wechat', 'dump-wx-' || customer_id, '2026-11-02')
 FROM customer;
 SELECT grant_voucher(customer_id, '5 CNY', '2026-12-01', '2026-11-02', 'dump-v-' || customer_id) FROM customer;
-SELECT capture_hold(place_hold(customer_id, '20 CNY', false, NULL, 'instance', customer_id, '2026-11-03'),
+SELECT capture_hold(place_hold(customer_id, '20 CNY', false, NULL, 'order', customer_id, '2026-11-03'),
 					'12.34 CNY', (SELECT partner_id FROM partner), '2026-11-03 01:00')
 FROM customer WHERE customer_id % 2 = 0;
 SELECT place_hold(customer_id, '7 CNY', true, '2026-11-10', NULL, NULL, '2026-11-03') FROM customer WHERE customer_id % 3 = 0;

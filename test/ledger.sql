@@ -77,7 +77,7 @@ SELECT results_eq(format($$SELECT cash, vouchers, held, available FROM gpubill.w
 	'wallet: cash, vouchers, held, available');
 
 -- two-phase holds (R-LED-2)
-SELECT place_hold(:alice, '50.00 CNY', false, NULL, 'instance', 42, '2026-11-01 13:00+08') AS h1 \gset
+SELECT place_hold(:alice, '50.00 CNY', false, NULL, 'order', 42, '2026-11-01 13:00+08') AS h1 \gset
 SELECT results_eq(format($$SELECT cash, vouchers, held, available FROM gpubill.wallet(%s)$$, :alice),
 	$$VALUES ('600.00 CNY'::gpubill.amount, '20.00 CNY'::gpubill.amount, '50.00 CNY'::gpubill.amount, '570.00 CNY'::gpubill.amount)$$,
 	'a hold lowers available, not the balances');
@@ -141,7 +141,7 @@ SELECT results_eq(format($$SELECT kind, amount::text, debit_purpose, credit_owne
 
 -- the journal is the truth (R-LED-3)
 SELECT is((SELECT count(*) FROM verify() WHERE NOT ok), 0::bigint, 'verify() is all ok');
-SELECT is((SELECT count(*) FROM verify()), 11::bigint, 'verify() runs 11 checks');
+SELECT is((SELECT count(*) FROM verify()), 12::bigint, 'verify() runs 12 checks');
 SELECT is((SELECT sum(balance) FROM accounts WHERE currency = 'CNY'), '0 CNY'::amount, 'CNY accounts sum to zero');
 
 -- append-only for every role, also the owner (R-LED-4)

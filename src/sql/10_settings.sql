@@ -11,9 +11,12 @@ CREATE TABLE @extschema@.setting_defaults (
 	key			text PRIMARY KEY,
 	value		text NOT NULL,
 	kind		text NOT NULL CHECK (kind IN ('timezone', 'rate', 'money', 'count', 'multiple', 'bool', 'rating')),
-	description text NOT NULL
+	description text NOT NULL,
+	min_value	numeric,			/* the range of a numeric kind (R-SEC-3) */
+	max_value	numeric,
+	CHECK (min_value <= max_value)
 );
-COMMENT ON TABLE @extschema@.setting_defaults IS 'Every billing setting gpubill knows: its default value and kind';
+COMMENT ON TABLE @extschema@.setting_defaults IS 'Every billing setting gpubill knows: its default value, kind and range';
 
 INSERT INTO @extschema@.setting_defaults (key, value, kind, description) VALUES
 	('billing_timezone', 'Asia/Shanghai', 'timezone', 'IANA time zone of the billing calendar (hours, days, months)'),
@@ -49,7 +52,33 @@ INSERT INTO @extschema@.setting_defaults (key, value, kind, description) VALUES
 	('channel_bonus_rate.crypto', '0', 'rate', 'Voucher bonus rate of crypto recharges (R-RCH-2)'),
 	('channel_bonus_rate.paypal', '0', 'rate', 'Voucher bonus rate of PayPal recharges (R-RCH-2)'),
 	('channel_bonus_rate.bank_transfer', '0', 'rate', 'Voucher bonus rate of bank transfers (R-RCH-2)'),
+	('max_storage_gb', '1000000', 'count', 'Largest disk or NAS level set_storage accepts, in GB (R-STO-1, R-SEC-3)'),
 	('shard_id', '0', 'count', 'This database''s shard: ids are shard_id * 2^48 + n, unique across shards (SPEC section 10)');
+
+/*
+ * R-SEC-3: the range of every numeric setting.  A value outside it would
+ * make a later call or tick fail (a hold of 0 hours, a release 6 million
+ * years after a stop, a deposit beyond the amount range), so set_setting
+ * refuses it.  Money is in the account's currency.
+ */
+UPDATE @extschema@.setting_defaults d SET min_value = r.lo, max_value = r.hi
+FROM (VALUES
+	('service_fee_rate', 0, 1), ('exchange_commission_rate', 0, 1), ('exchange_deposit_rate', 0, 1),
+	('reservation_fee_rate', 0, 1),
+	('machine_deposit', 0, 1000000000), ('payg_multi_gpu_recharge_threshold', 0, 1000000000),
+	('disk_price_gb_hour', 0, 1000), ('nas_price_gb_hour', 0, 1000),
+	('payg_hold_hours', 1, 720), ('payg_limit_unrecharged_instances', 0, 100000), ('payg_limit_instances', 0, 100000),
+	('free_disk_gb', 0, 1000000000), ('free_nas_gb', 0, 1000000000), ('max_storage_gb', 0, 1000000000),
+	('alert_horizon_hours', 1, 8784), ('stopped_release_days', 0, 3660), ('local_data_hours', 0, 8784),
+	('exchange_initial_days', 1, 366), ('payment_grace_business_days', 0, 260),
+	('rating_daily_gain_cap', 0, 5000), ('rating_daily_loss_cap', 0, 5000),
+	('outage_compensation_multiple', 0, 100), ('max_unnotified_outages_per_month', 0, 10000),
+	('delist_before_end_days', 0, 3660), ('shard_id', 0, 32767)
+) r(key, lo, hi)
+WHERE d.key = r.key;
+UPDATE @extschema@.setting_defaults d SET min_value = 0, max_value = 1 WHERE d.key LIKE 'channel\_bonus\_rate.%';
+ALTER TABLE @extschema@.setting_defaults ADD CONSTRAINT setting_defaults_range_check
+	CHECK ((kind IN ('timezone', 'bool', 'rating')) = (min_value IS NULL AND max_value IS NULL));
 
 CREATE TABLE @extschema@.settings (
 	key			text PRIMARY KEY REFERENCES @extschema@.setting_defaults (key),
@@ -62,12 +91,15 @@ SELECT pg_catalog.pg_extension_config_dump('@extschema@.settings', '');
 
 CREATE FUNCTION @extschema@.setting(key text)
 RETURNS text
-LANGUAGE plpgsql STABLE STRICT PARALLEL SAFE SECURITY DEFINER
+LANGUAGE plpgsql STABLE CALLED ON NULL INPUT PARALLEL SAFE SECURITY DEFINER
 SET search_path = pg_catalog, @extschema@, pg_temp
 AS $$
 DECLARE
 	result text;
 BEGIN
+	IF key IS NULL THEN
+		RAISE EXCEPTION 'a setting key must not be null' USING ERRCODE = 'invalid_parameter_value';
+	END IF;
 	SELECT coalesce(s.value, d.value) INTO result
 	FROM @extschema@.setting_defaults d
 	LEFT JOIN @extschema@.settings s USING (key)
@@ -84,11 +116,11 @@ COMMENT ON FUNCTION @extschema@.setting(text) IS 'Current value of a billing set
 
 CREATE FUNCTION @extschema@.set_setting(key text, value text)
 RETURNS void
-LANGUAGE plpgsql VOLATILE STRICT SECURITY DEFINER PARALLEL UNSAFE
+LANGUAGE plpgsql VOLATILE CALLED ON NULL INPUT SECURITY DEFINER PARALLEL UNSAFE
 SET search_path = pg_catalog, @extschema@, pg_temp
 AS $$
 DECLARE
-	k text;
+	d @extschema@.setting_defaults;
 	ok boolean;
 	n numeric;
 BEGIN
@@ -97,47 +129,49 @@ BEGIN
 			USING ERRCODE = 'insufficient_privilege',
 				  DETAIL = pg_catalog.format('The calling role is %s.', @extschema@.calling_role());
 	END IF;
-	SELECT d.kind INTO k FROM @extschema@.setting_defaults d WHERE d.key = set_setting.key;
+	IF key IS NULL THEN
+		RAISE EXCEPTION 'a setting key must not be null' USING ERRCODE = 'invalid_parameter_value';
+	END IF;
+	SELECT * INTO d FROM @extschema@.setting_defaults k WHERE k.key = set_setting.key;
 	IF NOT FOUND THEN
 		RAISE EXCEPTION 'unknown setting: "%"', key
 			USING ERRCODE = 'invalid_parameter_value',
 				  HINT = 'The settings are listed in gpubill.setting_defaults.';
 	END IF;
+	IF value IS NULL THEN
+		RAISE EXCEPTION 'setting "%" must not be null', key USING ERRCODE = 'invalid_parameter_value';
+	END IF;
 
 	BEGIN
-		CASE k
+		CASE d.kind
 			WHEN 'timezone' THEN
 				PERFORM @extschema@.billing_period('hour', pg_catalog.now(), value);
 				ok := true;
-			WHEN 'rate' THEN
-				n := value::numeric;
-				ok := n >= 0 AND n <= 1;
-			WHEN 'money' THEN
-				n := value::numeric;
-				ok := n >= 0 AND n = pg_catalog.round(n, 6);
-			WHEN 'multiple' THEN
-				n := value::numeric;
-				ok := n >= 0;
-			WHEN 'count' THEN
-				ok := value::integer >= 0;
 			WHEN 'bool' THEN
 				ok := value::boolean IS NOT NULL;
 			WHEN 'rating' THEN
 				ok := value::@extschema@.rating IS NOT NULL;
+			ELSE
+				n := value::numeric;
+				ok := n::text NOT IN ('NaN', 'Infinity', '-Infinity')
+					  AND (d.kind <> 'count' OR n = pg_catalog.trunc(n))
+					  AND (d.kind <> 'money' OR n = pg_catalog.round(n, 6));
 		END CASE;
-		IF n IS NOT NULL AND n::text IN ('NaN', 'Infinity', '-Infinity') THEN
-			ok := false;
-		END IF;
-		IF key = 'shard_id' AND ok THEN
-			ok := value::integer < 32768;
-		END IF;
 	EXCEPTION WHEN data_exception OR invalid_parameter_value OR invalid_text_representation THEN
 		ok := false;
 	END;
 	IF NOT ok THEN
 		RAISE EXCEPTION 'invalid value for setting "%": "%"', key, value
 			USING ERRCODE = 'invalid_parameter_value',
-				  DETAIL = pg_catalog.format('The setting is of kind %s.', k);
+				  DETAIL = pg_catalog.format('The setting is of kind %s%s.', d.kind,
+							CASE WHEN d.min_value IS NOT NULL THEN pg_catalog.format(', from %s to %s', d.min_value, d.max_value) END);
+	END IF;
+	IF n < d.min_value OR n > d.max_value THEN
+		RAISE EXCEPTION 'setting "%" must be from % to %: "%"', key, d.min_value, d.max_value, value
+			USING ERRCODE = 'invalid_parameter_value';
+	END IF;
+	IF d.kind = 'count' THEN
+		value := n::bigint::text;		/* '10.0' is stored as 10: counts are read as integers */
 	END IF;
 
 	INSERT INTO @extschema@.settings AS s (key, value, changed_by) VALUES (key, value, @extschema@.calling_role())

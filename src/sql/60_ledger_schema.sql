@@ -77,7 +77,10 @@ CREATE TABLE @extschema@.wallet (
 	invoiced	@extschema@.amount NOT NULL,	/* recorded invoices, ever */
 	hold_expiry	timestamptz,				/* earliest expiry of an active hold */
 	voucher_expiry timestamptz,				/* earliest expiry of a voucher with money left */
-	updated_at	timestamptz NOT NULL
+	updated_at	timestamptz NOT NULL,
+	/* R-AMT-1, R-SEC-3: cash + vouchers (available before holds) stays in the amount range,
+	   or every later hold would fail: the sum raises 22003 in the call that would leave it */
+	CONSTRAINT wallet_funds_in_range CHECK (@extschema@.micros(cash + vouchers) IS NOT NULL)
 ) WITH (fillfactor = 50);					/* room for HOT updates: every movement updates its row */
 COMMENT ON TABLE @extschema@.wallet IS 'Cached balances of a customer''s accounts, checked against the journal by verify(); the row every money movement of the customer locks';
 
@@ -235,18 +238,25 @@ END
 $$;
 COMMENT ON FUNCTION @extschema@.check_transition() IS 'Trigger function: refuses a state change the table''s transition table (first argument) does not allow';
 
-DO $$
+-- R-LED-4: declare a table append-only: a row trigger refuses UPDATE and DELETE,
+-- a statement trigger TRUNCATE (every append-only table is declared with it)
+CREATE FUNCTION @extschema@.make_append_only(tbl regclass) RETURNS void
+	LANGUAGE plpgsql VOLATILE STRICT PARALLEL UNSAFE
+	AS $$
 DECLARE
-	t text;
+	name text := (SELECT c.relname FROM pg_catalog.pg_class c WHERE c.oid = tbl);
 BEGIN
-	FOREACH t IN ARRAY ARRAY['transfer', 'hold', 'hold_end', 'recharge', 'voucher', 'invoice', 'request'] LOOP
-		EXECUTE pg_catalog.format('CREATE TRIGGER %I BEFORE UPDATE OR DELETE ON @extschema@.%I
-								   FOR EACH ROW EXECUTE FUNCTION @extschema@.refuse_change()', t || '_append_only', t);
-		EXECUTE pg_catalog.format('CREATE TRIGGER %I BEFORE TRUNCATE ON @extschema@.%I
-								   FOR EACH STATEMENT EXECUTE FUNCTION @extschema@.refuse_change()', t || '_no_truncate', t);
-	END LOOP;
+	EXECUTE pg_catalog.format('CREATE TRIGGER %I BEFORE UPDATE OR DELETE ON %s
+							   FOR EACH ROW EXECUTE FUNCTION @extschema@.refuse_change()', name || '_append_only', tbl);
+	EXECUTE pg_catalog.format('CREATE TRIGGER %I BEFORE TRUNCATE ON %s
+							   FOR EACH STATEMENT EXECUTE FUNCTION @extschema@.refuse_change()', name || '_no_truncate', tbl);
 END
 $$;
+COMMENT ON FUNCTION @extschema@.make_append_only(regclass) IS 'Make a table append-only: UPDATE, DELETE and TRUNCATE raise GB004 for every role (R-LED-4)';
+
+SELECT @extschema@.make_append_only(t)
+FROM pg_catalog.unnest(ARRAY['@extschema@.transfer', '@extschema@.hold', '@extschema@.hold_end', '@extschema@.recharge',
+							 '@extschema@.voucher', '@extschema@.invoice', '@extschema@.request']::regclass[]) t;
 
 -- pg_dump keeps the billing data (STYLE 11)
 SELECT pg_catalog.pg_extension_config_dump('@extschema@.id_seq', '');

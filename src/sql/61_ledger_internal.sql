@@ -132,6 +132,7 @@ BEGIN
 	IF request_id IS NULL THEN
 		RETURN;
 	END IF;
+	PERFORM @extschema@.check_text(request_id, 'request id');
 	INSERT INTO @extschema@.request (fn, request_id, customer_id, partner_id, args, result, at)
 	VALUES (fn, request_id, customer, partner, args, id, at)
 	ON CONFLICT DO NOTHING;

@@ -9,7 +9,7 @@ CREATE FUNCTION @extschema@.open_customer(external_ref text, currency text DEFAU
 	AS $$
 DECLARE
 	cur text := coalesce(currency, @extschema@.default_currency());
-	t timestamptz := coalesce(at, pg_catalog.now());
+	t timestamptz := @extschema@.api_time(at);
 	c @extschema@.customer;
 	id bigint;
 	cash bigint;
@@ -18,6 +18,7 @@ BEGIN
 	IF external_ref IS NULL OR external_ref = '' THEN
 		RAISE EXCEPTION 'external_ref must not be empty' USING ERRCODE = 'invalid_parameter_value';
 	END IF;
+	PERFORM @extschema@.check_text(external_ref, 'external_ref');
 	PERFORM @extschema@.zero(cur);		/* 22023 unless three upper-case letters */
 	INSERT INTO @extschema@.customer AS k (external_ref, currency, created_at)
 	VALUES (open_customer.external_ref, cur, t)
@@ -58,9 +59,10 @@ BEGIN
 	IF external_ref IS NULL OR external_ref = '' THEN
 		RAISE EXCEPTION 'external_ref must not be empty' USING ERRCODE = 'invalid_parameter_value';
 	END IF;
+	PERFORM @extschema@.check_text(external_ref, 'external_ref');
 	PERFORM @extschema@.zero(cur);
 	INSERT INTO @extschema@.partner (external_ref, currency, created_at)
-	VALUES (open_partner.external_ref, cur, coalesce(at, pg_catalog.now()))
+	VALUES (open_partner.external_ref, cur, @extschema@.api_time(at))
 	ON CONFLICT ON CONSTRAINT partner_external_ref_key DO NOTHING
 	RETURNING partner_id INTO id;
 	IF id IS NULL THEN

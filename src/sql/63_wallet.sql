@@ -9,7 +9,7 @@ CREATE FUNCTION @extschema@.recharge(customer bigint, amt @extschema@.amount, ch
 	SET search_path = pg_catalog, @extschema@, pg_temp
 	AS $$
 DECLARE
-	t timestamptz := coalesce(at, pg_catalog.now());
+	t timestamptz := @extschema@.api_time(at);
 	w @extschema@.wallet;
 	cur text;
 	r record;
@@ -24,6 +24,7 @@ BEGIN
 	IF external_id IS NULL OR external_id = '' THEN
 		RAISE EXCEPTION 'external_id must not be empty' USING ERRCODE = 'invalid_parameter_value';
 	END IF;
+	PERFORM @extschema@.check_text(external_id, 'external_id');
 	IF channel = 'bank_transfer' AND NOT @extschema@.is_admin() THEN
 		RAISE EXCEPTION 'bank transfers may be recorded only by gpubill_admin'
 			USING ERRCODE = 'insufficient_privilege',
@@ -78,7 +79,7 @@ CREATE FUNCTION @extschema@.grant_voucher(customer bigint, amt @extschema@.amoun
 	SET search_path = pg_catalog, @extschema@, pg_temp
 	AS $$
 DECLARE
-	t timestamptz := coalesce(at, pg_catalog.now());
+	t timestamptz := @extschema@.api_time(at);
 	w @extschema@.wallet;
 	cur text;
 	r record;
@@ -86,6 +87,7 @@ BEGIN
 	w := @extschema@.lock_wallet(customer);
 	cur := @extschema@.currency(w.cash);
 	PERFORM @extschema@.check_amount(amt, cur, 'voucher amount');
+	PERFORM @extschema@.check_time(expires_at, 'expires_at');
 	IF expires_at IS NOT NULL AND expires_at <= t THEN
 		RAISE EXCEPTION 'a voucher must expire after it is granted: % is not after %', expires_at, t
 			USING ERRCODE = 'invalid_parameter_value';
@@ -220,7 +222,7 @@ CREATE FUNCTION @extschema@.record_invoice(customer bigint, amt @extschema@.amou
 	SET search_path = pg_catalog, @extschema@, pg_temp
 	AS $$
 DECLARE
-	t timestamptz := coalesce(at, pg_catalog.now());
+	t timestamptz := @extschema@.api_time(at);
 	w @extschema@.wallet;
 	id bigint;
 BEGIN

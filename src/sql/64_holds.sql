@@ -42,13 +42,22 @@ END
 $$;
 COMMENT ON FUNCTION @extschema@.expire_holds(bigint, timestamptz) IS 'End a customer''s holds whose expiry has passed (called under the wallet lock); returns the wallet';
 
-CREATE FUNCTION @extschema@.place_hold(customer bigint, amt @extschema@.amount, cash_only boolean DEFAULT false,
-										expires_at timestamptz DEFAULT NULL, object_type text DEFAULT NULL,
-										object_id bigint DEFAULT NULL, at timestamptz DEFAULT NULL,
-										request_id text DEFAULT NULL)
+/*
+ * R-SEC-3: holds gpubill places for its own objects (a PAYG run's hour, a
+ * contract's initial payment) are ended by gpubill only: the public hold
+ * functions refuse them, or a later settlement or tick would fail.
+ */
+CREATE FUNCTION @extschema@.engine_hold_owner(object_type text) RETURNS boolean
+	LANGUAGE sql IMMUTABLE CALLED ON NULL INPUT PARALLEL SAFE
+	AS $$ SELECT object_type IN ('instance', 'contract') $$;
+COMMENT ON FUNCTION @extschema@.engine_hold_owner(text) IS 'Whether holds of an object type belong to gpubill''s engine (instances, contracts): not placed or ended through the public hold functions';
+
+-- R-LED-2: reserve funds of a customer (the engine's and the public door's common part)
+CREATE FUNCTION @extschema@.hold_funds(customer bigint, amt @extschema@.amount, cash_only boolean,
+									   expires_at timestamptz, object_type text, object_id bigint, at timestamptz,
+									   request_id text)
 	RETURNS bigint
-	LANGUAGE plpgsql VOLATILE SECURITY DEFINER CALLED ON NULL INPUT PARALLEL UNSAFE
-	SET search_path = pg_catalog, @extschema@, pg_temp
+	LANGUAGE plpgsql VOLATILE CALLED ON NULL INPUT PARALLEL UNSAFE
 	AS $$
 DECLARE
 	t timestamptz := coalesce(at, pg_catalog.now());
@@ -103,7 +112,28 @@ BEGIN
 	RETURN id;
 END
 $$;
-COMMENT ON FUNCTION @extschema@.place_hold(bigint, @extschema@.amount, boolean, timestamptz, text, bigint, timestamptz, text) IS 'Reserve funds of a customer (a freeze): lowers available, not the balances; GB001 if not available (R-LED-2)';
+COMMENT ON FUNCTION @extschema@.hold_funds(bigint, @extschema@.amount, boolean, timestamptz, text, bigint, timestamptz, text) IS 'Reserve funds of a customer: lowers available, not the balances; GB001 if not available (R-LED-2)';
+
+CREATE FUNCTION @extschema@.place_hold(customer bigint, amt @extschema@.amount, cash_only boolean DEFAULT false,
+										expires_at timestamptz DEFAULT NULL, object_type text DEFAULT NULL,
+										object_id bigint DEFAULT NULL, at timestamptz DEFAULT NULL,
+										request_id text DEFAULT NULL)
+	RETURNS bigint
+	LANGUAGE plpgsql VOLATILE SECURITY DEFINER CALLED ON NULL INPUT PARALLEL UNSAFE
+	SET search_path = pg_catalog, @extschema@, pg_temp
+	AS $$
+BEGIN
+	IF @extschema@.engine_hold_owner(object_type) THEN
+		RAISE EXCEPTION 'holds of an % are placed by gpubill itself', object_type USING ERRCODE = 'invalid_parameter_value',
+			HINT = 'Use another object_type for the holds of your own objects.';
+	END IF;
+	PERFORM @extschema@.check_text(object_type, 'object_type', 63);
+	PERFORM @extschema@.check_time(expires_at, 'expires_at');
+	RETURN @extschema@.hold_funds(customer, amt, cash_only, expires_at, object_type, object_id,
+								  @extschema@.api_time(at), request_id);
+END
+$$;
+COMMENT ON FUNCTION @extschema@.place_hold(bigint, @extschema@.amount, boolean, timestamptz, text, bigint, timestamptz, text) IS 'Reserve funds of a customer (a freeze): lowers available, not the balances; GB001 if not available (R-LED-2); holds of instances and contracts are gpubill''s own (22023)';
 
 -- the hold to end and its locked wallet, checked: it exists and has not
 -- expired at t (end_hold finds an earlier end); with a repeated request id,
@@ -118,6 +148,11 @@ BEGIN
 	SELECT * INTO h FROM @extschema@.hold k WHERE k.hold_id = hold;
 	IF NOT FOUND THEN
 		RAISE EXCEPTION 'unknown hold: %', hold USING ERRCODE = 'no_data_found';
+	END IF;
+	IF @extschema@.engine_hold_owner(h.object_type) THEN
+		RAISE EXCEPTION 'hold % belongs to % %: gpubill ends it itself', hold, h.object_type, h.object_id
+			USING ERRCODE = 'GB004',
+				  HINT = 'Stop, release or settle the instance, or let the contract run; its hold ends with it.';
 	END IF;
 	SELECT * INTO w FROM @extschema@.wallet k WHERE k.customer_id = h.customer_id FOR UPDATE;
 	done := request_id IS NOT NULL AND (@extschema@.begin_request(fn, request_id, h.customer_id, NULL, args, t)).done;
@@ -178,7 +213,7 @@ CREATE FUNCTION @extschema@.capture_hold(hold bigint, amt @extschema@.amount, pa
 	SET search_path = pg_catalog, @extschema@, pg_temp
 	AS $$
 DECLARE
-	t timestamptz := coalesce(at, pg_catalog.now());
+	t timestamptz := @extschema@.api_time(at);
 	o record;
 	h @extschema@.hold;
 	w @extschema@.wallet;
@@ -250,7 +285,7 @@ CREATE FUNCTION @extschema@.release_hold(hold bigint, at timestamptz DEFAULT NUL
 	SET search_path = pg_catalog, @extschema@, pg_temp
 	AS $$
 DECLARE
-	t timestamptz := coalesce(at, pg_catalog.now());
+	t timestamptz := @extschema@.api_time(at);
 	o record;
 	h @extschema@.hold;
 BEGIN

@@ -9,7 +9,7 @@ CREATE FUNCTION @extschema@.reverse_transfer(transfer bigint, reason text, at ti
 	SET search_path = pg_catalog, @extschema@, pg_temp
 	AS $$
 DECLARE
-	t timestamptz := coalesce(at, pg_catalog.now());
+	t timestamptz := @extschema@.api_time(at);
 	x @extschema@.transfer;
 	w @extschema@.wallet;
 	r record;
@@ -22,6 +22,7 @@ BEGIN
 	IF reason IS NULL OR reason = '' THEN
 		RAISE EXCEPTION 'a reversal needs a reason' USING ERRCODE = 'invalid_parameter_value';
 	END IF;
+	PERFORM @extschema@.check_text(reason, 'reason', 1000);
 	SELECT * INTO x FROM @extschema@.transfer k WHERE k.transfer_id = transfer;
 	IF NOT FOUND THEN
 		RAISE EXCEPTION 'unknown transfer: %', transfer USING ERRCODE = 'no_data_found';

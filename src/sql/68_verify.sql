@@ -7,16 +7,21 @@ CREATE FUNCTION @extschema@.verify()
 	LANGUAGE sql STABLE SECURITY DEFINER CALLED ON NULL INPUT PARALLEL UNSAFE
 	SET search_path = pg_catalog, @extschema@, pg_temp
 	AS $$
+	/*
+	 * Balances in micro-units as numeric: the world's and the platform's
+	 * accounts sum every customer's movements and may leave the amount range
+	 * (R-AMT-1) — a check must never fail on them.
+	 */
 	WITH legs AS (
-		SELECT credit_account AS account_id, amount FROM @extschema@.transfer
+		SELECT credit_account AS account_id, @extschema@.micros(amount) AS micros FROM @extschema@.transfer
 		UNION ALL
-		SELECT debit_account, -amount FROM @extschema@.transfer
+		SELECT debit_account, -@extschema@.micros(amount) FROM @extschema@.transfer
 	), balance AS (
-		SELECT l.account_id, a.currency, @extschema@.sum(l.amount) AS balance
+		SELECT l.account_id, a.currency, pg_catalog.sum(l.micros) AS balance
 		FROM legs l JOIN @extschema@.account a USING (account_id)
 		GROUP BY l.account_id, a.currency
 	), per_currency AS (
-		SELECT currency, @extschema@.sum(balance) AS total FROM balance GROUP BY currency
+		SELECT currency, pg_catalog.sum(balance) AS total FROM balance GROUP BY currency
 	), active AS (
 		SELECT h.customer_id, @extschema@.sum(h.amount) AS held,
 			   @extschema@.sum(h.amount) FILTER (WHERE h.cash_only) AS cash_held
@@ -27,8 +32,8 @@ CREATE FUNCTION @extschema@.verify()
 		SELECT l.customer_id, @extschema@.sum(l.amount) AS vouchers FROM @extschema@.voucher_left l GROUP BY l.customer_id
 	), journal_wallet AS (
 		SELECT w.customer_id, w.cash, w.vouchers, w.held, w.cash_held,
-			   coalesce(c.balance, @extschema@.zero(@extschema@.currency(w.cash))) AS journal_cash,
-			   coalesce(v.balance, @extschema@.zero(@extschema@.currency(w.cash))) AS journal_vouchers,
+			   coalesce(c.balance, 0) AS journal_cash,
+			   coalesce(v.balance, 0) AS journal_vouchers,
 			   coalesce(a.held, @extschema@.zero(@extschema@.currency(w.cash))) AS active_held,
 			   coalesce(a.cash_held, @extschema@.zero(@extschema@.currency(w.cash))) AS active_cash_held,
 			   coalesce(o.vouchers, @extschema@.zero(@extschema@.currency(w.cash))) AS lot_vouchers
@@ -39,8 +44,8 @@ CREATE FUNCTION @extschema@.verify()
 		LEFT JOIN active a ON a.customer_id = w.customer_id
 	)
 	SELECT 'accounts sum to zero per currency', count(*) = 0,
-		   coalesce(string_agg(currency || ' ' || total::text, ', '), 'every currency sums to zero')
-	FROM per_currency WHERE @extschema@.micros(total) <> 0
+		   coalesce(string_agg(currency || ' ' || (total / 1000000)::text, ', '), 'every currency sums to zero')
+	FROM per_currency WHERE total <> 0
 	UNION ALL
 	SELECT 'transfers move between known accounts of their currency', count(*) = 0,
 		   count(*) || ' transfers with an unknown account or in another currency than an account'
@@ -68,7 +73,7 @@ CREATE FUNCTION @extschema@.verify()
 	UNION ALL
 	SELECT 'cached balances equal the journal', count(*) = 0,
 		   count(*) || ' wallets differ from the journal' || coalesce(': ' || string_agg(customer_id::text, ', '), '')
-	FROM journal_wallet WHERE cash <> journal_cash OR vouchers <> journal_vouchers
+	FROM journal_wallet WHERE @extschema@.micros(cash) <> journal_cash OR @extschema@.micros(vouchers) <> journal_vouchers
 	UNION ALL
 	SELECT 'held equals the active holds', count(*) = 0,
 		   count(*) || ' wallets whose held differs from their active holds' || coalesce(': ' || string_agg(customer_id::text, ', '), '')
@@ -108,7 +113,21 @@ CREATE FUNCTION @extschema@.verify()
 	FROM (SELECT c.customer_id, @extschema@.sum(c.deposit_left) AS deposit_left FROM @extschema@.contract c GROUP BY 1) k
 	FULL JOIN (SELECT a.owner_id AS customer_id, b.balance FROM @extschema@.account a JOIN balance b USING (account_id)
 			   WHERE a.owner_kind = 'customer' AND a.purpose = 'deposit') d USING (customer_id)
-	WHERE coalesce(@extschema@.micros(k.deposit_left), 0) <> coalesce(@extschema@.micros(d.balance), 0)
+	WHERE coalesce(@extschema@.micros(k.deposit_left), 0) <> coalesce(d.balance, 0)
+	UNION ALL
+	/* R-SEC-3: a running PAYG run has exactly one active hold, its own; no other instance has one */
+	SELECT 'running PAYG instances have exactly one active hold of their own', count(*) = 0,
+		   count(*) || ' instances with a missing, foreign or extra active hold'
+		   || coalesce(': ' || string_agg(x.instance_id::text, ', '), '')
+	FROM (SELECT i.instance_id, i.hold_id, a.holds, a.hold_ids,
+				 i.state = 'running' AND i.billing = 'payg' AND i.product <> 'one_time' AS holds_one
+		  FROM @extschema@.instance i
+		  LEFT JOIN (SELECT h.object_id, count(*) AS holds, array_agg(h.hold_id) AS hold_ids
+					 FROM @extschema@.hold h
+					 WHERE h.object_type = 'instance' AND NOT EXISTS (SELECT FROM @extschema@.hold_end e WHERE e.hold_id = h.hold_id)
+					 GROUP BY h.object_id) a ON a.object_id = i.instance_id) x
+	WHERE CASE WHEN x.holds_one THEN x.holds IS DISTINCT FROM 1 OR x.hold_ids[1] IS DISTINCT FROM x.hold_id
+			   ELSE x.holds IS NOT NULL END
 	UNION ALL
 	SELECT 'recharged equals the recharges', count(*) = 0,
 		   count(*) || ' wallets whose recharged total differs' || coalesce(': ' || string_agg(w.customer_id::text, ', '), '')

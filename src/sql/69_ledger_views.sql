@@ -12,11 +12,20 @@ JOIN @extschema@.account d ON d.account_id = t.debit_account
 JOIN @extschema@.account c ON c.account_id = t.credit_account;
 COMMENT ON VIEW @extschema@.transfers IS 'The journal, one row per transfer: an amount moving at a business time from a debit account to a credit account, with its kind, the object it belongs to and both accounts'' owners and purposes';
 
+/*
+ * Sums in numeric micro-units: the world's payments_in account holds minus
+ * every recharge ever made and may leave the amount range (R-AMT-1); its
+ * balance is then NULL and balance_exact still exact — the view never fails.
+ */
 CREATE VIEW @extschema@.accounts AS
-SELECT a.account_id, a.owner_kind, a.owner_id, a.purpose, a.currency,
-	   coalesce((SELECT @extschema@.sum(t.amount) FROM @extschema@.transfer t WHERE t.credit_account = a.account_id),
-				@extschema@.zero(a.currency))
-	 - coalesce((SELECT @extschema@.sum(t.amount) FROM @extschema@.transfer t WHERE t.debit_account = a.account_id),
-				@extschema@.zero(a.currency)) AS balance
-FROM @extschema@.account a;
-COMMENT ON VIEW @extschema@.accounts IS 'Every ledger account with its balance (credits minus debits) summed from the journal; a row per account';
+SELECT b.account_id, b.owner_kind, b.owner_id, b.purpose, b.currency,
+	   CASE WHEN pg_catalog.abs(b.micros) <= 9223372036854775807
+			THEN @extschema@.amount(b.micros / 1000000, b.currency) END AS balance,
+	   b.micros / 1000000 AS balance_exact
+FROM (SELECT a.account_id, a.owner_kind, a.owner_id, a.purpose, a.currency,
+			 coalesce((SELECT pg_catalog.sum(@extschema@.micros(t.amount)) FROM @extschema@.transfer t
+					   WHERE t.credit_account = a.account_id), 0)
+		   - coalesce((SELECT pg_catalog.sum(@extschema@.micros(t.amount)) FROM @extschema@.transfer t
+					   WHERE t.debit_account = a.account_id), 0) AS micros
+	  FROM @extschema@.account a) b;
+COMMENT ON VIEW @extschema@.accounts IS 'Every ledger account with its balance (credits minus debits) summed from the journal, a row per account; balance is NULL where it leaves the amount range, balance_exact (numeric, in currency units) never is';

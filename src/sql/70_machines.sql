@@ -74,7 +74,7 @@ CREATE FUNCTION @extschema@.list_machine(partner bigint, gpus integer, price_per
 	SET search_path = pg_catalog, @extschema@, pg_temp
 	AS $$
 DECLARE
-	t timestamptz := coalesce(at, pg_catalog.now());
+	t timestamptz := @extschema@.api_time(at);
 	p @extschema@.partner;
 	cur text;
 	id bigint;
@@ -95,6 +95,7 @@ BEGIN
 	IF month_price_per_gpu IS NOT NULL THEN
 		PERFORM @extschema@.check_amount(month_price_per_gpu, cur, 'price per GPU-month');
 	END IF;
+	PERFORM @extschema@.check_time(owner_end_time, 'owner end time');
 	IF owner_end_time IS NULL OR owner_end_time <= t THEN
 		RAISE EXCEPTION 'owner end time must be after the listing: %', owner_end_time
 			USING ERRCODE = 'invalid_parameter_value';

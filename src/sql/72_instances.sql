@@ -81,7 +81,4 @@ CREATE INDEX order_line_customer_idx ON @extschema@.order_line (customer_id);
 CREATE INDEX order_line_partner_idx ON @extschema@.order_line (partner_id, at);	/* a partner's income by month */
 COMMENT ON TABLE @extschema@.order_line IS 'An order line: the charge for a stretch of an instance''s usage and its split into voucher part, actual payment, partner income and platform fee (R-PRT-3); append-only';
 SELECT pg_catalog.pg_extension_config_dump('@extschema@.order_line', '');
-CREATE TRIGGER order_line_append_only BEFORE UPDATE OR DELETE ON @extschema@.order_line
-	FOR EACH ROW EXECUTE FUNCTION @extschema@.refuse_change();
-CREATE TRIGGER order_line_no_truncate BEFORE TRUNCATE ON @extschema@.order_line
-	FOR EACH STATEMENT EXECUTE FUNCTION @extschema@.refuse_change();
+SELECT @extschema@.make_append_only('@extschema@.order_line');

@@ -5,24 +5,6 @@
  * missed up to `at`, exactly as tick would have.
  */
 
--- the time of a call on an object: an explicit at before the object's last
--- event is refused; a defaulted one is max(now(), last event) (R-CLK-5)
-CREATE FUNCTION @extschema@.call_time(at timestamptz, last_event timestamptz, what text) RETURNS timestamptz
-	LANGUAGE plpgsql STABLE CALLED ON NULL INPUT PARALLEL UNSAFE
-	AS $$
-BEGIN
-	IF at IS NULL THEN
-		RETURN GREATEST(pg_catalog.now(), last_event);
-	END IF;
-	IF at < last_event THEN
-		RAISE EXCEPTION '% cannot act at %, before its last event at %', what, at, last_event
-			USING ERRCODE = 'GB004', HINT = 'Business time only moves forward for an object; omit at to act now.';
-	END IF;
-	RETURN at;
-END
-$$;
-COMMENT ON FUNCTION @extschema@.call_time(timestamptz, timestamptz, text) IS 'The business time of a call on an object (R-CLK-5)';
-
 -- lock an instance: its customer's wallet first, then the instance
 CREATE FUNCTION @extschema@.lock_instance(instance bigint) RETURNS @extschema@.instance
 	LANGUAGE plpgsql VOLATILE CALLED ON NULL INPUT PARALLEL UNSAFE
@@ -102,8 +84,8 @@ CREATE FUNCTION @extschema@.hold_run(customer bigint, instance bigint, fee @exts
 	LANGUAGE plpgsql VOLATILE CALLED ON NULL INPUT PARALLEL UNSAFE
 	AS $$
 BEGIN
-	RETURN @extschema@.place_hold(customer, @extschema@.round(fee, 2) * @extschema@.setting_value('payg_hold_hours')::integer,
-								  cash_only, NULL, 'instance', instance, t);
+	RETURN @extschema@.hold_funds(customer, @extschema@.round(fee, 2) * @extschema@.setting_value('payg_hold_hours')::integer,
+								  cash_only, NULL, 'instance', instance, t, NULL);
 END
 $$;
 COMMENT ON FUNCTION @extschema@.hold_run(bigint, bigint, @extschema@.amount, boolean, timestamptz) IS 'Freeze the first hour(s) of a PAYG run (R-PAYG-1)';
@@ -158,7 +140,7 @@ CREATE FUNCTION @extschema@.create_instance(customer bigint, machine bigint, gpu
 	SET search_path = pg_catalog, @extschema@, pg_temp
 	AS $$
 DECLARE
-	t timestamptz := coalesce(at, pg_catalog.now());
+	t timestamptz := @extschema@.api_time(at);
 	w @extschema@.wallet;
 	m @extschema@.machine;
 	fee @extschema@.amount;
@@ -179,6 +161,10 @@ BEGIN
 		RAISE EXCEPTION 'auto_renew must not be null' USING ERRCODE = 'invalid_parameter_value';
 	END IF;
 	m := @extschema@.lock_machine(machine, @extschema@.currency(w.cash), false, t);
+	/* R-CLK-5: not before the machine's last event (its listing, at the earliest) nor the customer's opening */
+	t := @extschema@.call_time(at, GREATEST(m.last_event_at,
+								(SELECT k.created_at FROM @extschema@.customer k WHERE k.customer_id = customer)),
+							   'machine ' || machine);
 	SELECT * INTO id, done FROM @extschema@.begin_request('create_instance', request_id, customer, m.partner_id,
 		pg_catalog.jsonb_build_object('customer', customer, 'machine', machine, 'gpus', gpus, 'billing', billing,
 									  'auto_renew', auto_renew), t);
@@ -285,6 +271,7 @@ BEGIN
 	SELECT * INTO w FROM @extschema@.wallet k WHERE k.customer_id = i.customer_id;
 	PERFORM @extschema@.check_not_in_arrears(w);
 	m := @extschema@.lock_machine(i.machine_id, @extschema@.currency(i.hourly_fee), true, t);
+	t := @extschema@.call_time(at, GREATEST(i.last_event_at, m.last_event_at), 'machine ' || i.machine_id);
 	PERFORM @extschema@.check_capacity(m, i.gpus, instance);
 	fee := @extschema@.hourly_fee(m, i.customer_id, i.gpus);
 	timed := i.billing = 'payg' AND i.product <> 'one_time';

@@ -30,8 +30,9 @@ CREATE TABLE @extschema@.storage_bill (
 	at			timestamptz NOT NULL,		/* 00:00 on the 1st of the next month */
 	UNIQUE (customer_id, month)
 );
-COMMENT ON TABLE @extschema@.storage_bill IS 'The monthly storage settlement of a customer (R-STO-2), once per month';
+COMMENT ON TABLE @extschema@.storage_bill IS 'The monthly storage settlement of a customer (R-STO-2), once per month, append-only';
 SELECT pg_catalog.pg_extension_config_dump('@extschema@.storage_bill', '');
+SELECT @extschema@.make_append_only('@extschema@.storage_bill');
 
 CREATE TABLE @extschema@.arrears_period (
 	arrears_id	bigint PRIMARY KEY DEFAULT pg_catalog.nextval('@extschema@.id_seq'),
@@ -65,8 +66,11 @@ BEGIN
 		RAISE EXCEPTION 'invalid storage kind: %', coalesce(kind, 'NULL')
 			USING ERRCODE = 'invalid_parameter_value', HINT = 'Storage kinds are disk and nas.';
 	END IF;
-	IF gb IS NULL OR gb < 0 THEN
-		RAISE EXCEPTION 'storage in GB must not be negative: %', gb USING ERRCODE = 'invalid_parameter_value';
+	/* R-SEC-3: a finite level up to max_storage_gb, or every later tick would fail on it */
+	IF gb IS NULL OR gb::text IN ('NaN', 'Infinity', '-Infinity') OR gb < 0
+	   OR gb > @extschema@.setting_value('max_storage_gb')::numeric THEN
+		RAISE EXCEPTION 'storage must be from 0 to % GB: %', @extschema@.setting_value('max_storage_gb'), coalesce(gb::text, 'NULL')
+			USING ERRCODE = 'invalid_parameter_value', HINT = 'The largest level is the setting max_storage_gb.';
 	END IF;
 	SELECT pg_catalog.max(l.since) INTO last_at FROM @extschema@.storage_level l
 	WHERE l.customer_id = customer AND l.kind = set_storage.kind;

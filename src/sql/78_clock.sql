@@ -14,7 +14,7 @@ CREATE FUNCTION @extschema@.tick(at timestamptz DEFAULT NULL)
 	SET search_path = pg_catalog, @extschema@, pg_temp
 	AS $$
 DECLARE
-	t timestamptz := coalesce(at, pg_catalog.now());
+	t timestamptz := @extschema@.api_time(at);
 	started timestamptz := pg_catalog.clock_timestamp();
 	tz text := @extschema@.setting_value('billing_timezone');
 	release_after interval := @extschema@.setting_value('stopped_release_days')::integer * interval '1 day';

@@ -34,18 +34,8 @@ CREATE TABLE @extschema@.refund_part (
 COMMENT ON TABLE @extschema@.refund_part IS 'The part of a refund paid back through the channel of one recharge (newest first), append-only';
 SELECT pg_catalog.pg_extension_config_dump('@extschema@.refund_part', '');
 
-DO $$
-DECLARE
-	t text;
-BEGIN
-	FOREACH t IN ARRAY ARRAY['refund', 'refund_part'] LOOP
-		EXECUTE pg_catalog.format('CREATE TRIGGER %I BEFORE UPDATE OR DELETE ON @extschema@.%I
-								   FOR EACH ROW EXECUTE FUNCTION @extschema@.refuse_change()', t || '_append_only', t);
-		EXECUTE pg_catalog.format('CREATE TRIGGER %I BEFORE TRUNCATE ON @extschema@.%I
-								   FOR EACH STATEMENT EXECUTE FUNCTION @extschema@.refuse_change()', t || '_no_truncate', t);
-	END LOOP;
-END
-$$;
+SELECT @extschema@.make_append_only('@extschema@.refund');
+SELECT @extschema@.make_append_only('@extschema@.refund_part');
 
 -- t plus n working days (Mon-Fri) in the billing time zone, same local time
 CREATE FUNCTION @extschema@.add_working_days(t timestamptz, n integer) RETURNS timestamptz
@@ -96,7 +86,7 @@ CREATE FUNCTION @extschema@.request_refund(customer bigint, at timestamptz DEFAU
 	SET search_path = pg_catalog, @extschema@, pg_temp
 	AS $$
 DECLARE
-	t timestamptz := coalesce(at, pg_catalog.now());
+	t timestamptz := @extschema@.api_time(at);
 	w @extschema@.wallet;
 	r record;
 	cur text;

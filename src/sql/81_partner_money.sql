@@ -20,8 +20,7 @@ CREATE TABLE @extschema@.withdrawal (
 );
 COMMENT ON TABLE @extschema@.withdrawal IS 'A partner''s withdrawal of income, at most one per calendar month (R-PRT-4), append-only';
 SELECT pg_catalog.pg_extension_config_dump('@extschema@.withdrawal', '');
-CREATE TRIGGER withdrawal_append_only BEFORE UPDATE OR DELETE ON @extschema@.withdrawal
-	FOR EACH ROW EXECUTE FUNCTION @extschema@.refuse_change();
+SELECT @extschema@.make_append_only('@extschema@.withdrawal');
 
 -- the parts of withdrawable as of t (for the API and the statement)
 CREATE FUNCTION @extschema@.partner_money(partner bigint, t timestamptz,
@@ -64,7 +63,7 @@ CREATE FUNCTION @extschema@.withdrawable(partner bigint, at timestamptz DEFAULT 
 	SET search_path = pg_catalog, @extschema@, pg_temp
 	AS $$
 BEGIN
-	RETURN (@extschema@.partner_money(partner, coalesce(at, pg_catalog.now()))).withdrawable;
+	RETURN (@extschema@.partner_money(partner, @extschema@.api_time(at))).withdrawable;
 END
 $$;
 COMMENT ON FUNCTION @extschema@.withdrawable(bigint, timestamptz) IS 'Cash income up to the end of the previous month - deposits - withdrawn - compensation, at least 0 (R-PRT-2)';
@@ -76,7 +75,7 @@ CREATE FUNCTION @extschema@.request_withdrawal(partner bigint, amt @extschema@.a
 	SET search_path = pg_catalog, @extschema@, pg_temp
 	AS $$
 DECLARE
-	t timestamptz := coalesce(at, pg_catalog.now());
+	t timestamptz := @extschema@.api_time(at);
 	tz text := @extschema@.setting_value('billing_timezone');
 	cur text;
 	r record;

@@ -30,8 +30,7 @@ CREATE TABLE @extschema@.rating_event (
 CREATE INDEX rating_event_partner_day_idx ON @extschema@.rating_event (partner_id, day);
 COMMENT ON TABLE @extschema@.rating_event IS 'A change of a partner''s rating: points asked, applied within the daily caps, the rating after, append-only';
 SELECT pg_catalog.pg_extension_config_dump('@extschema@.rating_event', '');
-CREATE TRIGGER rating_event_append_only BEFORE UPDATE OR DELETE ON @extschema@.rating_event
-	FOR EACH ROW EXECUTE FUNCTION @extschema@.refuse_change();
+SELECT @extschema@.make_append_only('@extschema@.rating_event');
 
 CREATE FUNCTION @extschema@.partner_rating(partner bigint)
 	RETURNS @extschema@.rating
@@ -57,7 +56,7 @@ CREATE FUNCTION @extschema@.rate_partner(partner bigint, points integer, reason 
 	SET search_path = pg_catalog, @extschema@, pg_temp
 	AS $$
 DECLARE
-	t timestamptz := coalesce(at, pg_catalog.now());
+	t timestamptz := @extschema@.api_time(at);
 	p @extschema@.partner;
 	old @extschema@.rating;
 	new @extschema@.rating;
@@ -69,6 +68,7 @@ BEGIN
 	IF points IS NULL OR reason IS NULL OR reason = '' THEN
 		RAISE EXCEPTION 'points and a reason are required' USING ERRCODE = 'invalid_parameter_value';
 	END IF;
+	PERFORM @extschema@.check_text(reason, 'reason', 1000);
 	IF p.qualification = 'terminated' THEN
 		RAISE EXCEPTION 'partner % is terminated', partner USING ERRCODE = 'GB006';
 	END IF;

@@ -29,8 +29,7 @@ CREATE INDEX outage_machine_idx ON @extschema@.outage (machine_id, started);
 CREATE INDEX outage_partner_idx ON @extschema@.outage (partner_id, started);
 COMMENT ON TABLE @extschema@.outage IS 'An outage of a machine: unnotified (compensated, counted), maintenance notified in advance, or a forced offline; append-only';
 SELECT pg_catalog.pg_extension_config_dump('@extschema@.outage', '');
-CREATE TRIGGER outage_append_only BEFORE UPDATE OR DELETE ON @extschema@.outage
-	FOR EACH ROW EXECUTE FUNCTION @extschema@.refuse_change();
+SELECT @extschema@.make_append_only('@extschema@.outage');
 
 CREATE TABLE @extschema@.outage_compensation (
 	outage_id	bigint NOT NULL,
@@ -46,8 +45,7 @@ CREATE INDEX outage_compensation_customer_idx ON @extschema@.outage_compensation
 CREATE INDEX outage_compensation_partner_idx ON @extschema@.outage_compensation (partner_id, at);
 COMMENT ON TABLE @extschema@.outage_compensation IS 'The compensation of one instance''s customer for an outage: the fees of the window and the sum paid in cash; append-only';
 SELECT pg_catalog.pg_extension_config_dump('@extschema@.outage_compensation', '');
-CREATE TRIGGER outage_compensation_append_only BEFORE UPDATE OR DELETE ON @extschema@.outage_compensation
-	FOR EACH ROW EXECUTE FUNCTION @extschema@.refuse_change();
+SELECT @extschema@.make_append_only('@extschema@.outage_compensation');
 
 /*
  * Compensate the customers of a machine for an outage window (their wallets
@@ -122,7 +120,7 @@ CREATE FUNCTION @extschema@.report_outage(machine bigint, started timestamptz, e
 	SET search_path = pg_catalog, @extschema@, pg_temp
 	AS $$
 DECLARE
-	t timestamptz := coalesce(at, pg_catalog.now());
+	t timestamptz;
 	tz text := @extschema@.setting_value('billing_timezone');
 	m @extschema@.machine;
 	p @extschema@.partner;
@@ -130,14 +128,23 @@ DECLARE
 	o @extschema@.outage;
 	id bigint;
 	inst bigint;
-	running bigint[];
+	customers bigint[];
+	affected bigint[];
 	month @extschema@.billing_period;
 	counted integer;
 BEGIN
 	m := @extschema@.find_machine(machine, false);
+	/* R-CLK-5: not reported before the machine's last event, nor starting before it was listed */
+	t := @extschema@.call_time(at, m.last_event_at, 'machine ' || machine);
+	PERFORM @extschema@.check_time(started, 'an outage''s start');
+	PERFORM @extschema@.check_time(ended, 'an outage''s end');
 	IF started IS NULL OR ended IS NULL OR notified IS NULL OR started >= ended OR NOT pg_catalog.isfinite(ended) THEN
 		RAISE EXCEPTION 'an outage needs a start before its end and notified true or false: % to %', started, ended
 			USING ERRCODE = 'invalid_parameter_value';
+	END IF;
+	IF started < m.created_at THEN
+		RAISE EXCEPTION 'an outage of machine % cannot start at %, before it was listed at %', machine, started, m.created_at
+			USING ERRCODE = 'GB004';
 	END IF;
 	IF NOT notified AND ended > t THEN
 		RAISE EXCEPTION 'an outage ending % is reported at %, before it ended', ended, t USING ERRCODE = 'GB004',
@@ -163,21 +170,33 @@ BEGIN
 		RETURN id;
 	END IF;
 
-	/* the customers: wallets first, then their instances settled up to t (R-PRT-8) */
-	PERFORM @extschema@.lock_wallets(ARRAY(
-		SELECT DISTINCT i.customer_id FROM @extschema@.instance i
-		WHERE i.machine_id = machine AND i.created_at < ended AND (i.state <> 'released' OR i.last_event_at > started)));
-	running := ARRAY(SELECT i.instance_id FROM @extschema@.instance i
-					 WHERE i.machine_id = machine AND i.state = 'running' AND i.hold_id IS NOT NULL AND i.billed_until < t
-					 ORDER BY i.instance_id FOR UPDATE);
-	FOREACH inst IN ARRAY running LOOP
-		PERFORM @extschema@.settle_payg_until(t, inst);
+	/*
+	 * R-LED-6: the affected customers' wallets first, in customer order, then
+	 * their instances on the machine (those not created after the window nor
+	 * released before it) in instance order; only these are settled up to t
+	 * and compensated (R-PRT-8).  An instance of a customer whose wallet is
+	 * not locked here is never touched.
+	 */
+	customers := ARRAY(SELECT DISTINCT i.customer_id FROM @extschema@.instance i
+					   WHERE i.machine_id = machine AND i.created_at < ended
+						 AND (i.state <> 'released' OR i.last_event_at > started)
+					   ORDER BY 1);
+	PERFORM @extschema@.lock_wallets(customers);
+	affected := ARRAY(SELECT i.instance_id FROM @extschema@.instance i
+					  WHERE i.machine_id = machine AND i.customer_id = ANY (customers) AND i.created_at < ended
+						AND (i.state <> 'released' OR i.last_event_at > started)
+					  ORDER BY i.instance_id FOR UPDATE);
+	FOREACH inst IN ARRAY affected LOOP
 		IF EXISTS (SELECT FROM @extschema@.instance k
 				   WHERE k.instance_id = inst AND k.state = 'running' AND k.hold_id IS NOT NULL AND k.billed_until < t) THEN
-			PERFORM @extschema@.settle_payg(t, inst, 'interim');
+			PERFORM @extschema@.settle_payg_until(t, inst);
+			IF EXISTS (SELECT FROM @extschema@.instance k
+					   WHERE k.instance_id = inst AND k.state = 'running' AND k.hold_id IS NOT NULL AND k.billed_until < t) THEN
+				PERFORM @extschema@.settle_payg(t, inst, 'interim');
+			END IF;
 		END IF;
 	END LOOP;
-	PERFORM @extschema@.compensate(id, machine, win, NULL, '{}', t);
+	PERFORM @extschema@.compensate(id, machine, win, affected, '{}', t);
 
 	/* R-PRT-8: more than max_unnotified_outages_per_month in a calendar month revoke the qualification */
 	month := @extschema@.billing_period('month', report_outage.started, tz);

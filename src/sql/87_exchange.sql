@@ -99,8 +99,7 @@ CREATE INDEX contract_receipt_contract_idx ON @extschema@.contract_receipt (cont
 CREATE INDEX contract_receipt_provider_idx ON @extschema@.contract_receipt (provider_id, at);
 COMMENT ON TABLE @extschema@.contract_receipt IS 'Money a provider received for a contract: the gross, the commission deducted (R-EXC-4), append-only';
 SELECT pg_catalog.pg_extension_config_dump('@extschema@.contract_receipt', '');
-CREATE TRIGGER contract_receipt_append_only BEFORE UPDATE OR DELETE ON @extschema@.contract_receipt
-	FOR EACH ROW EXECUTE FUNCTION @extschema@.refuse_change();
+SELECT @extschema@.make_append_only('@extschema@.contract_receipt');
 
 -- R-EXC-4: commission tiers by the provider's volume received in the calendar month
 CREATE TABLE @extschema@.exchange_commission_tier (
@@ -285,12 +284,13 @@ CREATE FUNCTION @extschema@.create_contract(customer bigint, provider bigint, gp
 	SET search_path = pg_catalog, @extschema@, pg_temp
 	AS $$
 DECLARE
-	t timestamptz := coalesce(at, pg_catalog.now());
+	t timestamptz := @extschema@.api_time(at);
 	w @extschema@.wallet;
 	k @extschema@.customer;
 	p @extschema@.partner;
 	r record;
 BEGIN
+	PERFORM @extschema@.check_term(term);
 	w := @extschema@.lock_wallet(customer);
 	SELECT * INTO k FROM @extschema@.customer c WHERE c.customer_id = customer;
 	SELECT * INTO p FROM @extschema@.partner x WHERE x.partner_id = provider AND x.is_provider;
@@ -342,7 +342,7 @@ BEGIN
 	SELECT p.customer_pays INTO first_pays FROM @extschema@.contract_payment p WHERE p.contract_id = id AND p.seq = 1;
 	IF NOT approved THEN
 		/* R-EXC-1: accepted only if the initial payment is available; held until the term starts */
-		hold := @extschema@.place_hold(customer, first_pays, true, NULL, 'contract', id, t);
+		hold := @extschema@.hold_funds(customer, first_pays, true, NULL, 'contract', id, t, NULL);
 	END IF;
 	INSERT INTO @extschema@.contract (contract_id, customer_id, provider_id, gpus, price_per_gpu_hour, term, total, deposit,
 									  deposit_left, approved, hold_id, state, accepted_at, resold_from, last_event_at)
@@ -417,7 +417,7 @@ CREATE FUNCTION @extschema@.pay_contract(contract bigint, amt @extschema@.amount
 	AS $$
 DECLARE
 	c @extschema@.contract := @extschema@.lock_contract(contract);
-	t timestamptz := coalesce(at, pg_catalog.now());
+	t timestamptz := @extschema@.call_time(at, c.last_event_at, 'contract ' || contract);
 	cur text := @extschema@.currency(c.total);
 	r record;
 	row @extschema@.contract_payment;
@@ -427,6 +427,7 @@ BEGIN
 	IF external_id IS NULL OR external_id = '' THEN
 		RAISE EXCEPTION 'a payment needs its external id' USING ERRCODE = 'invalid_parameter_value';
 	END IF;
+	PERFORM @extschema@.check_text(external_id, 'external_id');
 	PERFORM @extschema@.check_amount(amt, cur, 'payment');
 	r := @extschema@.begin_request('pay_contract', external_id, c.customer_id, c.provider_id,
 		pg_catalog.jsonb_build_object('contract', contract, 'amount', amt::text), t);
