@@ -43,6 +43,7 @@ $$;
 COMMENT ON FUNCTION @extschema@.prepare_settling() IS 'Create (or check) the session''s temporary table of customers being settled';
 
 CREATE FUNCTION @extschema@.settle_payg(b timestamptz, only_instance bigint DEFAULT NULL, stop_reason text DEFAULT NULL,
+										 scope @extschema@.tick_scope DEFAULT @extschema@.all_customers(),
 										 OUT settled integer, OUT stopped integer)
 	LANGUAGE plpgsql VOLATILE CALLED ON NULL INPUT PARALLEL UNSAFE
 	SET plan_cache_mode = force_custom_plan	/* a generic plan cannot see which CASE branch holds: seq scans */
@@ -65,6 +66,7 @@ BEGIN
 		INSERT INTO pg_temp.gpubill_settling
 		SELECT w.customer_id FROM @extschema@.wallet w
 		WHERE w.customer_id IN (SELECT i.customer_id FROM @extschema@.instance i WHERE i.state = 'running' AND i.next_settle_at = b)
+		  AND @extschema@.in_scope(w.customer_id, scope)
 		ORDER BY w.customer_id FOR UPDATE;
 	END IF;
 	PERFORM @extschema@.expire_vouchers(b, ARRAY(
@@ -227,7 +229,7 @@ BEGIN
 	GET DIAGNOSTICS stopped = ROW_COUNT;
 END
 $$;
-COMMENT ON FUNCTION @extschema@.settle_payg(timestamptz, bigint, text) IS 'Settle the PAYG instances due at b (or stop one at b): charge, capture, hold the next hour or stop (R-PAYG-4, R-PAYG-5)';
+COMMENT ON FUNCTION @extschema@.settle_payg(timestamptz, bigint, text, @extschema@.tick_scope) IS 'Settle the PAYG instances due at b (or stop one at b): charge, capture, hold the next hour or stop (R-PAYG-4, R-PAYG-5)';
 
 -- every hourly boundary due up to t, in time order (catch-up, R-CLK-1)
 CREATE FUNCTION @extschema@.settle_payg_until(t timestamptz, only_instance bigint DEFAULT NULL,

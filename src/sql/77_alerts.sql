@@ -9,7 +9,7 @@
 CREATE TABLE @extschema@.alert (
 	alert_id	bigint PRIMARY KEY DEFAULT pg_catalog.nextval('@extschema@.id_seq'),
 	kind		text NOT NULL CHECK (kind IN ('instance_expiring', 'balance_low', 'storage_balance_low',
-											  'storage_arrears', 'migrate_data')),
+											  'storage_arrears', 'migrate_data', 'tick_failure')),
 	customer_id	bigint,
 	partner_id	bigint,
 	subject_type text NOT NULL,
@@ -51,7 +51,7 @@ COMMENT ON VIEW @extschema@.open_alerts IS 'Alerts whose condition still holds, 
  * instances and the storage of a customer cost more than available; closed
  * when no longer so.  R-PRE-5: instance_expiring 72 h before a term ends.
  */
-CREATE FUNCTION @extschema@.check_alerts(t timestamptz, OUT balance_low integer, OUT expiring integer)
+CREATE FUNCTION @extschema@.check_alerts(t timestamptz, scope @extschema@.tick_scope, OUT balance_low integer, OUT expiring integer)
 	LANGUAGE plpgsql VOLATILE CALLED ON NULL INPUT PARALLEL UNSAFE
 	AS $$
 DECLARE
@@ -71,9 +71,10 @@ BEGIN
 						 WHERE u.fee > 0) s USING (customer_id)
 			  JOIN @extschema@.customer k ON k.customer_id = coalesce(p.customer_id, s.customer_id)) n
 		JOIN @extschema@.wallet w USING (customer_id)
+		WHERE @extschema@.in_scope(w.customer_id, scope)
 	), closed AS (
 		UPDATE @extschema@.alert a SET closed_at = t
-		WHERE a.kind = 'balance_low' AND a.closed_at IS NULL
+		WHERE a.kind = 'balance_low' AND a.closed_at IS NULL AND @extschema@.in_scope(a.subject_id, scope)
 		  AND NOT EXISTS (SELECT FROM need n WHERE n.customer_id = a.subject_id AND n.short)
 		RETURNING 1
 	)
@@ -91,8 +92,9 @@ BEGIN
 		   pg_catalog.jsonb_build_object('billing', i.billing, 'term_end', i.term_end, 'auto_renew', i.auto_renew)
 	FROM @extschema@.instance i
 	WHERE i.state = 'running' AND i.billing <> 'payg' AND i.term_end - horizon * interval '1 hour' <= t AND i.term_end > t
+	  AND @extschema@.in_scope(i.customer_id, scope)
 	ON CONFLICT DO NOTHING;
 	GET DIAGNOSTICS expiring = ROW_COUNT;
 END
 $$;
-COMMENT ON FUNCTION @extschema@.check_alerts(timestamptz) IS 'Raise and close balance_low alerts (R-ALR-1) and raise instance_expiring alerts (R-PRE-5) as of t';
+COMMENT ON FUNCTION @extschema@.check_alerts(timestamptz, @extschema@.tick_scope) IS 'Raise and close balance_low alerts (R-ALR-1) and raise instance_expiring alerts (R-PRE-5) as of t';

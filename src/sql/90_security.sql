@@ -87,4 +87,4 @@ GRANT EXECUTE ON FUNCTION @extschema@.setting(text) TO gpubill_app, gpubill_read
 GRANT SELECT ON @extschema@.transfers, @extschema@.accounts, @extschema@.lifecycle_events,
 	@extschema@.due_lifecycle_events, @extschema@.open_alerts, @extschema@.instance_usage,
 	@extschema@.customer_statement, @extschema@.arrears, @extschema@.partner_statement,
-	@extschema@.platform_revenue, @extschema@.contract_receivables TO gpubill_reader;
+	@extschema@.platform_revenue, @extschema@.contract_receivables, @extschema@.tick_failures TO gpubill_reader;
