@@ -67,7 +67,7 @@ FROM (VALUES
 	('reservation_fee_rate', 0, 1),
 	('machine_deposit', 0, 1000000000), ('payg_multi_gpu_recharge_threshold', 0, 1000000000),
 	('disk_price_gb_hour', 0, 1000), ('nas_price_gb_hour', 0, 1000),
-	('payg_hold_hours', 1, 720), ('payg_limit_unrecharged_instances', 0, 100000), ('payg_limit_instances', 0, 100000),
+	('payg_hold_hours', 1, 720), ('payg_limit_unrecharged_instances', 0, 1000000000), ('payg_limit_instances', 0, 1000000000),
 	('free_disk_gb', 0, 1000000000), ('free_nas_gb', 0, 1000000000), ('max_storage_gb', 0, 1000000000),
 	('alert_horizon_hours', 1, 8784), ('stopped_release_days', 0, 3660), ('local_data_hours', 0, 8784),
 	('exchange_initial_days', 1, 366), ('payment_grace_business_days', 0, 260),
