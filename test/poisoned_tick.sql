@@ -4,7 +4,7 @@
 -- report the two (tick_failures, an alert each), retry them at every tick,
 -- and the one healed catches up in time order, exactly once.
 BEGIN;
-SELECT plan(16);
+SELECT plan(20);
 SET search_path = gpubill, public;
 SET client_min_messages = error;	-- the WARNING of each failure
 
@@ -51,5 +51,22 @@ SELECT is((SELECT count(*) FROM order_line), 528::bigint, 'moves nothing twice: 
 SELECT is(ARRAY(SELECT check_name FROM verify() WHERE NOT ok ORDER BY 1),
 		  ARRAY['held equals the active holds', 'running PAYG instances have exactly one active hold of their own'],
 		  'verify() finds p''s poisoned hold (its wallet still counts it held), and nothing else');
+
+-- a partners' step that fails (a machine row that refuses its update) is recorded under its name,
+-- while the customers are settled; it closes when it succeeds again
+SELECT list_machine(:owner, 1, '1.00 CNY', '2026-12-01 00:00+08', at => '2026-11-01') AS ending \gset
+CREATE FUNCTION public.refuse_machine_data() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN RAISE EXCEPTION 'machine % is poisoned', OLD.machine_id USING ERRCODE = '22000'; END $$;
+CREATE TRIGGER poison BEFORE UPDATE ON machine FOR EACH ROW WHEN (OLD.machine_id = :ending)
+	EXECUTE FUNCTION public.refuse_machine_data();
+SELECT lives_ok($$SELECT tick('2026-11-25 11:00+08')$$, 'a tick whose delisting step fails');
+SELECT is((SELECT sqlstate FROM tick_failures WHERE job = 'delist_ending_machines'), '22000',
+		  'the step is reported under its name');
+SELECT is((SELECT count(*) FROM instance WHERE customer_id <> :p AND billed_until = '2026-11-25 11:00+08'), 11::bigint,
+		  'and every customer but p is settled');
+DROP TRIGGER poison ON machine;
+SELECT tick('2026-11-25 12:00+08');
+SELECT is((SELECT count(*) FROM tick_failures WHERE job = 'delist_ending_machines'), 0::bigint,
+		  'the step''s failure closes when it succeeds');
 SELECT * FROM finish();
 ROLLBACK;

@@ -89,7 +89,37 @@ $$;
 COMMENT ON FUNCTION @extschema@.close_tick_failure(bigint, text, timestamptz) IS 'Close the open failure of a customer or step and its alert (R-CLK-6)';
 
 /*
- * One pass of tick over the customers of scope s, up to t: every boundary
+ * A partners' step of tick (delist_ending_machines, end_qualifications) in
+ * a subtransaction of its own: its failure is recorded under its name and
+ * retried at the next tick (R-CLK-6); the customers' work is done already.
+ */
+CREATE FUNCTION @extschema@.partner_step(job text, t timestamptz) RETURNS integer
+	LANGUAGE plpgsql VOLATILE STRICT PARALLEL UNSAFE
+	AS $$
+DECLARE
+	n integer;
+	state text;
+	msg text;
+BEGIN
+	CASE job
+		WHEN 'delist_ending_machines' THEN n := @extschema@.delist_ending_machines(t);
+		WHEN 'end_qualifications' THEN n := @extschema@.end_qualifications(t);
+	END CASE;
+	PERFORM @extschema@.close_tick_failure(NULL, job, t);
+	RETURN n;
+EXCEPTION WHEN OTHERS THEN
+	GET STACKED DIAGNOSTICS state = RETURNED_SQLSTATE, msg = MESSAGE_TEXT;
+	IF @extschema@.transient_error(state) THEN
+		RAISE;
+	END IF;
+	PERFORM @extschema@.note_tick_failure(NULL, job, t, state, msg, NULL);
+	RETURN NULL;
+END
+$$;
+COMMENT ON FUNCTION @extschema@.partner_step(text, timestamptz) IS 'Run a partners'' step of tick on its own; a failure is recorded under the step''s name (R-CLK-6)';
+
+/*
+ * One pass of tick over the customers of a scope, up to t: every boundary
  * due, each at its own instant, in time order — prepaid terms ending by it,
  * the storage step (estimate or monthly settlement) after storage_from, the
  * hourly PAYG settlement — then terms, vouchers and releases due at t, the
@@ -340,28 +370,8 @@ BEGIN
 	END IF;
 
 	/* partners' work, each step on its own */
-	BEGIN
-		/* R-PRT-5: machines near their owner end time are delisted, their customers alerted */
-		machines_delisted := @extschema@.delist_ending_machines(t);
-		PERFORM @extschema@.close_tick_failure(NULL, 'delist_ending_machines', t);
-	EXCEPTION WHEN OTHERS THEN
-		GET STACKED DIAGNOSTICS state = RETURNED_SQLSTATE, msg = MESSAGE_TEXT;
-		IF @extschema@.transient_error(state) THEN
-			RAISE;
-		END IF;
-		PERFORM @extschema@.note_tick_failure(NULL, 'delist_ending_machines', t, state, msg, NULL);
-	END;
-	BEGIN
-		/* R-PRT-6: partners without machines for a month are no longer qualified */
-		qualifications_ended := @extschema@.end_qualifications(t);
-		PERFORM @extschema@.close_tick_failure(NULL, 'end_qualifications', t);
-	EXCEPTION WHEN OTHERS THEN
-		GET STACKED DIAGNOSTICS state = RETURNED_SQLSTATE, msg = MESSAGE_TEXT;
-		IF @extschema@.transient_error(state) THEN
-			RAISE;
-		END IF;
-		PERFORM @extschema@.note_tick_failure(NULL, 'end_qualifications', t, state, msg, NULL);
-	END;
+	machines_delisted := @extschema@.partner_step('delist_ending_machines', t);	/* R-PRT-5 */
+	qualifications_ended := @extschema@.partner_step('end_qualifications', t);		/* R-PRT-6 */
 
 	RETURN pg_catalog.jsonb_strip_nulls(pg_catalog.jsonb_build_object(
 		'at', t,
