@@ -16,7 +16,9 @@ ok() { n=$((n + 1)); if [ "$1" = "$2" ]; then echo "ok $n - $3"; else echo "not 
 q() { psql -qXAt -d "$db" -v ON_ERROR_STOP=1 "$@"; }
 echo "1..10"
 
-PGOPTIONS="-c client_min_messages=warning" psql -qX -d postgres -c "DROP DATABASE IF EXISTS $db" -c "CREATE DATABASE $db" >/dev/null
+# synchronous_commit = on: the SIGKILL of part 4 must not lose an acknowledged commit
+PGOPTIONS="-c client_min_messages=warning" psql -qX -d postgres -c "DROP DATABASE IF EXISTS $db" -c "CREATE DATABASE $db" \
+	-c "ALTER DATABASE $db SET synchronous_commit = on" >/dev/null
 q -c "CREATE EXTENSION gpubill" >/dev/null
 q >/dev/null <<'SQL'
 SET search_path = gpubill;

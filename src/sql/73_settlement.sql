@@ -24,26 +24,34 @@
  * instance order — the order every API call uses (wallet, then instance).
  */
 
--- the session's table of the customers a settlement has locked (tick's
--- settle_payg); a look-alike made by the session's user is refused, since
--- the owner would write into it (and fire its triggers)
+/*
+ * The session's tables of customers (local buffers: no memory per row):
+ * gpubill_locked, the customers whose wallets tick locked up front;
+ * gpubill_pass, those of them in the scope of the current pass; and
+ * gpubill_settling, those a settlement at one instant settles.  A
+ * look-alike made by the session's user is refused, since the owner would
+ * write into it (and fire its triggers).
+ */
 CREATE FUNCTION @extschema@.prepare_settling() RETURNS void
 	LANGUAGE plpgsql VOLATILE CALLED ON NULL INPUT PARALLEL UNSAFE
 	AS $$
+DECLARE
+	t text;
 BEGIN
-	IF pg_catalog.to_regclass('pg_temp.gpubill_settling') IS NULL THEN
-		CREATE TEMP TABLE gpubill_settling (customer_id bigint PRIMARY KEY) ON COMMIT DELETE ROWS;
-	ELSIF (SELECT c.relowner FROM pg_catalog.pg_class c WHERE c.oid = 'pg_temp.gpubill_settling'::regclass)
-		  <> (SELECT r.oid FROM pg_catalog.pg_roles r WHERE r.rolname = CURRENT_USER) THEN
-		RAISE EXCEPTION 'pg_temp.gpubill_settling belongs to another role' USING ERRCODE = 'insufficient_privilege',
-			HINT = 'Drop the temporary table of that name in this session.';
-	END IF;
+	FOREACH t IN ARRAY ARRAY['gpubill_settling', 'gpubill_pass', 'gpubill_locked'] LOOP
+		IF pg_catalog.to_regclass('pg_temp.' || t) IS NULL THEN
+			EXECUTE pg_catalog.format('CREATE TEMP TABLE %I (customer_id bigint PRIMARY KEY) ON COMMIT DELETE ROWS', t);
+		ELSIF (SELECT c.relowner FROM pg_catalog.pg_class c WHERE c.oid = ('pg_temp.' || t)::regclass)
+			  <> (SELECT r.oid FROM pg_catalog.pg_roles r WHERE r.rolname = CURRENT_USER) THEN
+			RAISE EXCEPTION 'pg_temp.% belongs to another role', t USING ERRCODE = 'insufficient_privilege',
+				HINT = 'Drop the temporary table of that name in this session.';
+		END IF;
+	END LOOP;
 END
 $$;
-COMMENT ON FUNCTION @extschema@.prepare_settling() IS 'Create (or check) the session''s temporary table of customers being settled';
+COMMENT ON FUNCTION @extschema@.prepare_settling() IS 'Create (or check) the session''s temporary tables of the customers tick locked, of its current pass and of a settlement';
 
 CREATE FUNCTION @extschema@.settle_payg(b timestamptz, only_instance bigint DEFAULT NULL, stop_reason text DEFAULT NULL,
-										 scope @extschema@.tick_scope DEFAULT @extschema@.all_customers(),
 										 OUT settled integer, OUT stopped integer)
 	LANGUAGE plpgsql VOLATILE CALLED ON NULL INPUT PARALLEL UNSAFE
 	SET plan_cache_mode = force_custom_plan	/* a generic plan cannot see which CASE branch holds: seq scans */
@@ -66,7 +74,7 @@ BEGIN
 		INSERT INTO pg_temp.gpubill_settling
 		SELECT w.customer_id FROM @extschema@.wallet w
 		WHERE w.customer_id IN (SELECT i.customer_id FROM @extschema@.instance i WHERE i.state = 'running' AND i.next_settle_at = b)
-		  AND @extschema@.in_scope(w.customer_id, scope)
+		  AND w.customer_id IN (SELECT pc.customer_id FROM pg_temp.gpubill_pass pc)
 		ORDER BY w.customer_id FOR UPDATE;
 	END IF;
 	PERFORM @extschema@.expire_vouchers(b, ARRAY(
@@ -229,7 +237,7 @@ BEGIN
 	GET DIAGNOSTICS stopped = ROW_COUNT;
 END
 $$;
-COMMENT ON FUNCTION @extschema@.settle_payg(timestamptz, bigint, text, @extschema@.tick_scope) IS 'Settle the PAYG instances due at b (or stop one at b): charge, capture, hold the next hour or stop (R-PAYG-4, R-PAYG-5)';
+COMMENT ON FUNCTION @extschema@.settle_payg(timestamptz, bigint, text) IS 'Settle the PAYG instances due at b (or stop one at b): charge, capture, hold the next hour or stop (R-PAYG-4, R-PAYG-5)';
 
 -- every hourly boundary due up to t, in time order (catch-up, R-CLK-1)
 CREATE FUNCTION @extschema@.settle_payg_until(t timestamptz, only_instance bigint DEFAULT NULL,

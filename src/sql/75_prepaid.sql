@@ -137,7 +137,7 @@ COMMENT ON FUNCTION @extschema@.buy_term(bigint, timestamptz, boolean) IS 'Charg
  * monthly: expired; packages: stopped).  Row by row: a renewal is at most
  * one per instance and week, and may fail alone (a subtransaction).
  */
-CREATE FUNCTION @extschema@.end_terms(b timestamptz, scope @extschema@.tick_scope, OUT renewed integer, OUT ended integer)
+CREATE FUNCTION @extschema@.end_terms(b timestamptz, OUT renewed integer, OUT ended integer)
 	LANGUAGE plpgsql VOLATILE CALLED ON NULL INPUT PARALLEL UNSAFE
 	AS $$
 DECLARE
@@ -146,7 +146,7 @@ DECLARE
 BEGIN
 	renewed := 0; ended := 0;
 	FOR r IN SELECT i.instance_id, i.customer_id, i.term_end, i.billing, i.auto_renew FROM @extschema@.instance i
-			 WHERE i.state = 'running' AND i.term_end <= b AND @extschema@.in_scope(i.customer_id, scope)
+			 WHERE i.state = 'running' AND i.term_end <= b AND i.customer_id IN (SELECT pc.customer_id FROM pg_temp.gpubill_pass pc)
 			 ORDER BY i.term_end, i.instance_id LOOP
 		PERFORM @extschema@.lock_wallet(r.customer_id);
 		PERFORM FROM @extschema@.instance k WHERE k.instance_id = r.instance_id AND k.state = 'running' FOR UPDATE;
@@ -176,4 +176,4 @@ BEGIN
 	END LOOP;
 END
 $$;
-COMMENT ON FUNCTION @extschema@.end_terms(timestamptz, @extschema@.tick_scope) IS 'Renew or end the prepaid terms that end by b, each at its own end (R-PRE-5)';
+COMMENT ON FUNCTION @extschema@.end_terms(timestamptz) IS 'Renew or end the prepaid terms that end by b, each at its own end (R-PRE-5)';

@@ -171,7 +171,7 @@ COMMENT ON FUNCTION @extschema@.repay_arrears(bigint, timestamptz) IS 'End a cus
  * below zero (arrears; R-ARR-2: storage erasure due at 00:00 on the 11th
  * unless repaid before).
  */
-CREATE FUNCTION @extschema@.settle_storage(m timestamptz, scope @extschema@.tick_scope) RETURNS integer
+CREATE FUNCTION @extschema@.settle_storage(m timestamptz) RETURNS integer
 	LANGUAGE plpgsql VOLATILE CALLED ON NULL INPUT PARALLEL UNSAFE
 	AS $$
 DECLARE
@@ -183,14 +183,14 @@ DECLARE
 BEGIN
 	PERFORM pg_catalog.count(*) FROM (SELECT FROM @extschema@.wallet w
 	WHERE w.customer_id IN (SELECT l.customer_id FROM @extschema@.storage_level l WHERE l.since < m)
-	  AND @extschema@.in_scope(w.customer_id, scope)
+	  AND w.customer_id IN (SELECT pc.customer_id FROM pg_temp.gpubill_pass pc)
 	ORDER BY w.customer_id FOR UPDATE) locked;	/* one row back, not one per row locked */
 	WITH bills AS (
 		INSERT INTO @extschema@.storage_bill (customer_id, month, disk_gb_hours, nas_gb_hours, amount, at)
 		SELECT u.customer_id, bill_month, u.disk_gb_hours, u.nas_gb_hours,
 			   @extschema@.amount(pg_catalog.round(u.fee, 2), @extschema@.currency(w.cash)), m
 		FROM @extschema@.storage_usage(f, m) u JOIN @extschema@.wallet w USING (customer_id)
-		WHERE @extschema@.in_scope(u.customer_id, scope)
+		WHERE u.customer_id IN (SELECT pc.customer_id FROM pg_temp.gpubill_pass pc)
 		ON CONFLICT ON CONSTRAINT storage_bill_customer_id_month_key DO NOTHING
 		RETURNING bill_id, customer_id, amount
 	), moves AS (
@@ -207,7 +207,7 @@ BEGIN
 	SELECT pg_catalog.array_agg(b.customer_id) INTO short
 	FROM @extschema@.storage_bill b JOIN @extschema@.wallet w USING (customer_id)
 	WHERE b.month = bill_month AND @extschema@.micros(b.amount) > 0 AND @extschema@.micros(w.cash) < 0
-	  AND @extschema@.in_scope(b.customer_id, scope);
+	  AND b.customer_id IN (SELECT pc.customer_id FROM pg_temp.gpubill_pass pc);
 	IF short IS NOT NULL THEN
 		PERFORM @extschema@.note_arrears(m, short);
 		INSERT INTO @extschema@.lifecycle_event (kind, customer_id, subject_type, subject_id, due_at, created_at)
@@ -218,10 +218,10 @@ BEGIN
 	RETURN n;
 END
 $$;
-COMMENT ON FUNCTION @extschema@.settle_storage(timestamptz, @extschema@.tick_scope) IS 'Settle every customer''s storage of the month ending at m (R-STO-2, R-STO-3, R-ARR-2)';
+COMMENT ON FUNCTION @extschema@.settle_storage(timestamptz) IS 'Settle every customer''s storage of the month ending at m (R-STO-2, R-STO-3, R-ARR-2)';
 
 -- R-STO-4: five days before the settlement at m, estimate the month's fee; alert when available is short
-CREATE FUNCTION @extschema@.estimate_storage(e timestamptz, m timestamptz, scope @extschema@.tick_scope) RETURNS integer
+CREATE FUNCTION @extschema@.estimate_storage(e timestamptz, m timestamptz) RETURNS integer
 	LANGUAGE plpgsql VOLATILE CALLED ON NULL INPUT PARALLEL UNSAFE
 	AS $$
 DECLARE
@@ -238,13 +238,13 @@ BEGIN
 		  FULL JOIN @extschema@.storage_usage(e, m, NULL, e) b USING (customer_id)) u	/* the levels at e last to the month's end */
 	JOIN @extschema@.wallet w USING (customer_id)
 	CROSS JOIN LATERAL (SELECT @extschema@.amount(pg_catalog.round(u.fee, 2), @extschema@.currency(w.cash)) AS estimate) x
-	WHERE w.cash + w.vouchers - w.held < x.estimate AND @extschema@.in_scope(w.customer_id, scope)
+	WHERE w.cash + w.vouchers - w.held < x.estimate AND w.customer_id IN (SELECT pc.customer_id FROM pg_temp.gpubill_pass pc)
 	ON CONFLICT DO NOTHING;
 	GET DIAGNOSTICS n = ROW_COUNT;
 	RETURN n;
 END
 $$;
-COMMENT ON FUNCTION @extschema@.estimate_storage(timestamptz, timestamptz, @extschema@.tick_scope) IS 'Raise storage_balance_low for customers whose available funds are below the estimated storage fee of the month settled at m (R-STO-4)';
+COMMENT ON FUNCTION @extschema@.estimate_storage(timestamptz, timestamptz) IS 'Raise storage_balance_low for customers whose available funds are below the estimated storage fee of the month settled at m (R-STO-4)';
 
 -- the storage steps due up to t, in time order (estimates and monthly settlements)
 CREATE FUNCTION @extschema@.next_storage_step(after timestamptz, OUT step_at timestamptz, OUT settles boolean)

@@ -145,9 +145,13 @@ DECLARE
 BEGIN
 	boundaries := 0; settled := 0; stopped := 0; renewed := 0; ended := 0; storage_bills := 0;
 	storage_estimates := 0; balance_low := 0; expiring := 0;
+	/* the customers of this pass: those tick locked up front, in the scope; every step keeps to them */
+	DELETE FROM pg_temp.gpubill_pass;
+	INSERT INTO pg_temp.gpubill_pass
+	SELECT l.customer_id FROM pg_temp.gpubill_locked l WHERE @extschema@.in_scope(l.customer_id, scope);
 	LOOP
 		SELECT pg_catalog.min(i.next_settle_at) INTO pb FROM @extschema@.instance i
-		WHERE i.state = 'running' AND i.next_settle_at IS NOT NULL AND @extschema@.in_scope(i.customer_id, scope);
+		WHERE i.state = 'running' AND i.next_settle_at IS NOT NULL AND i.customer_id IN (SELECT pc.customer_id FROM pg_temp.gpubill_pass pc);
 		sb_at := NULL;
 		IF storage_done IS NOT NULL THEN
 			SELECT x.step_at, x.settles INTO sb_at, sb_settles FROM @extschema@.next_storage_step(storage_done) x;
@@ -155,20 +159,20 @@ BEGIN
 		b := LEAST(pb, sb_at);
 		EXIT WHEN b IS NULL OR b > t;
 
-		r := @extschema@.end_terms(b, scope);
+		r := @extschema@.end_terms(b);
 		renewed := renewed + r.renewed;
 		ended := ended + r.ended;
 		IF sb_at = b THEN
 			IF sb_settles THEN
-				storage_bills := storage_bills + @extschema@.settle_storage(b, scope);
+				storage_bills := storage_bills + @extschema@.settle_storage(b);
 			ELSE
 				storage_estimates := storage_estimates
-					+ @extschema@.estimate_storage(b, @extschema@.upper(@extschema@.billing_period('month', b, tz)), scope);
+					+ @extschema@.estimate_storage(b, @extschema@.upper(@extschema@.billing_period('month', b, tz)));
 			END IF;
 			storage_done := b;
 		END IF;
 		IF pb = b THEN
-			r := @extschema@.settle_payg(b, NULL, NULL, scope);
+			r := @extschema@.settle_payg(b);
 			boundaries := boundaries + 1;
 			settled := settled + r.settled;
 			stopped := stopped + r.stopped;
@@ -180,7 +184,7 @@ BEGIN
 			last_report := pg_catalog.clock_timestamp();
 		END IF;
 	END LOOP;
-	r := @extschema@.end_terms(t, scope);
+	r := @extschema@.end_terms(t);
 	renewed := renewed + r.renewed;
 	ended := ended + r.ended;
 
@@ -188,13 +192,13 @@ BEGIN
 	vouchers_expired := @extschema@.expire_vouchers(t, ARRAY(
 		SELECT w.customer_id FROM @extschema@.wallet w
 		WHERE w.customer_id IN (SELECT l.customer_id FROM @extschema@.voucher_left l WHERE l.expires_at <= t)
-		  AND @extschema@.in_scope(w.customer_id, scope)
+		  AND w.customer_id IN (SELECT pc.customer_id FROM pg_temp.gpubill_pass pc)
 		ORDER BY w.customer_id FOR UPDATE));
 
 	/* R-PAYG-6, R-PRE-5: stopped and expired instances are released 10 days later */
 	WITH due AS (
 		SELECT i.instance_id FROM @extschema@.instance i
-		WHERE i.state IN ('stopped', 'expired') AND i.stopped_at + release_after <= t AND @extschema@.in_scope(i.customer_id, scope)
+		WHERE i.state IN ('stopped', 'expired') AND i.stopped_at + release_after <= t AND i.customer_id IN (SELECT pc.customer_id FROM pg_temp.gpubill_pass pc)
 		ORDER BY i.instance_id FOR UPDATE
 	), rel AS (
 		UPDATE @extschema@.instance i
@@ -208,10 +212,10 @@ BEGIN
 	GET DIAGNOSTICS released = ROW_COUNT;
 
 	/* R-EXC-1, R-EXC-5: contracts that start, payments due, late payments, completions */
-	r := @extschema@.run_contracts(t, scope);
+	r := @extschema@.run_contracts(t);
 	contracts_started := r.started; collected := r.collected; late := r.late; completed := r.completed;
 	/* R-EXC-6, R-EXC-7: resales that take effect, months of resold contracts */
-	r := @extschema@.run_resales(t, scope);
+	r := @extschema@.run_resales(t);
 	resold := r.resold; resale_months := r.months;
 
 	/* R-ALR-1, R-PRE-5: alerts as of t, once an hour (or after settlements) */
@@ -233,6 +237,7 @@ DECLARE
 	t timestamptz := @extschema@.api_time(at);
 	started timestamptz := pg_catalog.clock_timestamp();
 	tz text := @extschema@.setting_value('billing_timezone');
+	release_after interval := @extschema@.setting_value('stopped_release_days')::integer * interval '1 day';
 	storage_from timestamptz;
 	storage_to timestamptz;
 	step record;
@@ -274,6 +279,35 @@ BEGIN
 	END IF;
 	alerts := coalesce((SELECT k.done_until FROM @extschema@.clock_state k WHERE k.job = 'alerts'), '-infinity')
 			  < @extschema@.lower(@extschema@.billing_period('hour', t, tz));
+
+	/*
+	 * R-LED-6: the wallets of every customer with work due up to t, locked up
+	 * front in customer order — the order of every call that takes several —
+	 * and held to the end; the passes keep to these customers.  A customer
+	 * whose work becomes due meanwhile (a call committed after this lock) is
+	 * left to the next tick: a wallet locked later, out of order, could
+	 * deadlock with a call holding it.
+	 */
+	DELETE FROM pg_temp.gpubill_locked;
+	INSERT INTO pg_temp.gpubill_locked
+	SELECT w.customer_id FROM @extschema@.wallet w
+	WHERE w.customer_id IN (
+		SELECT i.customer_id FROM @extschema@.instance i WHERE i.state = 'running' AND i.next_settle_at <= t
+		UNION
+		SELECT i.customer_id FROM @extschema@.instance i WHERE i.state = 'running' AND i.term_end <= t
+		UNION
+		SELECT i.customer_id FROM @extschema@.instance i
+		WHERE i.state IN ('stopped', 'expired') AND i.stopped_at + release_after <= t
+		UNION
+		SELECT l.customer_id FROM @extschema@.voucher_left l WHERE l.expires_at <= t
+		UNION
+		SELECT l.customer_id FROM @extschema@.storage_level l
+		WHERE storage_from IS NOT NULL AND (@extschema@.next_storage_step(storage_from)).step_at <= t
+		UNION
+		SELECT cw.customer_id FROM @extschema@.contract_work(t) cw
+		UNION
+		SELECT tf.customer_id FROM @extschema@.tick_failure tf WHERE tf.closed_at IS NULL AND tf.job = 'customer')
+	ORDER BY w.customer_id FOR UPDATE;
 
 	/* R-CLK-6: 1. customers whose work failed before, each alone, from where it stopped */
 	FOR f IN SELECT k.failure_id, k.customer_id, k.storage_from FROM @extschema@.tick_failure k
@@ -361,7 +395,12 @@ BEGIN
 			EXIT WHEN step.step_at > t;
 			storage_to := step.step_at;
 		END LOOP;
-		UPDATE @extschema@.clock_state k SET done_until = storage_to WHERE k.job = 'storage';
+		/* a level recorded after the wallets were locked is settled by the next tick: the steps stay due */
+		IF NOT EXISTS (SELECT FROM @extschema@.storage_level l
+					   WHERE l.since < storage_to
+						 AND l.customer_id NOT IN (SELECT k.customer_id FROM pg_temp.gpubill_locked k)) THEN
+			UPDATE @extschema@.clock_state k SET done_until = storage_to WHERE k.job = 'storage';
+		END IF;
 	END IF;
 	IF NOT global_failed AND (alerts OR (c ->> 'boundaries')::integer > 0 OR (c ->> 'storage_bills')::integer > 0) THEN
 		INSERT INTO @extschema@.clock_state (job, done_until) VALUES ('alerts', t)

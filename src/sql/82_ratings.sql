@@ -88,7 +88,10 @@ BEGIN
 	IF @extschema@.points(new) = 0 THEN
 		/* R-PRT-7: at 0 the qualification is terminated and every machine goes offline */
 		UPDATE @extschema@.partner k SET qualification = 'terminated' WHERE k.partner_id = partner;
-		/* forced: running instances stop and their customers are compensated (R-PRT-6) */
+		/* forced: running instances stop and their customers are compensated (R-PRT-6); the
+		   wallets of all their customers first, then the machines, in order (R-LED-6) */
+		PERFORM @extschema@.lock_machines(ARRAY(SELECT m.machine_id FROM @extschema@.machine m
+												WHERE m.partner_id = partner AND m.state IN ('listed', 'delisted')));
 		PERFORM @extschema@.force_offline(m.machine_id, GREATEST(t, m.last_event_at))
 		FROM @extschema@.machine m WHERE m.partner_id = partner AND m.state IN ('listed', 'delisted')
 		ORDER BY m.machine_id;

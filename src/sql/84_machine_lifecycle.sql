@@ -37,6 +37,41 @@ $$;
 COMMENT ON FUNCTION @extschema@.delist_machine(bigint, timestamptz) IS 'Delist a machine: no new rentals; running instances go on and stopped ones may start (R-PRT-6)';
 
 /*
+ * R-LED-6: lock machines for taking them offline: the wallets of the
+ * customers running on them (customer order), then the machines (id order).
+ * A rental that slipped in between the two adds a customer whose wallet
+ * would now come out of order: then every lock taken here is given back
+ * (the subtransaction is rolled back) and taken again, in order.  Once the
+ * machines are locked no rental starts on them, so the set stays.  Returns
+ * the customers.
+ */
+CREATE FUNCTION @extschema@.lock_machines(machines bigint[]) RETURNS bigint[]
+	LANGUAGE plpgsql VOLATILE CALLED ON NULL INPUT PARALLEL UNSAFE
+	AS $$
+DECLARE
+	customers bigint[];
+BEGIN
+	LOOP
+		BEGIN
+			customers := ARRAY(SELECT DISTINCT k.customer_id FROM @extschema@.instance k
+							   WHERE k.machine_id = ANY (machines) AND k.state = 'running' ORDER BY 1);
+			PERFORM @extschema@.lock_wallets(customers);
+			PERFORM pg_catalog.count(*) FROM (SELECT FROM @extschema@.machine k WHERE k.machine_id = ANY (machines)
+											  ORDER BY k.machine_id FOR UPDATE) locked;
+			IF NOT EXISTS (SELECT FROM @extschema@.instance k
+						   WHERE k.machine_id = ANY (machines) AND k.state = 'running' AND k.customer_id <> ALL (customers)) THEN
+				RETURN customers;
+			END IF;
+			RAISE EXCEPTION 'a rental started meanwhile: lock again' USING ERRCODE = 'GB099';
+		EXCEPTION WHEN SQLSTATE 'GB099' THEN
+			NULL;	/* the locks of this round are given back; the next round takes them in order */
+		END;
+	END LOOP;
+END
+$$;
+COMMENT ON FUNCTION @extschema@.lock_machines(bigint[]) IS 'Lock the wallets of the customers running on machines, then the machines, in order; retried from scratch if a rental slipped in';
+
+/*
  * Take a machine offline at t by force (the partner row locked by the
  * caller): its running instances are settled up to t, stopped and their
  * customers compensated.  Returns the number of instances stopped.
@@ -52,15 +87,7 @@ DECLARE
 	inst bigint;
 	outage bigint;
 BEGIN
-	/* wallets before the machine; a rental that slipped in meanwhile adds its customer */
-	LOOP
-		customers := ARRAY(SELECT DISTINCT k.customer_id FROM @extschema@.instance k
-						   WHERE k.machine_id = machine AND k.state = 'running' ORDER BY 1);
-		PERFORM @extschema@.lock_wallets(customers);
-		PERFORM FROM @extschema@.machine k WHERE k.machine_id = machine FOR UPDATE;
-		EXIT WHEN NOT EXISTS (SELECT FROM @extschema@.instance k
-							  WHERE k.machine_id = machine AND k.state = 'running' AND k.customer_id <> ALL (customers));
-	END LOOP;
+	customers := @extschema@.lock_machines(ARRAY[machine]);	/* wallets before the machine */
 	running := ARRAY(SELECT k.instance_id FROM @extschema@.instance k
 					 WHERE k.machine_id = machine AND k.state = 'running' ORDER BY k.instance_id FOR UPDATE);
 	IF pg_catalog.cardinality(running) > 0 THEN

@@ -34,7 +34,7 @@ END
 $$;
 COMMENT ON FUNCTION @extschema@.spend_cash(bigint, @extschema@.amount, timestamptz, boolean) IS 'Lower a wallet''s cached cash (and held, for a captured hold) by a contract payment';
 
-CREATE FUNCTION @extschema@.run_contracts(t timestamptz, scope @extschema@.tick_scope, OUT started integer, OUT collected integer,
+CREATE FUNCTION @extschema@.run_contracts(t timestamptz, OUT started integer, OUT collected integer,
 										   OUT late integer, OUT completed integer)
 	LANGUAGE plpgsql VOLATILE CALLED ON NULL INPUT PARALLEL UNSAFE
 	AS $$
@@ -51,22 +51,11 @@ DECLARE
 	fee bigint;
 BEGIN
 	started := 0; collected := 0; late := 0; completed := 0;
-	/* the wallets of the contract work due, up front and in customer order (as every call on several takes them) */
-	PERFORM @extschema@.lock_wallets(ARRAY(SELECT u.customer_id FROM (
-		SELECT k.customer_id FROM @extschema@.contract k WHERE k.state = 'pending' AND pg_catalog.lower(k.term) <= t
-		UNION
-		SELECT p.customer_id FROM @extschema@.contract_payment p
-		WHERE p.paid_at IS NULL AND p.cancelled_at IS NULL AND p.due_at <= t
-		UNION
-		SELECT p.customer_id FROM @extschema@.contract_payment p	/* late (an approved customer's first payment: maybe before its due time) */
-		WHERE p.paid_at IS NULL AND p.cancelled_at IS NULL AND (p.late_at IS NOT NULL OR p.late_from <= t)
-		UNION
-		SELECT f.customer_id FROM @extschema@.contract_fee f WHERE f.paid_at IS NULL) u
-		WHERE @extschema@.in_scope(u.customer_id, scope)));
+	/* the wallets of the customers with contract work due are locked by tick, up front (contract_work) */
 
 	/* R-EXC-1: at the term start a prefunded customer's held initial payment is captured */
 	FOR x IN SELECT k.contract_id FROM @extschema@.contract k
-			 WHERE k.state = 'pending' AND pg_catalog.lower(k.term) <= t AND @extschema@.in_scope(k.customer_id, scope)
+			 WHERE k.state = 'pending' AND pg_catalog.lower(k.term) <= t AND k.customer_id IN (SELECT pc.customer_id FROM pg_temp.gpubill_pass pc)
 			 ORDER BY pg_catalog.lower(k.term), k.contract_id LOOP
 		c := @extschema@.lock_contract(x.contract_id);
 		CONTINUE WHEN c.state <> 'pending';
@@ -88,14 +77,14 @@ BEGIN
 	 * or when the wallet last moved after it); a reservation fee owed first.
 	 */
 	FOR x IN SELECT 'fee' AS what, f.contract_id, f.fee_id AS id, f.charged_at AS due_at, f.amount, f.customer_id
-			 FROM @extschema@.contract_fee f WHERE f.paid_at IS NULL AND @extschema@.in_scope(f.customer_id, scope)
+			 FROM @extschema@.contract_fee f WHERE f.paid_at IS NULL AND f.customer_id IN (SELECT pc.customer_id FROM pg_temp.gpubill_pass pc)
 			 UNION ALL
 			 SELECT 'payment', p.contract_id, p.seq, p.due_at, p.customer_pays, p.customer_id
 			 FROM @extschema@.contract_payment p
 			 JOIN @extschema@.contract k ON k.contract_id = p.contract_id AND k.state IN ('active', 'late', 'resold')
 			 JOIN @extschema@.customer u ON u.customer_id = p.customer_id AND NOT u.approved
 			 WHERE p.paid_at IS NULL AND p.cancelled_at IS NULL AND (p.due_at <= t OR p.late_at IS NOT NULL)
-			   AND @extschema@.in_scope(p.customer_id, scope)
+			   AND p.customer_id IN (SELECT pc.customer_id FROM pg_temp.gpubill_pass pc)
 			 ORDER BY customer_id, due_at, contract_id, id LOOP
 		c := @extschema@.lock_contract(x.contract_id);
 		SELECT * INTO w FROM @extschema@.wallet k WHERE k.customer_id = c.customer_id;
@@ -122,7 +111,7 @@ BEGIN
 	FOR x IN SELECT p.contract_id, p.seq, p.late_from FROM @extschema@.contract_payment p
 			 JOIN @extschema@.contract k ON k.contract_id = p.contract_id AND k.state IN ('pending', 'active', 'late')
 			 WHERE p.paid_at IS NULL AND p.cancelled_at IS NULL AND p.late_at IS NULL AND p.late_from <= t
-			   AND @extschema@.in_scope(p.customer_id, scope)
+			   AND p.customer_id IN (SELECT pc.customer_id FROM pg_temp.gpubill_pass pc)
 			 ORDER BY p.late_from, p.contract_id, p.seq LOOP
 		c := @extschema@.lock_contract(x.contract_id);
 		UPDATE @extschema@.contract_payment p SET late_at = x.late_from WHERE p.contract_id = x.contract_id AND p.seq = x.seq;
@@ -152,7 +141,7 @@ BEGIN
 	WITH done AS (
 		UPDATE @extschema@.contract k SET state = 'completed', ended_at = pg_catalog.upper(k.term), end_reason = 'completed',
 			last_event_at = GREATEST(k.last_event_at, pg_catalog.upper(k.term))
-		WHERE k.state = 'active' AND pg_catalog.upper(k.term) <= t AND k.resold_to IS NULL AND @extschema@.in_scope(k.customer_id, scope)
+		WHERE k.state = 'active' AND pg_catalog.upper(k.term) <= t AND k.resold_to IS NULL AND k.customer_id IN (SELECT pc.customer_id FROM pg_temp.gpubill_pass pc)
 		  AND NOT EXISTS (SELECT FROM @extschema@.contract_payment p
 						  WHERE p.contract_id = k.contract_id AND p.paid_at IS NULL AND p.cancelled_at IS NULL)
 		RETURNING 1
@@ -160,7 +149,7 @@ BEGIN
 	SELECT pg_catalog.count(*) INTO completed FROM done;
 END
 $$;
-COMMENT ON FUNCTION @extschema@.run_contracts(timestamptz, @extschema@.tick_scope) IS 'Tick''s contract work up to t: terms that start, payments taken from wallets, late payments and their fees, completions (R-EXC-1, R-EXC-5)';
+COMMENT ON FUNCTION @extschema@.run_contracts(timestamptz) IS 'Tick''s contract work up to t: terms that start, payments taken from wallets, late payments and their fees, completions (R-EXC-1, R-EXC-5)';
 
 CREATE FUNCTION @extschema@.terminate_contract(contract bigint, reason text, at timestamptz DEFAULT NULL)
 	RETURNS void

@@ -151,7 +151,7 @@ $$;
 COMMENT ON FUNCTION @extschema@.pay_reseller(@extschema@.contract, text, @extschema@.amount, bigint, timestamptz) IS 'Pay a reseller a premium or a deposit refund into its cash, less commission (R-EXC-6, R-EXC-7)';
 
 -- tick: resales that take effect, and the months of resold contracts that start
-CREATE FUNCTION @extschema@.run_resales(t timestamptz, scope @extschema@.tick_scope, OUT resold integer, OUT months integer)
+CREATE FUNCTION @extschema@.run_resales(t timestamptz, OUT resold integer, OUT months integer)
 	LANGUAGE plpgsql VOLATILE CALLED ON NULL INPUT PARALLEL UNSAFE
 	AS $$
 DECLARE
@@ -164,14 +164,10 @@ DECLARE
 	mo @extschema@.resale_month;
 BEGIN
 	resold := 0; months := 0;
-	PERFORM @extschema@.lock_wallets(ARRAY(SELECT u.customer_id FROM (
-		SELECT k.customer_id FROM @extschema@.contract k WHERE k.resale_at <= t AND k.state IN ('active', 'late')
-		UNION
-		SELECT m.reseller_id FROM @extschema@.resale_month m WHERE m.done_at IS NULL AND m.due_at <= t) u
-		WHERE @extschema@.in_scope(u.customer_id, scope)));
+	/* the resellers' wallets are locked by tick, up front (contract_work) */
 	/* R-EXC-6: at E the original contract is resold and the reseller gets back the deposit it no longer needs */
 	FOR x IN SELECT k.contract_id FROM @extschema@.contract k
-			 WHERE k.resale_at <= t AND k.state IN ('active', 'late') AND @extschema@.in_scope(k.customer_id, scope)
+			 WHERE k.resale_at <= t AND k.state IN ('active', 'late') AND k.customer_id IN (SELECT pc.customer_id FROM pg_temp.gpubill_pass pc)
 			 ORDER BY k.resale_at, k.contract_id LOOP
 		c := @extschema@.lock_contract(x.contract_id);
 		z := @extschema@.zero(@extschema@.currency(c.total));
@@ -192,7 +188,7 @@ BEGIN
 	END LOOP;
 	/* R-EXC-6, R-EXC-7: each month the provider gets its original price; the difference goes to or comes from the reseller */
 	FOR x IN SELECT m.contract_id, m.seq FROM @extschema@.resale_month m
-			 WHERE m.done_at IS NULL AND m.due_at <= t AND @extschema@.in_scope(m.reseller_id, scope)
+			 WHERE m.done_at IS NULL AND m.due_at <= t AND m.reseller_id IN (SELECT pc.customer_id FROM pg_temp.gpubill_pass pc)
 			 ORDER BY m.due_at, m.contract_id, m.seq LOOP
 		c := @extschema@.lock_contract(x.contract_id);
 		SELECT * INTO STRICT mo FROM @extschema@.resale_month m WHERE m.contract_id = x.contract_id AND m.seq = x.seq;
@@ -213,4 +209,26 @@ BEGIN
 	END LOOP;
 END
 $$;
-COMMENT ON FUNCTION @extschema@.run_resales(timestamptz, @extschema@.tick_scope) IS 'Tick''s resale work up to t: resales that take effect (deposit refunds) and the months that start (the provider''s original price, premiums, differences) (R-EXC-6, R-EXC-7)';
+COMMENT ON FUNCTION @extschema@.run_resales(timestamptz) IS 'Tick''s resale work up to t: resales that take effect (deposit refunds) and the months that start (the provider''s original price, premiums, differences) (R-EXC-6, R-EXC-7)';
+
+-- the customers with contract or resale work due by t: tick locks their wallets up front (R-LED-6)
+CREATE FUNCTION @extschema@.contract_work(t timestamptz) RETURNS TABLE (customer_id bigint)
+	LANGUAGE sql STABLE CALLED ON NULL INPUT PARALLEL SAFE
+	AS $$
+	SELECT k.customer_id FROM @extschema@.contract k WHERE k.state = 'pending' AND pg_catalog.lower(k.term) <= t
+	UNION
+	SELECT p.customer_id FROM @extschema@.contract_payment p
+	WHERE p.paid_at IS NULL AND p.cancelled_at IS NULL AND p.due_at <= t
+	UNION
+	SELECT p.customer_id FROM @extschema@.contract_payment p	/* late (an approved customer's first payment: maybe before its due time) */
+	WHERE p.paid_at IS NULL AND p.cancelled_at IS NULL AND (p.late_at IS NOT NULL OR p.late_from <= t)
+	UNION
+	SELECT f.customer_id FROM @extschema@.contract_fee f WHERE f.paid_at IS NULL
+	UNION
+	SELECT k.customer_id FROM @extschema@.contract k WHERE k.state = 'active' AND pg_catalog.upper(k.term) <= t
+	UNION
+	SELECT k.customer_id FROM @extschema@.contract k WHERE k.resale_at <= t AND k.state IN ('active', 'late')
+	UNION
+	SELECT m.reseller_id FROM @extschema@.resale_month m WHERE m.done_at IS NULL AND m.due_at <= t
+$$;
+COMMENT ON FUNCTION @extschema@.contract_work(timestamptz) IS 'Customers with contract work (starts, payments, late payments, fees, completions) or resale work due by t';
