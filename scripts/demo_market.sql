@@ -136,7 +136,7 @@ BEGIN
 	END IF;
 	IF h = '2026-11-20 10:00+08' THEN
 		-- lab-2 has not paid: the provider terminates the contract
-		PERFORM gpubill.terminate_contract(c.contract_id, 'non-payment', h + interval '10 minutes')
+		PERFORM gpubill.terminate_contract(c.contract_id, 'non_payment', h + interval '10 minutes')
 		FROM gpubill.contract c JOIN gpubill.customer k USING (customer_id) WHERE k.external_ref = 'lab-2';
 	END IF;
 	IF h = '2026-11-15 12:00+08' THEN

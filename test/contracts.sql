@@ -124,14 +124,14 @@ SELECT is(tick('2027-01-21 00:00+08')->'contracts'->>'completed', '1', 'complete
 SELECT is(tick('2027-02-04 00:00+08')->'contracts'->>'late', '1', 'T''s payment due Mon Feb 1 is late from Thu 00:00');
 SELECT results_eq(format($$SELECT customer_pays, from_deposit, cancelled_at FROM gpubill.contract_payment WHERE contract_id = %s AND seq = 3$$, :ct),
 	$$VALUES ('21.60 USD'::gpubill.amount, '2.40 USD'::gpubill.amount, NULL::timestamptz)$$, 'the last piece takes the deposit''s rounding residue');
-SELECT terminate_contract(:ct, 'non-payment', '2027-02-05 10:00+08');
+SELECT terminate_contract(:ct, 'non_payment', '2027-02-05 10:00+08');
 SELECT results_eq(format($$SELECT state, deposit_left FROM gpubill.contract WHERE contract_id = %s$$, :ct),
 	$$VALUES ('terminated', '0.00 USD'::gpubill.amount)$$, 'terminated');
 SELECT results_eq(format($$SELECT kind, gross, commission FROM gpubill.contract_receipt WHERE contract_id = %s AND kind = 'cancellation_fee'$$, :ct),
 	$$VALUES ('cancellation_fee', '69.60 USD'::gpubill.amount, '2.78 USD'::gpubill.amount)$$,
 	'the unapplied deposit 69.60 goes to the provider as a cancellation fee, less 4% rounded to cents');
 SELECT is((SELECT count(*) FROM contract_payment WHERE contract_id = :ct AND cancelled_at IS NOT NULL), 2::bigint, 'no further payments fall due');
-SELECT throws_ok(format($$SELECT gpubill.terminate_contract(%s, 'again', '2027-02-06')$$, :ct), 'GB004', NULL, 'a terminated contract cannot be terminated');
+SELECT throws_ok(format($$SELECT gpubill.terminate_contract(%s, 'non_payment', '2027-02-06')$$, :ct), 'GB004', NULL, 'a terminated contract cannot be terminated');
 
 -- R-EXC-1: only in full; late; paid when funds come
 SELECT tick('2027-03-01 00:00+08') IS NOT NULL AS ticked;

@@ -160,8 +160,9 @@ DECLARE
 	c @extschema@.contract := @extschema@.lock_contract(contract);
 	t timestamptz := @extschema@.call_time(at, c.last_event_at, 'contract ' || contract);
 BEGIN
-	IF reason IS NULL OR reason = '' THEN
-		RAISE EXCEPTION 'a termination needs a reason' USING ERRCODE = 'invalid_parameter_value';
+	IF reason IS NULL OR reason NOT IN ('non_payment', 'provider') THEN
+		RAISE EXCEPTION 'invalid termination reason: %', coalesce(reason, 'NULL') USING ERRCODE = 'invalid_parameter_value',
+			HINT = 'A contract is terminated for non_payment or by the provider.';
 	END IF;
 	IF c.state NOT IN ('active', 'late') THEN
 		RAISE EXCEPTION 'contract % is %', contract, c.state USING ERRCODE = 'GB004',

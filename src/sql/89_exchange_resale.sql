@@ -62,6 +62,9 @@ BEGIN
 										   new_customer]);
 	c := @extschema@.lock_contract(contract);
 	t := @extschema@.call_time(at, c.last_event_at, 'contract ' || contract);
+	IF NOT EXISTS (SELECT FROM @extschema@.customer k WHERE k.customer_id = new_customer) THEN
+		RAISE EXCEPTION 'unknown customer: %', new_customer USING ERRCODE = 'no_data_found';
+	END IF;
 	cur := @extschema@.currency(c.total);
 	z := @extschema@.zero(cur);
 	IF c.resold_to IS NOT NULL THEN
@@ -76,9 +79,6 @@ BEGIN
 	END IF;
 	IF c.state <> 'active' THEN
 		RAISE EXCEPTION 'contract % is %: only an active contract is resold', contract, c.state USING ERRCODE = 'GB004';
-	END IF;
-	IF NOT EXISTS (SELECT FROM @extschema@.customer k WHERE k.customer_id = new_customer) THEN
-		RAISE EXCEPTION 'unknown customer: %', new_customer USING ERRCODE = 'no_data_found';
 	END IF;
 	IF new_customer = c.customer_id THEN
 		RAISE EXCEPTION 'a contract is resold to another customer' USING ERRCODE = 'invalid_parameter_value';
