@@ -4,7 +4,7 @@
 -- report the two (tick_failures, an alert each), retry them at every tick,
 -- and the one healed catches up in time order, exactly once.
 BEGIN;
-SELECT plan(20);
+SELECT plan(24);
 SET search_path = gpubill, public;
 SET client_min_messages = error;	-- the WARNING of each failure
 
@@ -68,5 +68,18 @@ DROP TRIGGER poison ON machine;
 SELECT tick('2026-11-25 12:00+08');
 SELECT is((SELECT count(*) FROM tick_failures WHERE job = 'delist_ending_machines'), 0::bigint,
 		  'the step''s failure closes when it succeeds');
+
+-- a failure that is no customer's (a setting every pass reads, broken behind set_setting's back)
+-- is the tick's own: recorded once as job tick, no customer blamed, nothing half done
+INSERT INTO settings (key, value, changed_by) VALUES ('alert_horizon_hours', 'seventy-two', 'test');
+SELECT lives_ok($$SELECT tick('2026-11-25 13:00+08')$$, 'a tick whose every pass fails');
+SELECT set_eq($$SELECT customer, job FROM tick_failures$$, format($$VALUES (%s::bigint, 'customer'), (NULL, 'tick')$$, :p),
+			  'is recorded as the tick''s own failure, no customer blamed but p');
+SELECT is((SELECT count(*) FROM order_line WHERE upper(usage) = '2026-11-25 13:00+08'), 0::bigint, 'and settled nothing');
+DELETE FROM settings WHERE key = 'alert_horizon_hours';
+SELECT tick('2026-11-25 13:00+08');
+SELECT is((SELECT count(*) FROM order_line WHERE upper(usage) = '2026-11-25 13:00+08')
+		  || ' ' || (SELECT count(*) FROM tick_failures WHERE job = 'tick'), '11 0',
+		  'once repaired, the next tick settles the hour for the 11 and closes the tick''s failure');
 SELECT * FROM finish();
 ROLLBACK;

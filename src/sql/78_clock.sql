@@ -228,6 +228,22 @@ END
 $$;
 COMMENT ON FUNCTION @extschema@.tick_pass(timestamptz, @extschema@.tick_scope, timestamptz, boolean) IS 'One pass of tick over a scope of customers up to t, in time order (R-CLK-1, R-CLK-6)';
 
+-- a pass of tick in a subtransaction: its counters, or the error that rolled it back (a transient one is raised)
+CREATE FUNCTION @extschema@.try_pass(t timestamptz, scope @extschema@.tick_scope, storage_from timestamptz, alerts boolean,
+									 OUT counts jsonb, OUT state text, OUT msg text)
+	LANGUAGE plpgsql VOLATILE CALLED ON NULL INPUT PARALLEL UNSAFE
+	AS $$
+BEGIN
+	counts := pg_catalog.to_jsonb(@extschema@.tick_pass(t, scope, storage_from, alerts));
+EXCEPTION WHEN OTHERS THEN
+	GET STACKED DIAGNOSTICS state = RETURNED_SQLSTATE, msg = MESSAGE_TEXT;
+	IF @extschema@.transient_error(state) THEN
+		RAISE;
+	END IF;
+END
+$$;
+COMMENT ON FUNCTION @extschema@.try_pass(timestamptz, @extschema@.tick_scope, timestamptz, boolean) IS 'Run a pass of tick in a subtransaction: its counters, or the SQLSTATE and message of the error that rolled it back (R-CLK-6)';
+
 CREATE FUNCTION @extschema@.tick(at timestamptz DEFAULT NULL)
 	RETURNS jsonb
 	LANGUAGE plpgsql VOLATILE SECURITY DEFINER CALLED ON NULL INPUT PARALLEL UNSAFE
@@ -245,7 +261,6 @@ DECLARE
 	alerted boolean := false;
 	f record;
 	r record;
-	sum record;
 	skip bigint[];
 	los bigint[] := ARRAY[(@extschema@.all_customers()).lo];
 	his bigint[] := ARRAY[(@extschema@.all_customers()).hi];
@@ -253,8 +268,6 @@ DECLARE
 	hi bigint;
 	n bigint;
 	mid bigint;
-	state text;
-	msg text;
 	passes integer := 0;
 	probed boolean := false;
 	recovered integer := 0;
@@ -310,21 +323,17 @@ BEGIN
 	ORDER BY w.customer_id FOR UPDATE;
 
 	/* R-CLK-6: 1. customers whose work failed before, each alone, from where it stopped */
-	FOR f IN SELECT k.failure_id, k.customer_id, k.storage_from FROM @extschema@.tick_failure k
+	FOR f IN SELECT k.customer_id, k.storage_from FROM @extschema@.tick_failure k
 			 WHERE k.closed_at IS NULL AND k.job = 'customer' ORDER BY k.customer_id LOOP
-		BEGIN
-			r := @extschema@.tick_pass(t, ROW(f.customer_id, f.customer_id, '{}')::@extschema@.tick_scope,
-									   coalesce(f.storage_from, storage_from), true);
-			c := @extschema@.add_counts(c, pg_catalog.to_jsonb(r));
+		r := @extschema@.try_pass(t, ROW(f.customer_id, f.customer_id, '{}')::@extschema@.tick_scope,
+								  coalesce(f.storage_from, storage_from), true);
+		IF r.state IS NULL THEN
+			c := @extschema@.add_counts(c, r.counts);
 			PERFORM @extschema@.close_tick_failure(f.customer_id, 'customer', t);
 			recovered := recovered + 1;
-		EXCEPTION WHEN OTHERS THEN
-			GET STACKED DIAGNOSTICS state = RETURNED_SQLSTATE, msg = MESSAGE_TEXT;
-			IF @extschema@.transient_error(state) THEN
-				RAISE;
-			END IF;
-			PERFORM @extschema@.note_tick_failure(f.customer_id, 'customer', t, state, msg, f.storage_from);
-		END;
+		ELSE
+			PERFORM @extschema@.note_tick_failure(f.customer_id, 'customer', t, r.state, r.msg, f.storage_from);
+		END IF;
 	END LOOP;
 	skip := ARRAY(SELECT k.customer_id FROM @extschema@.tick_failure k
 				  WHERE k.closed_at IS NULL AND k.job = 'customer' ORDER BY 1);
@@ -336,52 +345,40 @@ BEGIN
 		los := los[1:pg_catalog.cardinality(los) - 1];
 		his := his[1:pg_catalog.cardinality(his) - 1];
 		passes := passes + 1;
-		BEGIN
-			r := @extschema@.tick_pass(t, ROW(lo, hi, skip)::@extschema@.tick_scope, storage_from, alerts);
-			c := @extschema@.add_counts(c, pg_catalog.to_jsonb(r));
-		EXCEPTION WHEN OTHERS THEN
-			GET STACKED DIAGNOSTICS state = RETURNED_SQLSTATE, msg = MESSAGE_TEXT;
-			IF @extschema@.transient_error(state) THEN
-				RAISE;
-			END IF;
-			SELECT pg_catalog.count(*) INTO n FROM @extschema@.wallet w
-			WHERE w.customer_id BETWEEN lo AND hi AND w.customer_id <> ALL (skip);
-			IF n = 0 THEN
-				/* no customer left in the scope: the pass fails for all, not for one's rows */
-				PERFORM @extschema@.note_tick_failure(NULL, 'tick', t, state, msg, NULL);
+		r := @extschema@.try_pass(t, ROW(lo, hi, skip)::@extschema@.tick_scope, storage_from, alerts);
+		IF r.state IS NULL THEN
+			c := @extschema@.add_counts(c, r.counts);
+			CONTINUE;
+		END IF;
+		IF NOT probed THEN
+			/* at the first failure: does the pass fail without any customer?  Then none is to blame */
+			probed := true;
+			r := @extschema@.try_pass(t, ROW(1, 0, '{}')::@extschema@.tick_scope, storage_from, alerts);
+			IF r.state IS NOT NULL THEN
+				PERFORM @extschema@.note_tick_failure(NULL, 'tick', t, r.state, r.msg, NULL);
 				global_failed := true;
-			ELSIF n = 1 THEN
-				SELECT w.customer_id INTO mid FROM @extschema@.wallet w
-				WHERE w.customer_id BETWEEN lo AND hi AND w.customer_id <> ALL (skip);
-				PERFORM @extschema@.note_tick_failure(mid, 'customer', t, state, msg, storage_from);
-				skip := skip || mid;
-				failed := failed + 1;
-				/* the scope again without it: what is global fails there and is recorded so */
-				los := los || lo;
-				his := his || hi;
-			ELSE
-				IF NOT probed THEN
-					/* first, whether the pass fails without any customer: then no customer is to blame */
-					probed := true;
-					BEGIN
-						r := @extschema@.tick_pass(t, ROW(1, 0, '{}')::@extschema@.tick_scope, storage_from, alerts);
-					EXCEPTION WHEN OTHERS THEN
-						GET STACKED DIAGNOSTICS state = RETURNED_SQLSTATE, msg = MESSAGE_TEXT;
-						IF @extschema@.transient_error(state) THEN
-							RAISE;
-						END IF;
-						PERFORM @extschema@.note_tick_failure(NULL, 'tick', t, state, msg, NULL);
-						global_failed := true;
-						EXIT;
-					END;
-				END IF;
-				SELECT w.customer_id INTO mid FROM @extschema@.wallet w
-				WHERE w.customer_id BETWEEN lo AND hi AND w.customer_id <> ALL (skip)
-				ORDER BY w.customer_id OFFSET (n - 1) / 2 LIMIT 1;
-				los := los || (mid + 1) || lo;		/* lo..mid first */
-				his := his || hi || mid;
+				EXIT;
 			END IF;
-		END;
+		END IF;
+		SELECT pg_catalog.count(*), pg_catalog.min(w.customer_id) INTO n, mid FROM @extschema@.wallet w
+		WHERE w.customer_id BETWEEN lo AND hi AND w.customer_id <> ALL (skip);
+		IF n = 0 THEN
+			/* no customer left, yet the empty pass did not fail: the tick's own, recorded as such */
+			PERFORM @extschema@.note_tick_failure(NULL, 'tick', t, r.state, r.msg, NULL);
+			global_failed := true;
+			EXIT;
+		ELSIF n = 1 THEN
+			/* the one customer left is to blame */
+			PERFORM @extschema@.note_tick_failure(mid, 'customer', t, r.state, r.msg, storage_from);
+			skip := skip || mid;
+			failed := failed + 1;
+		ELSE
+			SELECT w.customer_id INTO mid FROM @extschema@.wallet w
+			WHERE w.customer_id BETWEEN lo AND hi AND w.customer_id <> ALL (skip)
+			ORDER BY w.customer_id OFFSET (n - 1) / 2 LIMIT 1;
+			los := los || (mid + 1) || lo;		/* lo..mid first */
+			his := his || hi || mid;
+		END IF;
 	END LOOP;
 	IF NOT global_failed THEN
 		PERFORM @extschema@.close_tick_failure(NULL, 'tick', t);
