@@ -97,6 +97,8 @@ INSERT INTO bad_call VALUES
 	('list_machine', format($$SELECT list_machine(%s, 1, '1 CNY', NULL)$$, :p), '22023'),
 	('list_machine', format($$SELECT list_machine(%s, 1, '1 CNY', '2027-01-01', billing => 'hourly')$$, :p), '22023'),
 	('list_machine', format($$SELECT list_machine(%s, 1, '1 CNY', '2027-01-01', package_hours => 0)$$, :p), '22023'),
+	('list_machine', format($$SELECT list_machine(%s, 1, '1 CNY', '2027-01-01', package_hours => 2147483647)$$, :p), '22023'),
+	('list_machine', format($$SELECT list_machine(%s, 2147483647, '1 CNY', '2027-01-01')$$, :p), '22023'),
 	('list_machine', format($$SELECT list_machine(%s, 1, '1 CNY', '2027-01-01', week_price_per_gpu => '-1 CNY')$$, :p), '22023'),
 	('delist_machine', $$SELECT delist_machine(-1)$$, 'P0002'),
 	('delist_machine', format($$SELECT delist_machine(%s, '2026-11-05')$$, :m), 'GB004'),

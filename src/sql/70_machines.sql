@@ -85,8 +85,8 @@ BEGIN
 	IF p.qualification <> 'qualified' THEN
 		RAISE EXCEPTION 'partner % is not qualified (%)', partner, p.qualification USING ERRCODE = 'GB006';
 	END IF;
-	IF gpus IS NULL OR gpus <= 0 THEN
-		RAISE EXCEPTION 'GPU count must be positive: %', gpus USING ERRCODE = 'invalid_parameter_value';
+	IF gpus IS NULL OR gpus <= 0 OR gpus > 10000000 THEN
+		RAISE EXCEPTION 'a machine has from 1 to 10000000 GPUs: %', gpus USING ERRCODE = 'invalid_parameter_value';
 	END IF;
 	PERFORM @extschema@.check_amount(price_per_gpu_hour, cur, 'price per GPU-hour');
 	IF week_price_per_gpu IS NOT NULL THEN
@@ -104,8 +104,8 @@ BEGIN
 		RAISE EXCEPTION 'invalid billing kind: %', coalesce(billing, 'NULL')
 			USING ERRCODE = 'invalid_parameter_value', HINT = 'Billing kinds are per_second, usage_hourly and one_time.';
 	END IF;
-	IF vouchers_allowed IS NULL OR package_hours IS NULL OR package_hours <= 0 THEN
-		RAISE EXCEPTION 'vouchers_allowed must not be null and package_hours must be positive'
+	IF vouchers_allowed IS NULL OR package_hours IS NULL OR package_hours <= 0 OR package_hours > 8784 THEN
+		RAISE EXCEPTION 'vouchers_allowed must not be null and package_hours must be from 1 to 8784 (a year)'
 			USING ERRCODE = 'invalid_parameter_value';
 	END IF;
 	INSERT INTO @extschema@.machine (partner_id, gpus, price_per_gpu_hour, week_price_per_gpu, month_price_per_gpu,
