@@ -34,7 +34,7 @@ FROM (SELECT open_partner('usd-owner-' || i, 'USD', '2026-10-25') AS partner_id 
 -- customers' profiles: how much and how they pay, vouchers, discounts, storage
 CREATE TEMP TABLE profile AS
 SELECT c.customer_id, c.currency, random() AS thrift, (ARRAY['wechat', 'alipay', 'stripe', 'paypal'])[1 + floor(random() * 4)::int] AS channel
-FROM customer c;
+FROM customer c WHERE c.external_ref LIKE 'cust-%';
 SELECT count(recharge(p.customer_id, amount(round((20 + 1500 * p.thrift ^ 2)::numeric, 0), p.currency), p.channel,
 					  'init-' || p.customer_id, '2026-10-28 09:00+08')) AS first_recharges
 FROM profile p WHERE p.thrift > 0.08;

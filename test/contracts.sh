@@ -16,12 +16,12 @@ PGOPTIONS="-c client_min_messages=warning" psql -qX -d postgres -c "DROP DATABAS
 read -r approved prefunded <<<"$(q <<SQL | tail -1
 CREATE EXTENSION gpubill;
 SET search_path = gpubill, public;
-SELECT open_provider('cc-prov', 'USD', '2026-11-01') AS pv \gset
-SELECT open_customer('cc-a', 'USD', '2026-11-01') AS a \gset
+SELECT open_provider('cc-prov', 'USD', '2026-09-01') AS pv \gset
+SELECT open_customer('cc-a', 'USD', '2026-09-01') AS a \gset
 SELECT set_approved(:a, true);
-SELECT open_customer('cc-r', 'USD', '2026-11-01') AS r \gset
-SELECT recharge(:r, '30000.00 USD', 'stripe', 'cc-r', '2026-11-01') IS NOT NULL;
-SELECT recharge(open_customer('cc-buyer-' || i, 'USD', '2026-11-01'), '30000.00 USD', 'stripe', 'cc-b' || i, '2026-11-01')
+SELECT open_customer('cc-r', 'USD', '2026-09-01') AS r \gset
+SELECT recharge(:r, '30000.00 USD', 'stripe', 'cc-r', '2026-09-01') IS NOT NULL;
+SELECT recharge(open_customer('cc-buyer-' || i, 'USD', '2026-09-01'), '30000.00 USD', 'stripe', 'cc-b' || i, '2026-09-01')
 FROM generate_series(1, $sessions) i;
 SELECT create_contract(:a, :pv, 1, '10.00 USD', '[2026-12-01 00:00+08, 2027-03-31 00:00+08)', '2026-11-20 10:00+08') AS ca \gset
 SELECT create_contract(:r, :pv, 1, '10.00 USD', '[2026-10-01 00:00+08, 2027-01-29 00:00+08)', '2026-09-20 10:00+08') AS cr \gset

@@ -2,7 +2,7 @@
 -- leaves nothing behind; no accepted call makes a later call or tick fail
 -- (R-SEC-3, R-CLK-5, R-LED-3, R-LED-4, R-AMT-1).
 BEGIN;
-SELECT plan(88);
+SELECT plan(96);
 SET search_path = gpubill, public;
 
 SELECT open_partner('h-owner', 'CNY', '2026-11-01') AS owner \gset
@@ -111,6 +111,16 @@ SELECT throws_ok(format($$SELECT report_outage(%s, '2026-11-05 00:00+08', '2026-
 				 'GB004', NULL, 'report_outage of a window before the machine was listed raises GB004');
 SELECT throws_ok(format($$SELECT report_outage(%s, '2026-11-10 01:00+08', '2026-11-10 02:00+08', at => '2026-11-09 00:00+08')$$, :m),
 				 'GB004', NULL, 'report_outage dated before the machine was listed raises GB004');
+SELECT throws_ok(q, 'GB004', NULL, 'before its party was opened: ' || left(q, 40)) FROM unnest(ARRAY[
+	format($$SELECT recharge(%s, '1 CNY', 'wechat', 'h-early', '2026-10-01')$$, :bob),
+	format($$SELECT grant_voucher(%s, '1 CNY', NULL, '2026-10-01')$$, :bob),
+	format($$SELECT place_hold(%s, '1 CNY', at => '2026-10-01')$$, :bob),
+	format($$SELECT set_storage(%s, 'nas', 1, '2026-10-01')$$, :carol),
+	format($$SELECT list_machine(%s, 1, '1 CNY', '2027-01-01', at => '2026-10-01')$$, :owner),
+	format($$SELECT rate_partner(%s, 1, 'early', '2026-10-01')$$, :owner),
+	format($$SELECT request_withdrawal(%s, '1 CNY', '2026-10-01')$$, :owner),
+	format($$SELECT create_contract(%s, %s, 1, '1 CNY', '[2026-10-10, 2026-10-20)', '2026-10-01')$$, :carol, :dc)
+]) q;
 SELECT results_eq($$SELECT * FROM written$$, $$SELECT * FROM before$$, 'the time travellers wrote nothing');
 
 -- 3. R-LED-6, R-PRT-8: an outage report settles and compensates only the customers it locked:

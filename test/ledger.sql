@@ -70,7 +70,7 @@ SELECT is(grant_voucher(:alice, '20.00 CNY', '2026-12-01 00:00+08', '2026-11-01 
 		  'grant_voucher with a request id is idempotent');
 SELECT throws_ok(format($$SELECT gpubill.grant_voucher(%s, '25.00 CNY', NULL, NULL, 'promo-alice-1')$$, :alice), 'GB005', NULL,
 				 'the same request id with another amount raises GB005');
-SELECT throws_ok(format($$SELECT gpubill.grant_voucher(%s, '5 CNY', '2026-01-01', '2026-11-01')$$, :alice), '22023', NULL,
+SELECT throws_ok(format($$SELECT gpubill.grant_voucher(%s, '5 CNY', '2026-01-01', '2026-11-02')$$, :alice), '22023', NULL,
 				 'a voucher expiring before it is granted raises 22023');
 SELECT results_eq(format($$SELECT cash, vouchers, held, available FROM gpubill.wallet(%s)$$, :alice),
 	$$VALUES ('600.00 CNY'::gpubill.amount, '20.00 CNY'::gpubill.amount, '0 CNY'::gpubill.amount, '620.00 CNY'::gpubill.amount)$$,

@@ -25,7 +25,7 @@ SELECT is((SELECT string_agg(c.relname, ', ') FROM pg_class c
 		  'no role but the owner reads or writes the tables directly (R-SEC-1)');
 
 -- R-SEC-1 the app works through the API only
-SELECT open_customer('sec-dave', 'CNY') AS dave \gset
+SELECT open_customer('sec-dave', 'CNY', '2026-11-01') AS dave \gset
 SET LOCAL ROLE gpubill_app;
 SELECT lives_ok(format($$SELECT gpubill.recharge(%s, '10 CNY', 'paypal', 'pp-sec-1')$$, :dave), 'gpubill_app calls the API');
 SELECT throws_ok($$INSERT INTO gpubill.transfer (customer_id, at, kind, debit_account, credit_account, amount) VALUES (1, now(), 'recharge', 1, 2, '1 CNY')$$,

@@ -26,7 +26,7 @@ CREATE EXTENSION gpubill;
 SET search_path = gpubill, public;
 SELECT set_setting('payg_limit_instances', '1000');
 SELECT set_setting('machine_deposit', '10.00');
-SELECT open_partner('soak-owner-' || p, 'CNY', now() - interval '3 days') FROM generate_series(1, 4) p;
+SELECT open_partner('soak-owner-' || p, 'CNY', date_trunc('month', now()) - interval '30 days') FROM generate_series(1, 4) p;
 SELECT list_machine(partner_id, 64, amount((1 + m % 3)::numeric, 'CNY'), '2030-01-01',
 					vouchers_allowed => m % 4 <> 0, week_price_per_gpu => '100 CNY', month_price_per_gpu => '400 CNY',
 					billing => CASE WHEN m % 6 = 5 THEN 'usage_hourly' ELSE 'per_second' END, at => now() - interval '2 days')

@@ -127,3 +127,16 @@ BEGIN
 END
 $$;
 COMMENT ON FUNCTION @extschema@.lock_partner(bigint) IS 'Lock and return a partner''s row; unknown partner raises P0002';
+
+-- R-CLK-5: the business time of a call on a customer or partner: not before it was opened
+CREATE FUNCTION @extschema@.customer_time(at timestamptz, customer bigint) RETURNS timestamptz
+	LANGUAGE sql STABLE CALLED ON NULL INPUT PARALLEL SAFE
+	AS $$ SELECT @extschema@.call_time(at, (SELECT k.created_at FROM @extschema@.customer k WHERE k.customer_id = customer),
+									  'customer ' || customer) $$;
+COMMENT ON FUNCTION @extschema@.customer_time(timestamptz, bigint) IS 'The business time of a call on a customer: at, not before the customer was opened (GB004); omitted, max(now(), opening) (R-CLK-5)';
+
+CREATE FUNCTION @extschema@.partner_time(at timestamptz, partner bigint) RETURNS timestamptz
+	LANGUAGE sql STABLE CALLED ON NULL INPUT PARALLEL SAFE
+	AS $$ SELECT @extschema@.call_time(at, (SELECT k.created_at FROM @extschema@.partner k WHERE k.partner_id = partner),
+									  'partner ' || partner) $$;
+COMMENT ON FUNCTION @extschema@.partner_time(timestamptz, bigint) IS 'The business time of a call on a partner: at, not before the partner was opened (GB004); omitted, max(now(), opening) (R-CLK-5)';

@@ -31,6 +31,7 @@ BEGIN
 				  DETAIL = pg_catalog.format('The calling role is %s.', @extschema@.calling_role());
 	END IF;
 	w := @extschema@.lock_wallet(customer);
+	t := @extschema@.customer_time(at, customer);
 	cur := @extschema@.currency(w.cash);
 	PERFORM @extschema@.check_amount(amt, cur, 'recharge amount');
 
@@ -85,6 +86,7 @@ DECLARE
 	r record;
 BEGIN
 	w := @extschema@.lock_wallet(customer);
+	t := @extschema@.customer_time(at, customer);
 	cur := @extschema@.currency(w.cash);
 	PERFORM @extschema@.check_amount(amt, cur, 'voucher amount');
 	PERFORM @extschema@.check_time(expires_at, 'expires_at');
@@ -227,6 +229,7 @@ DECLARE
 	id bigint;
 BEGIN
 	w := @extschema@.lock_wallet(customer);
+	t := @extschema@.customer_time(at, customer);
 	PERFORM @extschema@.check_amount(amt, @extschema@.currency(w.cash), 'invoiced amount');
 	INSERT INTO @extschema@.invoice (customer_id, amount, at) VALUES (customer, amt, t) RETURNING invoice_id INTO id;
 	UPDATE @extschema@.wallet SET invoiced = invoiced + amt WHERE customer_id = customer;

@@ -130,7 +130,7 @@ BEGIN
 	PERFORM @extschema@.check_text(object_type, 'object_type', 63);
 	PERFORM @extschema@.check_time(expires_at, 'expires_at');
 	RETURN @extschema@.hold_funds(customer, amt, cash_only, expires_at, object_type, object_id,
-								  @extschema@.api_time(at), request_id);
+								  @extschema@.customer_time(at, customer), request_id);
 END
 $$;
 COMMENT ON FUNCTION @extschema@.place_hold(bigint, @extschema@.amount, boolean, timestamptz, text, bigint, timestamptz, text) IS 'Reserve funds of a customer (a freeze): lowers available, not the balances; GB001 if not available (R-LED-2); holds of instances and contracts are gpubill''s own (22023)';

@@ -81,6 +81,7 @@ DECLARE
 	deposit @extschema@.amount;
 BEGIN
 	p := @extschema@.lock_partner(partner);
+	t := @extschema@.partner_time(at, partner);
 	cur := p.currency;
 	IF p.qualification <> 'qualified' THEN
 		RAISE EXCEPTION 'partner % is not qualified (%)', partner, p.qualification USING ERRCODE = 'GB006';

@@ -75,7 +75,8 @@ BEGIN
 	SELECT pg_catalog.max(l.since) INTO last_at FROM @extschema@.storage_level l
 	WHERE l.customer_id = customer AND l.kind = set_storage.kind;
 	/* a level may not change a month already settled */
-	last_at := GREATEST(last_at, (SELECT c.done_until FROM @extschema@.clock_state c WHERE c.job = 'storage'));
+	last_at := GREATEST(last_at, (SELECT c.done_until FROM @extschema@.clock_state c WHERE c.job = 'storage'),
+						(SELECT k.created_at FROM @extschema@.customer k WHERE k.customer_id = customer));
 	t := @extschema@.call_time(at, coalesce(last_at, '-infinity'), 'the ' || kind || ' storage of customer ' || customer);
 	INSERT INTO @extschema@.storage_level (customer_id, kind, since, gb) VALUES (customer, kind, t, gb)
 	ON CONFLICT ON CONSTRAINT storage_level_pkey DO UPDATE SET gb = EXCLUDED.gb;

@@ -15,8 +15,8 @@
  * customer whose rows fail is found: that failure is recorded (tick_failure,
  * a tick_failure alert, NOTIFY) and the customer is left out, while the
  * others are settled.  Deadlocks, serialization failures, lock timeouts,
- * cancels and resource errors are not a customer's fault: they abort the
- * tick as before, and the next tick does the work.
+ * cancels, resource and I/O errors are not a customer's fault: they abort
+ * the tick as before, and the next tick does the work.
  */
 
 CREATE TABLE @extschema@.tick_failure (
@@ -45,8 +45,8 @@ COMMENT ON VIEW @extschema@.tick_failures IS 'Open failures of tick, one row per
 -- whether an error is the customer's rows' fault, or transient / the server's
 CREATE FUNCTION @extschema@.transient_error(state text) RETURNS boolean
 	LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
-	AS $$ SELECT pg_catalog.left(state, 2) IN ('40', '53', '55', '57', '58', 'XX') $$;
-COMMENT ON FUNCTION @extschema@.transient_error(text) IS 'Errors tick does not blame on a customer''s rows: transaction rollbacks (deadlock, serialization), lock and resource errors, operator intervention, system errors';
+	AS $$ SELECT pg_catalog.left(state, 2) IN ('40', '53', '57', '58') OR state IN ('55P03', '55006') $$;
+COMMENT ON FUNCTION @extschema@.transient_error(text) IS 'Errors tick does not blame on a customer''s rows: transaction rollbacks (deadlock, serialization), lock timeouts and objects in use, lack of resources, operator intervention, I/O errors; any other, corrupted data included, is the rows''';
 
 -- record (or refresh) a failure of tick; a new one is an alert for the platform (NOTIFY gpubill_alert)
 CREATE FUNCTION @extschema@.note_tick_failure(who bigint, what text, t timestamptz, state text, msg text,

@@ -99,6 +99,7 @@ DECLARE
 	due timestamptz;
 BEGIN
 	w := @extschema@.lock_wallet(customer);
+	t := @extschema@.customer_time(at, customer);
 	cur := @extschema@.currency(w.cash);
 	z := @extschema@.zero(cur);
 	r := @extschema@.begin_request('request_refund', request_id, customer, NULL,

@@ -85,6 +85,7 @@ DECLARE
 BEGIN
 	/* the partner row serialises its withdrawals */
 	cur := (@extschema@.lock_partner(partner)).currency;
+	t := @extschema@.partner_time(at, partner);
 	PERFORM @extschema@.check_amount(amt, cur, 'withdrawal amount');
 	r := @extschema@.begin_request('request_withdrawal', request_id, NULL, partner,
 								   pg_catalog.jsonb_build_object('partner', partner, 'amount', amt::text), t);

@@ -65,6 +65,7 @@ DECLARE
 	lost integer;
 BEGIN
 	p := @extschema@.lock_partner(partner);
+	t := @extschema@.partner_time(at, partner);
 	IF points IS NULL OR reason IS NULL OR reason = '' THEN
 		RAISE EXCEPTION 'points and a reason are required' USING ERRCODE = 'invalid_parameter_value';
 	END IF;

@@ -300,6 +300,7 @@ BEGIN
 	IF p.qualification <> 'qualified' THEN
 		RAISE EXCEPTION 'provider % is not qualified (%)', provider, p.qualification USING ERRCODE = 'GB006';
 	END IF;
+	t := @extschema@.call_time(at, GREATEST(k.created_at, p.created_at), 'customer ' || customer || ' and provider ' || provider);
 	PERFORM @extschema@.check_amount(price_per_gpu_hour, p.currency, 'price per GPU-hour');
 	IF p.currency <> k.currency THEN
 		RAISE EXCEPTION 'currency mismatch: provider % is paid in %, customer % pays in %', provider, p.currency,
