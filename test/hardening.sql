@@ -2,7 +2,7 @@
 -- leaves nothing behind; no accepted call makes a later call or tick fail
 -- (R-SEC-3, R-CLK-5, R-LED-3, R-LED-4, R-AMT-1).
 BEGIN;
-SELECT plan(96);
+SELECT plan(98);
 SET search_path = gpubill, public;
 
 SELECT open_partner('h-owner', 'CNY', '2026-11-01') AS owner \gset
@@ -194,6 +194,9 @@ SELECT throws_ok($$SELECT initial_payment('1 CNY', tstzrange('4713-01-01 BC', '2
 SELECT throws_ok($$SELECT '[2026-13-45 10:00,2026-11-23 11:00) hour'::billing_period$$, '22P02', NULL,
 				 'a malformed billing_period bound raises 22P02');
 
+-- R-CLK-5: a forced offline with at omitted acts at the latest event of its instances (in simulated time here)
+SELECT lives_ok(format($$SELECT take_offline(%s, true)$$, :m), 'a forced offline with at omitted does not fail for time');
+SELECT is((SELECT count(*) FROM instance WHERE machine_id = :m AND state = 'running'), 0::bigint, 'and stops every instance');
 SELECT is((SELECT count(*) FROM verify() WHERE NOT ok), 0::bigint, 'verify() is all ok at the end');
 SELECT * FROM finish();
 ROLLBACK;

@@ -119,7 +119,10 @@ BEGIN
 			op := 'withdrawal';
 			PERFORM gpubill.request_withdrawal(p, '1 CNY');
 		ELSE
-			op := 'offline';
+			op := 'offline';		/* only the machines of one partner, so the others stay for rentals */
+			SELECT machine_id INTO m FROM gpubill.machine
+			WHERE partner_id = (SELECT min(partner_id) FROM gpubill.partner) AND state IN ('listed', 'delisted')
+			ORDER BY random() LIMIT 1;
 			PERFORM gpubill.take_offline(m, true);
 		END IF;
 		INSERT INTO public.soak_op VALUES (op, 'ok');
@@ -165,8 +168,10 @@ ok "$(q -c "SELECT count(*) FROM gpubill.order_line a JOIN gpubill.order_line b
 			ON a.instance_id = b.instance_id AND a.line_id < b.line_id
 			AND lower(a.usage) < upper(b.usage) AND lower(b.usage) < upper(a.usage)")" "0" \
 	"no stretch of usage was charged twice"
-ok "$(q -c "SELECT count(*) FROM (SELECT DISTINCT op FROM public.soak_op WHERE outcome = 'ok') x")" "15" \
-	"every kind of call succeeded at least once"
+ok "$(q -c "SELECT coalesce(string_agg(k, ', '), 'none') FROM unnest(ARRAY['recharge', 'voucher', 'hold', 'create', 'stop',
+				'start', 'release', 'convert', 'resize', 'storage', 'refund', 'outage', 'rating', 'withdrawal', 'offline']) k
+			WHERE NOT EXISTS (SELECT FROM public.soak_op o WHERE o.op = k AND o.outcome = 'ok')")" "none" \
+	"every kind of call succeeded at least once (kinds that never did: have)"
 ok "$(q -c "SELECT coalesce(string_agg(check_name, ', '), 'all ok') FROM gpubill.verify() WHERE NOT ok")" "all ok" \
 	"verify() is all ok: balances, holds, vouchers and deposits agree with the journal, which conserves money"
 [ -n "${KEEP:-}" ] || rm -rf "$dir"; echo "# $dir"

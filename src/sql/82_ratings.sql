@@ -93,7 +93,7 @@ BEGIN
 		   wallets of all their customers first, then the machines, in order (R-LED-6) */
 		PERFORM @extschema@.lock_machines(ARRAY(SELECT m.machine_id FROM @extschema@.machine m
 												WHERE m.partner_id = partner AND m.state IN ('listed', 'delisted')));
-		PERFORM @extschema@.force_offline(m.machine_id, GREATEST(t, m.last_event_at))
+		PERFORM @extschema@.force_offline(m.machine_id, GREATEST(t, m.last_event_at), at IS NULL)
 		FROM @extschema@.machine m WHERE m.partner_id = partner AND m.state IN ('listed', 'delisted')
 		ORDER BY m.machine_id;
 	END IF;

@@ -74,9 +74,11 @@ COMMENT ON FUNCTION @extschema@.lock_machines(bigint[]) IS 'Lock the wallets of 
 /*
  * Take a machine offline at t by force (the partner row locked by the
  * caller): its running instances are settled up to t, stopped and their
- * customers compensated.  Returns the number of instances stopped.
+ * customers compensated.  Returns the number of instances stopped.  With
+ * the caller's at omitted (defaulted), t moves to the latest event of those
+ * instances, so that a concurrent caller never fails for time (R-CLK-5).
  */
-CREATE FUNCTION @extschema@.force_offline(machine bigint, t timestamptz) RETURNS integer
+CREATE FUNCTION @extschema@.force_offline(machine bigint, t timestamptz, defaulted boolean) RETURNS integer
 	LANGUAGE plpgsql VOLATILE CALLED ON NULL INPUT PARALLEL UNSAFE
 	AS $$
 DECLARE
@@ -90,6 +92,9 @@ BEGIN
 	customers := @extschema@.lock_machines(ARRAY[machine]);	/* wallets before the machine */
 	running := ARRAY(SELECT k.instance_id FROM @extschema@.instance k
 					 WHERE k.machine_id = machine AND k.state = 'running' ORDER BY k.instance_id FOR UPDATE);
+	IF defaulted THEN
+		t := GREATEST(t, (SELECT pg_catalog.max(k.last_event_at) FROM @extschema@.instance k WHERE k.instance_id = ANY (running)));
+	END IF;
 	IF pg_catalog.cardinality(running) > 0 THEN
 		INSERT INTO @extschema@.outage (machine_id, partner_id, kind, started, ended, reported_at)
 		SELECT machine, k.partner_id, 'forced_offline', t, 'infinity', t FROM @extschema@.machine k WHERE k.machine_id = machine
@@ -113,7 +118,7 @@ BEGIN
 	RETURN pg_catalog.cardinality(running);
 END
 $$;
-COMMENT ON FUNCTION @extschema@.force_offline(bigint, timestamptz) IS 'Take a machine offline: its running instances settled, stopped (machine_offline) and their customers compensated (R-PRT-6, R-PRT-8)';
+COMMENT ON FUNCTION @extschema@.force_offline(bigint, timestamptz, boolean) IS 'Take a machine offline: its running instances settled, stopped (machine_offline) and their customers compensated (R-PRT-6, R-PRT-8)';
 
 CREATE FUNCTION @extschema@.take_offline(machine bigint, force boolean DEFAULT false, at timestamptz DEFAULT NULL)
 	RETURNS void
@@ -145,7 +150,7 @@ BEGIN
 		END IF;
 		UPDATE @extschema@.machine k SET state = 'offline', last_event_at = t WHERE k.machine_id = machine;
 	ELSE
-		PERFORM @extschema@.force_offline(machine, t);
+		PERFORM @extschema@.force_offline(machine, t, at IS NULL);
 	END IF;
 END
 $$;
