@@ -40,6 +40,12 @@ SELECT set_setting('local_data_hours', '12.0');
 SELECT setting('local_data_hours');
 SELECT key, value FROM settings ORDER BY key;
 
+-- every declared key is read by some function (issue 12): a key nobody reads is a setting that does nothing
+SELECT d.key FROM setting_defaults d
+WHERE NOT EXISTS (SELECT FROM pg_proc p WHERE p.pronamespace = 'gpubill'::regnamespace
+				  AND p.prosrc LIKE '%''' || CASE WHEN d.key LIKE '%.%' THEN split_part(d.key, '.', 1) || '.' ELSE d.key || '''' END || '%')
+ORDER BY 1;
+
 -- back to the defaults for the tests that follow
 DELETE FROM settings;
 SELECT count(*) AS changed FROM settings;

@@ -115,6 +115,13 @@ CREATE FUNCTION @extschema@.verify()
 			   WHERE a.owner_kind = 'customer' AND a.purpose = 'deposit') d USING (customer_id)
 	WHERE coalesce(@extschema@.micros(k.deposit_left), 0) <> coalesce(d.balance, 0)
 	UNION ALL
+	/* R-EXC-3: a deposit is applied only from what was paid in */
+	SELECT 'no contract deposit account is below zero', count(*) = 0,
+		   count(*) || ' customers whose contract deposit account is below zero'
+		   || coalesce(': ' || string_agg(a.owner_id::text, ', '), '')
+	FROM @extschema@.account a JOIN balance b USING (account_id)
+	WHERE a.owner_kind = 'customer' AND a.purpose = 'deposit' AND b.balance < 0
+	UNION ALL
 	/* R-SEC-3: a running PAYG run has exactly one active hold, its own; no other instance has one */
 	SELECT 'running PAYG instances have exactly one active hold of their own', count(*) = 0,
 		   count(*) || ' instances with a missing, foreign or extra active hold'

@@ -14,6 +14,9 @@
  * piece takes the rounding residue, so the deposit is used exactly — and the
  * customer pays the rest, due at 00:00 on the 1st of the piece's month
  * (monthly; the last one final).  Customers therefore pay P(term) in all.
+ * No row asks less than a cent: such a stretch (a term of 31 days and a
+ * second, a piece of one second before a month boundary) joins the row
+ * before it.
  */
 
 CREATE FUNCTION @extschema@.schedule_of(price_per_hour @extschema@.amount, term tstzrange, tz text,
@@ -35,7 +38,13 @@ DECLARE
 	piece @extschema@.amount;
 	b timestamptz;
 	nb timestamptz;
-	n integer := 1;
+	r_seq integer;				/* the row held back */
+	r_due timestamptz;
+	r_lo timestamptz;
+	r_hi timestamptz;
+	r_pays @extschema@.amount;
+	r_dep @extschema@.amount;
+	r_kind text;
 BEGIN
 	IF term IS NULL OR pg_catalog.isempty(term) OR NOT pg_catalog.isfinite(s) OR NOT pg_catalog.isfinite(e)
 	   OR NOT pg_catalog.lower_inc(term) OR pg_catalog.upper_inc(term) THEN
@@ -59,7 +68,8 @@ BEGIN
 	/* R-EXC-3: the first initial_days and the deposit up front */
 	first := @extschema@.prorate(price_per_hour, initial_days * 86400::bigint);
 	deposit := @extschema@.initial_payment(price_per_hour, term, initial_days, deposit_rate) - first;
-	RETURN QUERY SELECT 1, s, pg_catalog.tstzrange(s, f), first + deposit, z, 'initial'::text;
+	/* each row is held back until the next one is known: a piece the customer would pay less than a cent for joins it */
+	r_seq := 1; r_due := s; r_lo := s; r_hi := f; r_pays := first + deposit; r_dep := z; r_kind := 'initial';
 	used := z;
 	b := f;
 	WHILE b < e LOOP
@@ -70,11 +80,23 @@ BEGIN
 						ELSE @extschema@.amount(pg_catalog.round(@extschema@.micros(piece)::numeric * deposit_rate / 1000000, 2),
 												@extschema@.currency(piece)) END;
 		used := used + applied;
-		n := n + 1;
-		RETURN QUERY SELECT n, pg_catalog.date_trunc('month', b AT TIME ZONE tz) AT TIME ZONE tz, pg_catalog.tstzrange(b, nb),
-							piece - applied, applied, CASE WHEN nb = e THEN 'final' ELSE 'monthly' END;
+		IF @extschema@.micros(piece - applied) < 10000 THEN
+			/* less than a cent to pay: the stretch joins the row before (a final one makes it final) */
+			r_hi := nb;
+			r_pays := r_pays + (piece - applied);
+			r_dep := r_dep + applied;
+			IF nb = e AND r_kind = 'monthly' THEN
+				r_kind := 'final';
+			END IF;
+		ELSE
+			RETURN QUERY SELECT r_seq, r_due, pg_catalog.tstzrange(r_lo, r_hi), r_pays, r_dep, r_kind;
+			r_seq := r_seq + 1; r_due := pg_catalog.date_trunc('month', b AT TIME ZONE tz) AT TIME ZONE tz;
+			r_lo := b; r_hi := nb; r_pays := piece - applied; r_dep := applied;
+			r_kind := CASE WHEN nb = e THEN 'final' ELSE 'monthly' END;
+		END IF;
 		b := nb;
 	END LOOP;
+	RETURN QUERY SELECT r_seq, r_due, pg_catalog.tstzrange(r_lo, r_hi), r_pays, r_dep, r_kind;
 END
 $$;
 COMMENT ON FUNCTION @extschema@.schedule_of(@extschema@.amount, tstzrange, text, integer, numeric) IS 'The payment schedule of a contract''s price per hour and term: full, or initial + calendar-month pieces with the deposit applied (R-EXC-2, R-EXC-3)';

@@ -31,6 +31,8 @@ CREATE TABLE @extschema@.contract (
 	total		@extschema@.amount NOT NULL,	/* the total contract value: what the customer pays in all */
 	deposit		@extschema@.amount NOT NULL,	/* the cancellation fee deposit in the initial payment */
 	deposit_left @extschema@.amount NOT NULL,	/* paid in and not yet applied (cached; the journal is the truth) */
+	initial_days integer NOT NULL,			/* R-EXC-3: the settings at acceptance, for the life of the contract */
+	deposit_rate numeric NOT NULL,
 	approved	boolean NOT NULL,			/* the customer paid directly when it accepted */
 	hold_id		bigint,						/* the held initial payment of a prefunded customer */
 	state		text NOT NULL CHECK (state IN ('pending', 'active', 'late', 'terminated', 'resold', 'completed')),
@@ -236,7 +238,15 @@ CREATE FUNCTION @extschema@.pay_row(c @extschema@.contract, r @extschema@.contra
 DECLARE
 	cur text := @extschema@.currency(r.customer_pays);
 	deposit_account bigint := @extschema@.ledger_account('customer', c.customer_id, 'deposit', cur);
+	earlier integer;
 BEGIN
+	/* R-EXC-3: strictly in schedule order — a deposit is applied only once it was paid in */
+	SELECT pg_catalog.min(p.seq) INTO earlier FROM @extschema@.contract_payment p
+	WHERE p.contract_id = r.contract_id AND p.seq < r.seq AND p.paid_at IS NULL AND p.cancelled_at IS NULL;
+	IF earlier IS NOT NULL THEN
+		RAISE EXCEPTION 'payment % of contract % cannot be paid before payment %', r.seq, r.contract_id, earlier
+			USING ERRCODE = 'GB004', HINT = 'A contract''s payments are made in schedule order.';
+	END IF;
 	IF r.kind = 'initial' THEN
 		PERFORM @extschema@.receive(c, r.seq, 'payment', r.customer_pays - c.deposit, source, t, external_id);
 		IF @extschema@.micros(c.deposit) > 0 THEN
@@ -331,6 +341,9 @@ DECLARE
 	z @extschema@.amount := @extschema@.zero(@extschema@.currency(price_per_gpu_hour));
 	first_pays @extschema@.amount;
 	hold bigint;
+	/* R-EXC-3: the settings in force at acceptance; a later change does not alter this contract */
+	days integer := @extschema@.setting_value('exchange_initial_days')::integer;
+	rate numeric := @extschema@.setting_value('exchange_deposit_rate')::numeric;
 BEGIN
 	IF term IS NULL OR pg_catalog.lower(term) < t THEN
 		RAISE EXCEPTION 'a contract''s term must start at or after its acceptance (%): %', t, term USING ERRCODE = 'GB004';
@@ -339,16 +352,17 @@ BEGIN
 	SELECT id, s.seq, customer, s.due_at, s.covers, s.customer_pays, s.from_deposit, s.kind,
 		   /* R-EXC-5: an approved customer's first payment is late counted from the acceptance (the bidding period) */
 		   @extschema@.late_from(CASE WHEN approved AND s.seq = 1 THEN t ELSE s.due_at END)
-	FROM @extschema@.schedule_of(price_per_gpu_hour * gpus, term, @extschema@.setting_value('billing_timezone')) s;
+	FROM @extschema@.schedule_of(price_per_gpu_hour * gpus, term, @extschema@.setting_value('billing_timezone'), days, rate) s;
 	SELECT p.customer_pays INTO first_pays FROM @extschema@.contract_payment p WHERE p.contract_id = id AND p.seq = 1;
 	IF NOT approved THEN
 		/* R-EXC-1: accepted only if the initial payment is available; held until the term starts */
 		hold := @extschema@.hold_funds(customer, first_pays, true, NULL, 'contract', id, t, NULL);
 	END IF;
 	INSERT INTO @extschema@.contract (contract_id, customer_id, provider_id, gpus, price_per_gpu_hour, term, total, deposit,
-									  deposit_left, approved, hold_id, state, accepted_at, resold_from, last_event_at)
+									  deposit_left, initial_days, deposit_rate, approved, hold_id, state, accepted_at, resold_from,
+									  last_event_at)
 	SELECT id, customer, provider, gpus, price_per_gpu_hour, term, @extschema@.sum(p.customer_pays),
-		   coalesce(@extschema@.sum(p.from_deposit), z), z,
+		   coalesce(@extschema@.sum(p.from_deposit), z), z, days, rate,
 		   approved, hold, 'pending', t, resold_from, t
 	FROM @extschema@.contract_payment p WHERE p.contract_id = id;
 	RETURN id;

@@ -97,6 +97,9 @@ BEGIN
 		ELSE
 			SELECT * INTO r FROM @extschema@.contract_payment p WHERE p.contract_id = x.contract_id AND p.seq = x.id;
 			CONTINUE WHEN r.paid_at IS NOT NULL OR r.cancelled_at IS NOT NULL;
+			/* R-EXC-1, R-EXC-3: strictly in schedule order — not while an earlier payment is unpaid */
+			CONTINUE WHEN EXISTS (SELECT FROM @extschema@.contract_payment e
+								  WHERE e.contract_id = x.contract_id AND e.seq < x.id AND e.paid_at IS NULL AND e.cancelled_at IS NULL);
 			PERFORM @extschema@.pay_row(c, r, w.cash_account, paid_at);
 		END IF;
 		PERFORM @extschema@.spend_cash(c.customer_id, amt, paid_at, false);

@@ -1,0 +1,73 @@
+-- pgTAP: the exchange's rules of issue 12 in simulated time: payments strictly in
+-- schedule order and deposits applied only from what was paid in.
+-- R-EXC-1 R-EXC-3 R-EXC-5 R-LED-3
+BEGIN;
+SET LOCAL search_path = gpubill, public;
+SET LOCAL TimeZone = 'Asia/Shanghai';
+SELECT plan(15);
+
+SELECT open_provider('xr-prov', 'CNY', '2026-11-01') AS pv \gset
+
+-- 1. R-EXC-3: an approved customer misses its initial payment (late, approval revoked); its
+-- wallet later covers the January payment but not the initial one: nothing is taken out of order
+SELECT open_customer('xr-a', 'CNY', '2026-11-01') AS a \gset
+SELECT set_approved(:a, true);
+SELECT create_contract(:a, :pv, 1, '1.00 CNY', '[2026-12-10 00:00+08, 2027-03-20 00:00+08)', '2026-11-20 10:00+08') AS ca \gset
+SELECT results_eq(format($$SELECT seq, customer_pays, from_deposit, kind FROM contract_schedule(%s) ORDER BY seq$$, :ca),
+	$$VALUES (1, '909.60 CNY'::amount, '0 CNY'::amount, 'initial'), (2, '475.20 CNY', '52.80 CNY', 'monthly'),
+			 (3, '604.80 CNY', '67.20 CNY', 'monthly'), (4, '410.40 CNY', '45.60 CNY', 'final')$$,
+	'the schedule of 100 days: initial 744 + 165.60 deposit, then 90% of each month, 10% from the deposit');
+SELECT tick('2026-12-15 00:00+08');
+SELECT is((SELECT state FROM contract WHERE contract_id = :ca), 'late', 'the initial payment is late (R-EXC-5)');
+SELECT is((SELECT approved FROM customer WHERE customer_id = :a), false, 'and the approval is revoked');
+SELECT recharge(:a, '800.00 CNY', 'wechat', 'xr-a-1', '2026-12-20');	-- the reservation fee (240) and January, not the initial
+SELECT tick('2027-01-02 00:00+08');
+SELECT is((SELECT count(*) FROM contract_payment WHERE contract_id = :ca AND paid_at IS NOT NULL), 0::bigint,
+		  'January is not taken while the initial payment is unpaid');
+SELECT is((SELECT coalesce(sum(balance_exact), 0) FROM accounts WHERE owner_kind = 'customer' AND owner_id = :a AND purpose = 'deposit'),
+		  0::numeric, 'no deposit was applied that was never paid in');
+SELECT recharge(:a, '1000.00 CNY', 'wechat', 'xr-a-2', '2027-01-05');
+SELECT tick('2027-01-05 01:00+08');
+SELECT results_eq(format($$SELECT seq FROM contract_payment WHERE contract_id = %s AND paid_at IS NOT NULL ORDER BY seq$$, :ca),
+				  $$VALUES (1), (2)$$, 'once the wallet covers it, the initial payment is taken, then January, in order');
+SELECT is((SELECT deposit_left FROM contract WHERE contract_id = :ca), '112.80 CNY'::amount,
+		  'the deposit paid in (165.60) less January''s share (52.80)');
+SELECT is((SELECT count(*) FROM verify() WHERE NOT ok), 0::bigint, 'verify() is all ok (no deposit account below zero)');
+
+-- 2. R-EXC-3: no schedule row below one cent: 31 days and a second is one payment; a one-second
+-- piece before a month boundary joins the initial payment
+SELECT open_customer('xr-b', 'CNY', '2026-11-01') AS b \gset
+SELECT set_approved(:b, true);
+SELECT create_contract(:b, :pv, 1, '1.00 CNY', '[2026-12-10 00:00+08, 2027-01-10 00:00:01+08)', '2026-11-20 10:00+08') AS cb \gset
+SELECT results_eq(format($$SELECT seq, covers, customer_pays, kind FROM contract_schedule(%s)$$, :cb),
+	$$VALUES (1, tstzrange('2026-12-10 00:00+08', '2027-01-10 00:00:01+08'), '744.00 CNY'::amount, 'initial')$$,
+	'31 days and a second: one payment of 744.00, no 0.00 row');
+SELECT pay_contract(:cb, '744.00 CNY', 'xr-b-wire', '2026-11-21 10:00+08') IS NOT NULL AS paid;
+SELECT tick('2027-01-11 00:00+08');
+SELECT results_eq(format($$SELECT k.state, u.approved FROM contract k JOIN customer u USING (customer_id) WHERE k.contract_id = %s$$, :cb),
+				  $$VALUES ('completed', true)$$, 'paid in full, it completes: never late, no reservation fee, still approved');
+SELECT create_contract(:b, :pv, 1, '1.00 CNY', '[2026-11-30 23:59:59+08, 2027-02-15 00:00+08)', '2026-11-20 10:00+08') AS cc \gset
+SELECT results_eq(format($$SELECT seq, customer_pays, from_deposit, kind FROM contract_schedule(%s)$$, :cc),
+	$$VALUES (1, '852.00 CNY'::amount, '0 CNY'::amount, 'initial'), (2, '669.60 CNY', '74.40 CNY', 'monthly'),
+			 (3, '302.40 CNY', '33.60 CNY', 'final')$$,
+	'the one second before January joins the initial payment');
+SELECT is((SELECT count(*) FROM contract_payment WHERE micros(customer_pays) < 10000), 0::bigint, 'no row anywhere asks less than a cent');
+
+-- 3. R-EXC-3: exchange_initial_days and exchange_deposit_rate are read at acceptance and kept by the contract
+SELECT set_setting('exchange_initial_days', '14');
+SELECT set_setting('exchange_deposit_rate', '0.20');
+SELECT create_contract(:b, :pv, 1, '1.00 CNY', '[2027-03-01 00:00+08, 2027-05-01 00:00+08)', '2027-01-12 10:00+08') AS cd \gset
+SELECT set_setting('exchange_initial_days', '31');
+SELECT set_setting('exchange_deposit_rate', '0.10');
+SELECT results_eq(format($$SELECT initial_days, deposit_rate, deposit FROM contract WHERE contract_id = %s$$, :cd),
+				  $$VALUES (14, 0.20, '225.60 CNY'::amount)$$,
+				  'a contract accepted with 14 days and 20 % keeps them: deposit 20 % of (61 - 14) x 24 h x 1.00 = 225.60');
+SELECT results_eq(format($$SELECT seq, covers, customer_pays, from_deposit FROM contract_schedule(%s)$$, :cd),
+	$$VALUES (1, tstzrange('2027-03-01 00:00+08', '2027-03-15 00:00+08'), '561.60 CNY'::amount, '0 CNY'::amount),
+			 (2, tstzrange('2027-03-15 00:00+08', '2027-04-01 00:00+08'), '326.40 CNY', '81.60 CNY'),
+			 (3, tstzrange('2027-04-01 00:00+08', '2027-05-01 00:00+08'), '576.00 CNY', '144.00 CNY')$$,
+	'its schedule: 14 days + the deposit up front, 80 % of each piece paid, 20 % from the deposit');
+SELECT results_eq(format($$SELECT initial_days, deposit_rate FROM contract WHERE contract_id = %s$$, :cc),
+				  $$VALUES (31, 0.10)$$, 'a contract accepted before keeps 31 days and 10 %');
+SELECT * FROM finish();
+ROLLBACK;
