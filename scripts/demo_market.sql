@@ -53,6 +53,7 @@ SELECT open_provider('exchange-dc-1', 'CNY', '2026-09-01') AS dc1 \gset
 SELECT open_provider('exchange-dc-2', 'CNY', '2026-09-01') AS dc2 \gset
 CREATE TEMP TABLE lab AS
 SELECT n, open_customer('lab-' || n, 'CNY', '2026-09-01') AS customer_id FROM generate_series(1, 5) n;
+SELECT count(set_b2b(customer_id, true)) AS b2b_labs FROM lab;
 SELECT count(recharge(customer_id, CASE n WHEN 2 THEN '500.00 CNY'::amount ELSE '40000.00 CNY' END, 'bank_transfer',
 					  'lab-' || n, '2026-09-02')) AS lab_recharges FROM lab;
 SELECT count(set_approved(customer_id, true)) AS approved_labs FROM lab WHERE n IN (1, 2);

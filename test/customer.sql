@@ -3,7 +3,7 @@
 BEGIN;
 SET LOCAL search_path = gpubill, public;
 SET LOCAL TimeZone = 'Asia/Shanghai';
-SELECT plan(27);
+SELECT plan(30);
 
 SELECT open_partner('cust-owner', 'CNY', '2026-10-01') AS owner \gset
 SELECT list_machine(:owner, 8, '0.10 CNY', '2027-12-01', at => '2026-10-01') AS m \gset
@@ -93,6 +93,16 @@ SELECT results_eq(format($$SELECT kind, due_at FROM gpubill.lifecycle_events WHE
 	$$VALUES ('personal_data_erase_due', '2026-11-06 10:00+08'::timestamptz), ('payout_due', '2026-11-17 10:00+08')$$,
 	'personal data erasure raised; payout due');
 SELECT is(request_refund(:r, '2026-11-06 10:00+08', 'refund-r-1'), :rf::bigint, 'the same request id returns the same refund');
+-- R-REF-2: consumption beyond the recharges: no refund, and the balance stays usable
+SELECT open_customer('cust-spender', 'CNY', '2026-10-01') AS sp \gset
+SELECT recharge(:sp, '10.00 CNY', 'wechat', 'cust-sp-1', '2026-11-01') IS NOT NULL AS funded;
+SELECT grant_voucher(:sp, '20.00 CNY', NULL, '2026-11-01') IS NOT NULL AS granted;
+SELECT * FROM capture_hold(place_hold(:sp, '15.00 CNY', at => '2026-11-02'), '15.00 CNY', :owner, '2026-11-02');
+SELECT throws_ok(format($$SELECT gpubill.request_refund(%s, '2026-11-03')$$, :sp), 'GB001', NULL,
+				 'used 15 of 10 recharged: nothing is refundable, GB001');
+SELECT results_eq(format($$SELECT cash, vouchers FROM gpubill.wallet(%s)$$, :sp),
+	$$VALUES ('10.00 CNY'::gpubill.amount, '5.00 CNY'::gpubill.amount)$$, 'and nothing changes: cash and vouchers stay');
+SELECT lives_ok(format($$SELECT gpubill.place_hold(%s, '14 CNY', at => '2026-11-04')$$, :sp), 'the balance is still usable');
 
 -- R-BI-1, R-BI-2: every view says what a row is, is readable by gpubill_reader, and months are billing-time-zone months
 SELECT is((SELECT count(*) FROM pg_class c WHERE c.relnamespace = 'gpubill'::regnamespace AND c.relkind = 'v'

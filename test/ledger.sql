@@ -2,7 +2,7 @@
 -- R-LED-1 R-LED-2 R-LED-3 R-LED-4 R-LED-5 R-LED-7 R-RCH-1 R-RCH-2 R-RCH-3 R-RCH-4 R-SEC-3
 BEGIN;
 SET LOCAL search_path = gpubill, public;
-SELECT plan(71);
+SELECT plan(74);
 
 SELECT open_customer('t-alice', 'CNY', '2026-11-01 09:00+08') AS alice \gset
 SELECT open_customer('t-bob', 'CNY', '2026-11-01 09:00+08') AS bob \gset
@@ -50,8 +50,16 @@ SELECT throws_ok(format($$SELECT gpubill.recharge(%s, '500 CNY', 'bank_transfer'
 				 'gpubill_app may not record a bank transfer');
 RESET ROLE;
 SET LOCAL ROLE gpubill_admin;
+SELECT throws_ok(format($$SELECT gpubill.recharge(%s, '500 CNY', 'bank_transfer', 'b2b-1', '2026-11-01 11:00+08')$$, :alice),
+				 'GB004', NULL, 'a bank transfer to a customer that is not B2B raises GB004 (R-RCH-1)');
+RESET ROLE;
+SET LOCAL ROLE gpubill_app;
+SELECT throws_ok(format($$SELECT gpubill.set_b2b(%s, true)$$, :alice), '42501', NULL, 'gpubill_app may not mark a customer B2B');
+RESET ROLE;
+SET LOCAL ROLE gpubill_admin;
+SELECT lives_ok(format($$SELECT gpubill.set_b2b(%s, true)$$, :alice), 'gpubill_admin marks it B2B');
 SELECT lives_ok(format($$SELECT gpubill.recharge(%s, '500 CNY', 'bank_transfer', 'b2b-1', '2026-11-01 11:00+08')$$, :alice),
-				'gpubill_admin records a bank transfer');
+				'gpubill_admin records a bank transfer to a B2B customer');
 RESET ROLE;
 
 -- channel bonus as a voucher (R-RCH-2)

@@ -3,7 +3,7 @@
 BEGIN;
 SET LOCAL search_path = gpubill, public;
 SET LOCAL TimeZone = 'Asia/Shanghai';
-SELECT plan(64);
+SELECT plan(66);
 
 SELECT set_setting('machine_deposit', '100.00');
 
@@ -85,6 +85,12 @@ SELECT throws_ok(format($$SELECT gpubill.report_outage(%s, '2026-10-02 12:20+08'
 				 '22023', NULL, 'an outage that ends when it starts raises 22023');
 SELECT throws_ok($$SELECT gpubill.report_outage(-1, '2026-10-02 12:20+08', '2026-10-02 12:25+08', false, '2026-10-02 12:30+08')$$,
 				 'P0002', NULL, 'an unknown machine raises P0002');
+-- R-PRT-8: maintenance only in advance: declared once it began (or after it), it is refused
+SELECT throws_ok(format($$SELECT gpubill.report_outage(%s, '2026-10-02 12:00+08', '2026-10-02 12:10+08', true, '2026-10-02 12:30+08')$$, :m),
+				 'GB004', 'maintenance must be announced before it starts: 2026-10-02 12:30:00+08 is not before 2026-10-02 12:00:00+08',
+				 'maintenance declared after the fact raises GB004');
+SELECT throws_ok(format($$SELECT gpubill.report_outage(%s, '2026-10-02 12:30+08', '2026-10-02 12:40+08', true, '2026-10-02 12:30+08')$$, :m),
+				 'GB004', NULL, 'and so does maintenance declared at the instant it starts');
 SELECT is((SELECT count(*) FROM outage), :outages_before::bigint, 'the refused reports left nothing');
 -- notified maintenance: neither compensated nor counted
 SELECT report_outage(:m, '2026-10-02 13:10+08', '2026-10-02 13:20+08', true, '2026-10-02 12:40+08') AS o_maint \gset

@@ -23,6 +23,7 @@ CREATE TABLE @extschema@.customer (
 	currency	text NOT NULL CHECK (currency ~ '^[A-Z]{3}$'),
 	discount	numeric NOT NULL DEFAULT 1 CHECK (discount > 0 AND discount <= 1),
 	approved	boolean NOT NULL DEFAULT false,
+	b2b			boolean NOT NULL DEFAULT false,	/* may recharge by bank transfer (R-RCH-1) */
 	created_at	timestamptz NOT NULL
 );
 COMMENT ON TABLE @extschema@.customer IS 'A customer: one row per customer, with its wallet currency and discount';

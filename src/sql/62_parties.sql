@@ -112,6 +112,25 @@ END
 $$;
 COMMENT ON FUNCTION @extschema@.set_approved(bigint, boolean) IS 'Mark a customer approved for direct payment of exchange contracts (R-EXC-1); acts at once';
 
+CREATE FUNCTION @extschema@.set_b2b(customer bigint, b2b boolean)
+	RETURNS void
+	LANGUAGE plpgsql VOLATILE SECURITY DEFINER CALLED ON NULL INPUT PARALLEL UNSAFE
+	SET search_path = pg_catalog, @extschema@, pg_temp
+	AS $$
+BEGIN
+	IF NOT @extschema@.is_admin() THEN
+		RAISE EXCEPTION 'B2B customers are marked only by gpubill_admin' USING ERRCODE = 'insufficient_privilege',
+			DETAIL = pg_catalog.format('The calling role is %s.', @extschema@.calling_role());
+	END IF;
+	IF b2b IS NULL THEN
+		RAISE EXCEPTION 'b2b must not be null' USING ERRCODE = 'invalid_parameter_value';
+	END IF;
+	PERFORM @extschema@.lock_wallet(customer);
+	UPDATE @extschema@.customer k SET b2b = set_b2b.b2b WHERE k.customer_id = customer;
+END
+$$;
+COMMENT ON FUNCTION @extschema@.set_b2b(bigint, boolean) IS 'Mark a customer B2B: bank transfers may recharge it (R-RCH-1); admin; acts at once';
+
 -- lock a partner (its withdrawals, ratings and listings are serialised on the row)
 CREATE FUNCTION @extschema@.lock_partner(partner bigint) RETURNS @extschema@.partner
 	LANGUAGE plpgsql VOLATILE CALLED ON NULL INPUT PARALLEL UNSAFE

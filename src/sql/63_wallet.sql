@@ -32,6 +32,10 @@ BEGIN
 	END IF;
 	w := @extschema@.lock_wallet(customer);
 	t := @extschema@.customer_time(at, customer);
+	IF channel = 'bank_transfer' AND NOT (SELECT k.b2b FROM @extschema@.customer k WHERE k.customer_id = customer) THEN
+		RAISE EXCEPTION 'customer % is not a B2B customer: bank transfers are for B2B customers only', customer
+			USING ERRCODE = 'GB004', HINT = 'gpubill_admin marks a customer B2B with set_b2b.';
+	END IF;
 	cur := @extschema@.currency(w.cash);
 	PERFORM @extschema@.check_amount(amt, cur, 'recharge amount');
 

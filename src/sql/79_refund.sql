@@ -126,6 +126,14 @@ BEGIN
 	END IF;
 
 	amt := @extschema@.refundable(w);
+	IF @extschema@.micros(amt) = 0 THEN
+		/* R-REF-2: consumption used up the recharges: no refund, and the balance stays usable */
+		RAISE EXCEPTION 'nothing is refundable to customer %', customer USING ERRCODE = 'GB001',
+			DETAIL = pg_catalog.format('Recharged %s, invoiced %s, refunded before %s; consumption has used up the rest. Cash %s and vouchers %s stay usable.',
+				w.recharged, w.invoiced,
+				coalesce((SELECT @extschema@.sum(f.amount + f.forfeited_cash) FROM @extschema@.refund f WHERE f.customer_id = customer), z),
+				w.cash, w.vouchers);
+	END IF;
 	forfeit_cash := w.cash - amt;
 	due := @extschema@.add_working_days(t, 7);
 	INSERT INTO @extschema@.refund (refund_id, customer_id, amount, forfeited_cash, forfeited_vouchers, at, due_at)

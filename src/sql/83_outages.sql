@@ -142,6 +142,11 @@ BEGIN
 		RAISE EXCEPTION 'an outage needs a start before its end and notified true or false: % to %', started, ended
 			USING ERRCODE = 'invalid_parameter_value';
 	END IF;
+	IF notified AND t >= started THEN
+		/* R-PRT-8: maintenance is announced before it starts, or it is an outage */
+		RAISE EXCEPTION 'maintenance must be announced before it starts: % is not before %', t, started USING ERRCODE = 'GB004',
+			HINT = 'Report it as an outage (notified => false): its customers are compensated.';
+	END IF;
 	IF started < m.created_at THEN
 		RAISE EXCEPTION 'an outage of machine % cannot start at %, before it was listed at %', machine, started, m.created_at
 			USING ERRCODE = 'GB004';

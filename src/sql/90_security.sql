@@ -76,6 +76,7 @@ TO gpubill_app;
 GRANT EXECUTE ON FUNCTION @extschema@.schedule_jobs(), @extschema@.unschedule_jobs() TO gpubill_admin;
 GRANT EXECUTE ON FUNCTION
 	@extschema@.set_setting(text, text),
+	@extschema@.set_b2b(bigint, boolean),
 	@extschema@.reverse_transfer(bigint, text, timestamptz, text)
 TO gpubill_admin;
 
