@@ -140,7 +140,7 @@ INSERT INTO bad_call VALUES
 	('convert_instance', format($$SELECT convert_instance(%s, NULL, '2026-11-23 11:00+08')$$, :i), '22023'),
 	('convert_instance', format($$SELECT convert_instance(%s, 'weekly', '2026-11-23 11:00+08')$$, :i), '22023'),
 	('resize_instance', format($$SELECT resize_instance(%s, 0, '2026-11-23 11:00+08')$$, :i), '22023'),
-	('resize_instance', format($$SELECT resize_instance(%s, 2, '2026-11-23 11:00+08')$$, :i), 'GB004'),
+	('resize_instance', format($$SELECT resize_instance(%s, 99, '2026-11-23 11:00+08')$$, :i), 'GB002'),
 	('resize_instance', $$SELECT resize_instance(-1, 1)$$, 'P0002'),
 	('set_auto_renew', format($$SELECT set_auto_renew(%s, NULL)$$, :i), '22023'),
 	('set_auto_renew', $$SELECT set_auto_renew(-1, true)$$, 'P0002'),

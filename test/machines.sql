@@ -3,7 +3,7 @@
 BEGIN;
 SET LOCAL search_path = gpubill, public;
 SET LOCAL TimeZone = 'Asia/Shanghai';
-SELECT plan(66);
+SELECT plan(72);
 
 SELECT set_setting('machine_deposit', '100.00');
 
@@ -242,6 +242,29 @@ SET LOCAL ROLE gpubill_reader;
 SELECT lives_ok($$SELECT count(*) FROM gpubill.partner_statement UNION ALL SELECT count(*) FROM gpubill.platform_revenue$$,
 				'gpubill_reader reads both views');
 RESET ROLE;
+
+-- R-PRT-1: the voucher permission changes from an instant on; holds already placed keep what they reserved
+SELECT open_partner('mx-vouchers', 'CNY', '2026-12-01') AS pv \gset
+SELECT list_machine(:pv, 4, '2.00 CNY', '2027-12-01', at => '2026-12-01') AS mv \gset
+SELECT open_customer('mx-v', 'CNY', '2026-12-01') AS cv \gset
+SELECT recharge(:cv, '100.00 CNY', 'wechat', 'mx-v-1', '2026-12-01') IS NOT NULL AS funded;
+SELECT grant_voucher(:cv, '10.00 CNY', NULL, '2026-12-01') IS NOT NULL AS granted;
+SELECT create_instance(:cv, :mv, 1, at => '2026-12-02 10:00+08') AS iv \gset
+SELECT lives_ok(format($$SELECT set_vouchers_allowed(%s, false, '2026-12-02 10:30+08')$$, :mv), 'vouchers refused from 10:30');
+SELECT results_eq(format($$SELECT usage, voucher_paid, cash_paid FROM order_line WHERE instance_id = %s ORDER BY line_id$$, :iv),
+	$$VALUES (tstzrange('2026-12-02 10:00+08', '2026-12-02 10:30+08'), '1.00 CNY'::amount, '0.00 CNY'::amount)$$,
+	'the half hour before is settled under the old permission: vouchers pay');
+SELECT tick('2026-12-02 12:00+08') IS NOT NULL AS ticked;
+SELECT results_eq(format($$SELECT usage, voucher_paid, cash_paid FROM order_line WHERE instance_id = %s ORDER BY line_id OFFSET 1$$, :iv),
+	$$VALUES (tstzrange('2026-12-02 10:30+08', '2026-12-02 11:00+08'), '0.00 CNY'::amount, '1.00 CNY'::amount),
+			 (tstzrange('2026-12-02 11:00+08', '2026-12-02 12:00+08'), '0.00 CNY', '2.00 CNY')$$,
+	'from 10:30 on cash pays');
+SELECT results_eq(format($$SELECT cash_only FROM hold WHERE object_type = 'instance' AND object_id = %s ORDER BY hold_id$$, :iv),
+	$$VALUES (false), (false), (true), (true)$$,
+	'the holds placed before keep their reservation; the ones placed after are cash only');
+SELECT throws_ok(format($$SELECT set_vouchers_allowed(%s, NULL)$$, :mv), '22023', NULL, 'NULL is refused (22023)');
+SELECT throws_ok(format($$SELECT set_vouchers_allowed(%s, true, '2026-12-02 10:00+08')$$, :mv), 'GB004', NULL,
+				 'before the machine''s last event: GB004');
 
 SELECT results_eq($$SELECT count(*) FROM gpubill.verify() WHERE NOT ok$$, $$VALUES (0::bigint)$$, 'verify() is all ok');
 SELECT * FROM finish();

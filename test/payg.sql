@@ -3,7 +3,7 @@
 BEGIN;
 SET LOCAL search_path = gpubill, public;
 SET LOCAL TimeZone = 'Asia/Shanghai';
-SELECT plan(57);
+SELECT plan(67);
 
 SELECT open_partner('payg-owner', 'CNY', '2026-11-01') AS owner \gset
 SELECT list_machine(:owner, 16, '2.00 CNY', '2027-12-01', at => '2026-11-01') AS m4 \gset
@@ -162,6 +162,36 @@ SELECT is((SELECT count(*) FROM instance), :instances_before::bigint, 'refused c
 SELECT is((SELECT count(*) FROM verify() WHERE NOT ok), 0::bigint, 'verify() is all ok');
 SELECT is((SELECT sum(charge) FROM order_line), (SELECT sum(amount) FROM transfer WHERE object_type = 'order_line'),
 		  'order lines agree with the journal');
+
+-- R-PAYG-8: a running PAYG instance is resized: usage settled at the old fee, the new fee held and billed
+SELECT open_customer('payg-rs', 'CNY', '2026-11-01') AS rs \gset
+SELECT recharge(:rs, '150.00 CNY', 'wechat', 'payg-rs-1', '2026-11-01') IS NOT NULL AS funded;
+SELECT create_instance(:rs, :m4, 1, at => '2026-11-20 10:00+08') AS irs \gset
+SELECT lives_ok(format($$SELECT resize_instance(%s, 3, '2026-11-20 10:30+08')$$, :irs), 'resized from 1 to 3 GPUs at 10:30');
+SELECT results_eq(format($$SELECT kind, usage, charge FROM order_line WHERE instance_id = %s ORDER BY line_id$$, :irs),
+	$$VALUES ('payg_stop', tstzrange('2026-11-20 10:00+08', '2026-11-20 10:30+08'), '1.00 CNY'::amount)$$,
+	'the half hour at 2.00 is charged at the old fee');
+SELECT results_eq(format($$SELECT gpus, hourly_fee, (SELECT held FROM wallet(%s)) FROM instance WHERE instance_id = %s$$, :rs, :irs),
+	$$VALUES (3, '6.00 CNY'::amount, '6.00 CNY'::amount)$$, 'the new fee (3 x 2.00) is held');
+SELECT tick('2026-11-20 11:00+08') IS NOT NULL AS ticked;
+SELECT is((SELECT charge FROM order_line WHERE instance_id = :irs ORDER BY line_id DESC LIMIT 1), '3.00 CNY'::amount,
+		  'the next half hour is billed at the new fee');
+SELECT throws_ok(format($$SELECT resize_instance(%s, 17, '2026-11-20 11:10+08')$$, :irs), 'GB002', NULL,
+				 'beyond the machine''s GPUs: GB002');
+SELECT create_instance(:rich, :m4, 1, at => '2026-11-20 11:00+08') IS NOT NULL AS other;
+SELECT throws_ok(format($$SELECT resize_instance(%s, 16, '2026-11-20 11:10+08')$$, :irs), 'GB002', NULL,
+				 'beyond what the machine has free: GB002');
+SELECT results_eq(format($$SELECT gpus, billed_until FROM instance WHERE instance_id = %s$$, :irs),
+	$$VALUES (3, '2026-11-20 11:00+08'::timestamptz)$$, 'a refused resize changes nothing');
+SELECT open_customer('payg-rs-poor', 'CNY', '2026-11-01') AS rp \gset
+SELECT recharge(:rp, '100.00 CNY', 'wechat', 'payg-rp-1', '2026-11-01') IS NOT NULL AS funded;
+SELECT create_instance(:rp, :m4, 1, at => '2026-11-20 10:00+08') AS irp \gset
+SELECT place_hold(:rp, '96.00 CNY', at => '2026-11-20 10:00+08') IS NOT NULL AS mostly_held;
+SELECT throws_ok(format($$SELECT resize_instance(%s, 3, '2026-11-20 10:30+08')$$, :irp), 'GB001', NULL,
+				 'a new fee that available cannot cover: GB001');
+SELECT results_eq(format($$SELECT i.gpus, i.billed_until, w.held FROM instance i, wallet(%s) w WHERE i.instance_id = %s$$, :rp, :irp),
+	$$VALUES (1, '2026-11-20 10:00+08'::timestamptz, '98.00 CNY'::amount)$$, 'and nothing changes: no charge, the old hold');
+SELECT is((SELECT count(*) FROM verify() WHERE NOT ok), 0::bigint, 'verify() is all ok after the resizes');
 
 SELECT * FROM finish();
 ROLLBACK;

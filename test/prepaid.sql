@@ -3,7 +3,7 @@
 BEGIN;
 SET LOCAL search_path = gpubill, public;
 SET LOCAL TimeZone = 'Asia/Shanghai';
-SELECT plan(56);
+SELECT plan(57);
 
 SELECT open_partner('pre-owner', 'CNY', '2026-01-01') AS owner \gset
 SELECT list_machine(:owner, 8, '2.00 CNY', '2027-06-01', week_price_per_gpu => '200.00 CNY',
@@ -51,12 +51,13 @@ SELECT results_eq(format($$SELECT state, stop_reason, stopped_at FROM gpubill.in
 SELECT is((SELECT count(*) FROM open_alerts WHERE subject_id = :im), 0::bigint, 'the expiring alert is closed at expiry');
 SELECT results_eq(format($$SELECT due_at FROM gpubill.lifecycle_events WHERE subject_id = %s AND kind = 'local_data_erase_due'$$, :im),
 	$$VALUES ('2026-04-01 10:00+08'::timestamptz)$$, 'local data erasable 24 h after expiry');
--- R-PRE-3: resizing is allowed between terms; starting again buys a new term
-SELECT resize_instance(:im, 1, '2026-04-02 10:00+08');
+-- R-PRE-3, R-PAYG-6: an expired prepaid instance is not resized either; starting again buys a new term
+SELECT throws_ok(format($$SELECT gpubill.resize_instance(%s, 1, '2026-04-02 10:00+08')$$, :im), 'GB004', NULL,
+				 'resizing an expired prepaid instance raises GB004');
 SELECT start_instance(:im, '2026-04-02 10:00+08');
 SELECT results_eq(format($$SELECT charge, usage FROM gpubill.order_line WHERE instance_id = %s ORDER BY line_id DESC LIMIT 1$$, :im),
-	$$VALUES ('630.00 CNY'::gpubill.amount, tstzrange('2026-04-02 10:00+08', '2026-05-02 10:00+08'))$$,
-	'an expired instance starts with a new month of its new size');
+	$$VALUES ('1260.00 CNY'::gpubill.amount, tstzrange('2026-04-02 10:00+08', '2026-05-02 10:00+08'))$$,
+	'an expired instance starts with a new month of its size');
 SELECT is((SELECT count(*) FROM lifecycle_events WHERE subject_id = :im AND cancelled_at IS NOT NULL), 0::bigint,
 		  'an erase already due is not cancelled');
 SELECT tick('2026-05-02 10:00+08') IS NOT NULL AS ticked;
@@ -164,10 +165,10 @@ SELECT stop_instance(:irz, '2026-10-25 05:30+01');
 SELECT count(*) AS lines_before FROM order_line \gset
 SELECT throws_ok(format($$SELECT gpubill.resize_instance(%s, 0, '2026-10-25 06:00+01')$$, :irz), '22023', NULL,
 				 'resizing to 0 GPUs raises 22023');
-SELECT throws_ok(format($$SELECT gpubill.resize_instance(%s, 9, '2026-10-25 06:00+01')$$, :irz), 'GB002', NULL,
-				 'resizing beyond the machine''s GPUs raises GB002');
-SELECT throws_ok(format($$SELECT gpubill.resize_instance(%s, 1, '2026-10-25 05:00+01')$$, :idp), 'GB004', NULL,
-				 'resizing a running PAYG instance raises GB004');
+SELECT throws_ok(format($$SELECT gpubill.resize_instance(%s, 2, '2026-10-25 06:00+01')$$, :irz), 'GB004', NULL,
+				 'resizing a stopped instance raises GB004 (R-PAYG-6: only start and release)');
+SELECT throws_ok(format($$SELECT gpubill.resize_instance(%s, 99, '2026-10-25 05:00+01')$$, :idp), 'GB002', NULL,
+				 'resizing a running PAYG instance beyond its machine''s GPUs raises GB002');
 SELECT throws_ok($$SELECT gpubill.request_refund(-1)$$, 'P0002', NULL, 'a refund for an unknown customer raises P0002');
 SELECT is((SELECT count(*) FROM order_line), :lines_before::bigint, 'refused calls charged nothing');
 

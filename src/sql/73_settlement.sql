@@ -93,7 +93,8 @@ BEGIN
 	WITH due AS (
 		SELECT i.instance_id, i.customer_id, i.machine_id, i.partner_id, i.hourly_fee, i.cash_only, i.billed_until,
 			   i.product, i.run_started_at,
-			   i.hold_id, h.amount AS hold_amount, @extschema@.zero(@extschema@.currency(i.hourly_fee)) AS z,
+			   i.hold_id, h.amount AS hold_amount, h.cash_only AS hold_cash_only,	/* the hold keeps what it reserved */
+			   @extschema@.zero(@extschema@.currency(i.hourly_fee)) AS z,
 			   pg_catalog.floor(EXTRACT(epoch FROM b - i.billed_until))::bigint AS seconds,
 			   w.vouchers, w.cash_account, w.voucher_account, w.fee_account, w.voucher_expense_account,
 			   a.account_id AS income_account
@@ -174,7 +175,7 @@ BEGIN
 			cash_held = w.cash_held - t.cash_held, updated_at = GREATEST(w.updated_at, b)
 		FROM (SELECT p.customer_id, @extschema@.sum(p.cash) AS cash, @extschema@.sum(p.v) AS v,
 					 @extschema@.sum(p.hold_amount) AS held,
-					 @extschema@.sum(CASE WHEN p.cash_only THEN p.hold_amount ELSE p.z END) AS cash_held
+					 @extschema@.sum(CASE WHEN p.hold_cash_only THEN p.hold_amount ELSE p.z END) AS cash_held
 			  FROM paid p GROUP BY p.customer_id) t
 		WHERE w.customer_id = t.customer_id
 		RETURNING 1

@@ -358,31 +358,45 @@ DECLARE
 	i @extschema@.instance := @extschema@.lock_instance(instance);
 	t timestamptz := @extschema@.call_time(at, i.last_event_at, 'instance ' || instance);
 	m @extschema@.machine;
+	fee @extschema@.amount;
 BEGIN
 	IF gpus IS NULL OR gpus <= 0 THEN
 		RAISE EXCEPTION 'GPU count must be positive: %', gpus USING ERRCODE = 'invalid_parameter_value';
 	END IF;
-	IF i.state = 'running' AND i.billing <> 'payg' THEN
+	IF i.billing <> 'payg' OR i.product = 'one_time' THEN
 		/* R-PRE-3 */
-		RAISE EXCEPTION 'instance % is paid % up to %: no configuration change during a prepaid term', instance, i.billing, i.term_end
+		RAISE EXCEPTION 'instance % is paid % (%): no configuration change for a prepaid instance', instance, i.billing, i.product
 			USING ERRCODE = 'GB004';
 	END IF;
-	IF i.state <> 'stopped' AND i.state <> 'expired' THEN
-		RAISE EXCEPTION 'instance % is %: stop it before changing its GPUs', instance, i.state USING ERRCODE = 'GB004';
+	IF i.state <> 'running' THEN
+		/* R-PAYG-6: a stopped instance permits only start and release */
+		RAISE EXCEPTION 'instance % is %: only a running instance changes its GPUs', instance, i.state USING ERRCODE = 'GB004',
+			HINT = 'Start it, then resize it.';
 	END IF;
-	SELECT * INTO m FROM @extschema@.machine k WHERE k.machine_id = i.machine_id;
+	/* R-PAYG-8: within the machine and the limits (GB002), wallet then machine locked */
+	m := @extschema@.find_machine(i.machine_id, true);
 	IF gpus > m.gpus THEN
 		RAISE EXCEPTION 'machine % has % GPUs, % asked', m.machine_id, m.gpus, gpus USING ERRCODE = 'GB002';
 	END IF;
-	IF i.billing = 'payg' THEN
-		PERFORM @extschema@.check_payg_limits((SELECT w FROM @extschema@.wallet w WHERE w.customer_id = i.customer_id), gpus, instance);
+	PERFORM @extschema@.check_capacity(m, gpus, instance);
+	PERFORM @extschema@.check_payg_limits((SELECT w FROM @extschema@.wallet w WHERE w.customer_id = i.customer_id), gpus, instance);
+	/* usage settled to t at the old fee (a usage_hourly run ends there: its minimum is charged), the hold released */
+	PERFORM @extschema@.settle_payg_until(t, instance);
+	IF (SELECT k.state FROM @extschema@.instance k WHERE k.instance_id = instance) <> 'running' THEN
+		RAISE EXCEPTION 'instance % stopped for want of funds before %', instance, t USING ERRCODE = 'GB001';
 	END IF;
-	UPDATE @extschema@.instance k SET gpus = resize_instance.gpus, hourly_fee = @extschema@.hourly_fee(m, i.customer_id, resize_instance.gpus),
-		last_event_at = t
+	PERFORM @extschema@.settle_payg(t, instance, 'convert');
+	/* the new fee held (GB001 if available cannot cover it: then nothing changes), billing on from t */
+	fee := @extschema@.hourly_fee(m, i.customer_id, gpus);
+	UPDATE @extschema@.instance k
+	SET gpus = resize_instance.gpus, hourly_fee = fee,
+		hold_id = @extschema@.hold_run(i.customer_id, instance, fee, k.cash_only, t),
+		next_settle_at = @extschema@.upper(@extschema@.billing_period('hour', t, @extschema@.setting_value('billing_timezone'))),
+		run_started_at = t, last_event_at = GREATEST(k.last_event_at, t)
 	WHERE k.instance_id = instance;
 END
 $$;
-COMMENT ON FUNCTION @extschema@.resize_instance(bigint, integer, timestamptz) IS 'Change the GPUs of a stopped or expired instance; refused during a prepaid term (R-PRE-3)';
+COMMENT ON FUNCTION @extschema@.resize_instance(bigint, integer, timestamptz) IS 'Change the GPUs of a running PAYG instance: usage settled to at, the hold released, the new fee held (GB001, GB002: nothing changes) (R-PAYG-8); stopped and prepaid instances refuse (GB004)';
 
 CREATE FUNCTION @extschema@.instance_state(instance bigint)
 	RETURNS text

@@ -37,6 +37,57 @@ $$;
 COMMENT ON FUNCTION @extschema@.delist_machine(bigint, timestamptz) IS 'Delist a machine: no new rentals; running instances go on and stopped ones may start (R-PRT-6)';
 
 /*
+ * R-PRT-1: a partner changes whether vouchers pay on a machine, from at on.
+ * Its running PAYG instances are first settled up to at under the old
+ * permission (an interim settlement, as for an outage report); charges and
+ * holds from at on follow the new one, while the holds already placed keep
+ * what they reserved (cash only or not).  Wallets, then the machine.
+ */
+CREATE FUNCTION @extschema@.set_vouchers_allowed(machine bigint, allowed boolean, at timestamptz DEFAULT NULL)
+	RETURNS void
+	LANGUAGE plpgsql VOLATILE SECURITY DEFINER CALLED ON NULL INPUT PARALLEL UNSAFE
+	SET search_path = pg_catalog, @extschema@, pg_temp
+	AS $$
+DECLARE
+	m @extschema@.machine := @extschema@.find_machine(machine, false);
+	t timestamptz;
+	inst bigint;
+BEGIN
+	IF allowed IS NULL THEN
+		RAISE EXCEPTION 'allowed must not be null' USING ERRCODE = 'invalid_parameter_value';
+	END IF;
+	PERFORM @extschema@.lock_machines(ARRAY[machine]);
+	SELECT * INTO m FROM @extschema@.machine k WHERE k.machine_id = machine;
+	t := @extschema@.call_time(at, m.last_event_at, 'machine ' || machine);
+	IF at IS NULL THEN		/* R-CLK-5: a defaulted at follows the running instances' latest event */
+		t := GREATEST(t, (SELECT pg_catalog.max(k.last_event_at) FROM @extschema@.instance k
+						  WHERE k.machine_id = machine AND k.state = 'running'));
+	END IF;
+	IF m.state = 'removed' THEN
+		RAISE EXCEPTION 'machine % is removed', machine USING ERRCODE = 'GB004';
+	END IF;
+	IF m.vouchers_allowed = allowed THEN
+		RETURN;
+	END IF;
+	FOR inst IN SELECT k.instance_id FROM @extschema@.instance k
+				WHERE k.machine_id = machine AND k.state = 'running' ORDER BY k.instance_id FOR UPDATE LOOP
+		PERFORM @extschema@.call_time(t, (SELECT k.last_event_at FROM @extschema@.instance k WHERE k.instance_id = inst),
+									  'instance ' || inst);
+		PERFORM @extschema@.settle_payg_until(t, inst);
+		IF EXISTS (SELECT FROM @extschema@.instance k
+				   WHERE k.instance_id = inst AND k.state = 'running' AND k.hold_id IS NOT NULL AND k.billed_until < t) THEN
+			PERFORM @extschema@.settle_payg(t, inst, 'interim');
+		END IF;
+	END LOOP;
+	UPDATE @extschema@.instance k SET cash_only = NOT allowed, last_event_at = GREATEST(k.last_event_at, t)
+	WHERE k.machine_id = machine AND k.state = 'running';
+	UPDATE @extschema@.machine k SET vouchers_allowed = allowed, last_event_at = GREATEST(k.last_event_at, t)
+	WHERE k.machine_id = machine;
+END
+$$;
+COMMENT ON FUNCTION @extschema@.set_vouchers_allowed(bigint, boolean, timestamptz) IS 'Allow or refuse vouchers on a machine from at on: running instances settled up to at first, holds already placed keep what they reserved (R-PRT-1)';
+
+/*
  * R-LED-6: lock machines for taking them offline: the wallets of the
  * customers running on them (customer order), then the machines (id order).
  * A rental that slipped in between the two adds a customer whose wallet

@@ -59,6 +59,7 @@ GRANT EXECUTE ON FUNCTION
 	@extschema@.partner_level(bigint),
 	@extschema@.request_withdrawal(bigint, @extschema@.amount, timestamptz, text),
 	@extschema@.delist_machine(bigint, timestamptz),
+	@extschema@.set_vouchers_allowed(bigint, boolean, timestamptz),
 	@extschema@.take_offline(bigint, boolean, timestamptz),
 	@extschema@.remove_machine(bigint, timestamptz),
 	@extschema@.report_outage(bigint, timestamptz, timestamptz, boolean, timestamptz),
