@@ -3,7 +3,7 @@
 BEGIN;
 SET LOCAL search_path = gpubill, public;
 SET LOCAL TimeZone = 'Asia/Shanghai';
-SELECT plan(72);
+SELECT plan(76);
 
 SELECT set_setting('machine_deposit', '100.00');
 
@@ -265,6 +265,22 @@ SELECT results_eq(format($$SELECT cash_only FROM hold WHERE object_type = 'insta
 SELECT throws_ok(format($$SELECT set_vouchers_allowed(%s, NULL)$$, :mv), '22023', NULL, 'NULL is refused (22023)');
 SELECT throws_ok(format($$SELECT set_vouchers_allowed(%s, true, '2026-12-02 10:00+08')$$, :mv), 'GB004', NULL,
 				 'before the machine''s last event: GB004');
+
+-- R-PRT-5: nothing runs past the owner end time
+SELECT list_machine(:pv, 2, '1.00 CNY', '2026-12-31 12:30+08', at => '2026-12-02') AS mend \gset
+SELECT open_customer('mx-end', 'CNY', '2026-12-01') AS cend \gset
+SELECT recharge(:cend, '1000.00 CNY', 'wechat', 'mx-end-1', '2026-12-01') IS NOT NULL AS funded;
+SELECT create_instance(:cend, :mend, 1, at => '2026-12-20 10:00+08') AS iend \gset
+SELECT tick('2026-12-31 14:00+08') IS NOT NULL AS ticked;
+SELECT results_eq(format($$SELECT state, stop_reason, stopped_at, billed_until FROM instance WHERE instance_id = %s$$, :iend),
+	$$VALUES ('stopped', 'machine_end', '2026-12-31 12:30+08'::timestamptz, '2026-12-31 12:30+08'::timestamptz)$$,
+	'at the owner end time tick stops the running instance (machine_end), settled up to that instant');
+SELECT is((SELECT max(upper(usage)) FROM order_line WHERE instance_id = :iend), '2026-12-31 12:30+08'::timestamptz,
+		  'nothing is charged after it');
+SELECT is((SELECT sum(charge) FROM order_line WHERE instance_id = :iend), '266.50 CNY'::amount,
+		  '11 days, 2 hours and a half at 1.00');
+SELECT throws_ok(format($$SELECT start_instance(%s, '2026-12-31 15:00+08')$$, :iend), 'GB004', NULL,
+				 'a stopped instance does not start after the owner end time (GB004)');
 
 SELECT results_eq($$SELECT count(*) FROM gpubill.verify() WHERE NOT ok$$, $$VALUES (0::bigint)$$, 'verify() is all ok');
 SELECT * FROM finish();

@@ -1,9 +1,9 @@
 -- pgTAP: storage levels, hourly accrual, monthly settlement, estimate alert, arrears and their timelines
--- R-STO-1 R-STO-2 R-STO-3 R-STO-4 R-ARR-1 R-ARR-2 R-ARR-3 R-ALR-1 R-ALR-2 R-CLK-1 R-CLK-2 R-BI-2
+-- R-STO-1 R-STO-2 R-STO-3 R-STO-4 R-ARR-1 R-ARR-2 R-ARR-3 R-ARR-4 R-ALR-1 R-ALR-2 R-CLK-1 R-CLK-2 R-BI-2
 BEGIN;
 SET LOCAL search_path = gpubill, public;
 SET LOCAL TimeZone = 'Asia/Shanghai';
-SELECT plan(29);
+SELECT plan(32);
 
 SELECT set_setting('free_disk_gb', '50');
 SELECT open_customer('sto-a', 'CNY', '2026-10-01') AS a \gset
@@ -89,6 +89,21 @@ SELECT results_eq(format($$SELECT month, recharged, charged, closing_cash FROM g
 SELECT is((SELECT sum(charged) FROM customer_statement WHERE customer IN (:a, :b)),
 		  (SELECT sum(amount) FROM transfer WHERE kind IN ('income', 'fee', 'voucher_spend', 'storage') AND customer_id IN (:a, :b)),
 		  'statement charges sum to the journal''s');
+
+-- R-ARR-4: storage is free while in arrears: it accrues again once they are repaid
+SELECT open_customer('sto-c', 'CNY', '2026-10-01') AS c \gset
+SELECT recharge(:c, '10.00 CNY', 'wechat', 'sto-c-1', '2026-10-01') IS NOT NULL AS funded;
+SELECT set_storage(:c, 'disk', 1050, '2027-01-01 00:00+08');
+SELECT tick('2027-02-01 00:00+08') IS NOT NULL AS ticked;
+SELECT results_eq(format($$SELECT amount, (SELECT since FROM arrears_period WHERE customer_id = %s) FROM storage_bill WHERE customer_id = %s$$, :c, :c),
+	$$VALUES ('297.60 CNY'::amount, '2027-02-01 00:00+08'::timestamptz)$$,
+	'January: 1000 GB over the quota x 744 h x 0.0004 = 297.60; cash goes below zero, arrears from Feb 1');
+SELECT recharge(:c, '300.00 CNY', 'wechat', 'sto-c-2', '2027-02-10 12:00+08') IS NOT NULL AS repaid;
+SELECT tick('2027-03-01 00:00+08') IS NOT NULL AS ticked;
+SELECT is((SELECT amount FROM storage_bill WHERE customer_id = :c AND month = '2027-02-01'), '177.60 CNY'::amount,
+		  'February accrues only from the repayment on Feb 10 12:00: 444 h x 1000 GB x 0.0004 = 177.60');
+SELECT is((SELECT count(*) FROM arrears_period WHERE customer_id = :c), 2::bigint,
+		  'the February bill takes cash below zero again: new arrears, storage free again from Mar 1');
 
 SELECT results_eq($$SELECT count(*) FROM gpubill.verify() WHERE NOT ok$$, $$VALUES (0::bigint)$$, 'verify() is all ok');
 SELECT * FROM finish();

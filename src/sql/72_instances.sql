@@ -27,7 +27,7 @@ CREATE TABLE @extschema@.instance (
 	next_settle_at timestamptz,				/* the next hourly settlement, while running */
 	stopped_at	timestamptz,
 	stop_reason	text CHECK (stop_reason IN ('requested', 'insufficient_balance', 'expired', 'package_end', 'released',
-								'machine_offline')),
+								'machine_offline', 'machine_end')),
 	run_started_at timestamptz,				/* the current run began (usage_hourly minimum) */
 	term_end	timestamptz,				/* prepaid: paid up to here */
 	term_anchor	timestamptz,				/* prepaid: the first term began (months count from it) */

@@ -55,6 +55,10 @@ BEGIN
 	END IF;
 	/* R-PRT-5: delisted from the owner end time less delist_before_end_days, whether or not tick has run */
 	delist_at := m.owner_end_time - @extschema@.setting_value('delist_before_end_days')::integer * interval '1 day';
+	IF t >= m.owner_end_time THEN
+		RAISE EXCEPTION 'machine % reached its owner end time at %: nothing runs on it any more', machine, m.owner_end_time
+			USING ERRCODE = 'GB004';
+	END IF;
 	IF NOT for_start AND t >= delist_at THEN
 		RAISE EXCEPTION 'machine % is delisted from % (its owner end time less % days)', machine, delist_at,
 			@extschema@.setting_value('delist_before_end_days') USING ERRCODE = 'GB004';

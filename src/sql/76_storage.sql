@@ -4,7 +4,8 @@
  *
  * Storage is recorded as levels over time.  The excess over the free quota
  * accrues per GB-hour, exactly (by the second; storage_accrued shows the
- * month so far); the month's total is settled at 00:00 on the 1st in the
+ * month so far), except while the customer is in arrears (R-ARR-4: data is
+ * kept free of charge until the arrears are repaid); the month's total is settled at 00:00 on the 1st in the
  * billing time zone, rounded to cents, from cash only, which may go below
  * zero: arrears.  Five days before that settlement the month's fee is
  * estimated and a low balance raises storage_balance_low.
@@ -102,7 +103,13 @@ BEGIN
 				 coalesce(pg_catalog.sum(GREATEST(l.gb - free_disk, 0) * l.secs) FILTER (WHERE l.kind = 'disk'), 0) / 3600 AS disk,
 				 coalesce(pg_catalog.sum(GREATEST(l.gb - free_nas, 0) * l.secs) FILTER (WHERE l.kind = 'nas'), 0) / 3600 AS nas
 		  FROM (SELECT k.customer_id, k.kind, k.gb,
-					   EXTRACT(epoch FROM LEAST(coalesce(k.until, 'infinity'), u) - GREATEST(k.since, f)) AS secs
+					   EXTRACT(epoch FROM LEAST(coalesce(k.until, 'infinity'), u) - GREATEST(k.since, f))
+					   /* R-ARR-4: nothing accrues while the customer is in arrears */
+					   - coalesce((SELECT pg_catalog.sum(EXTRACT(epoch FROM LEAST(coalesce(a.repaid_at, 'infinity'), coalesce(k.until, 'infinity'), u)
+																		  - GREATEST(a.since, k.since, f)))
+								   FROM @extschema@.arrears_period a
+								   WHERE a.customer_id = k.customer_id AND a.since < LEAST(coalesce(k.until, 'infinity'), u)
+									 AND coalesce(a.repaid_at, 'infinity') > GREATEST(k.since, f)), 0) AS secs
 				FROM (SELECT s.*, pg_catalog.lead(s.since) OVER (PARTITION BY s.customer_id, s.kind ORDER BY s.since) AS until
 					  FROM @extschema@.storage_level s
 					  WHERE (only_customer IS NULL OR s.customer_id = only_customer) AND s.since < u

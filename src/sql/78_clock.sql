@@ -129,7 +129,7 @@ CREATE FUNCTION @extschema@.tick_pass(t timestamptz, scope @extschema@.tick_scop
 	OUT boundaries integer, OUT settled integer, OUT stopped integer, OUT renewed integer, OUT ended integer,
 	OUT storage_bills integer, OUT storage_estimates integer, OUT vouchers_expired integer, OUT released integer,
 	OUT contracts_started integer, OUT collected integer, OUT late integer, OUT completed integer,
-	OUT resold integer, OUT resale_months integer, OUT balance_low integer, OUT expiring integer)
+	OUT resold integer, OUT resale_months integer, OUT balance_low integer, OUT expiring integer, OUT machine_ends integer)
 	LANGUAGE plpgsql VOLATILE CALLED ON NULL INPUT PARALLEL UNSAFE
 	AS $$
 DECLARE
@@ -137,6 +137,8 @@ DECLARE
 	release_after interval := @extschema@.setting_value('stopped_release_days')::integer * interval '1 day';
 	storage_done timestamptz := storage_from;
 	pb timestamptz;
+	me timestamptz;
+	inst bigint;
 	sb_at timestamptz;
 	sb_settles boolean;
 	b timestamptz;
@@ -144,7 +146,7 @@ DECLARE
 	last_report timestamptz := pg_catalog.clock_timestamp();
 BEGIN
 	boundaries := 0; settled := 0; stopped := 0; renewed := 0; ended := 0; storage_bills := 0;
-	storage_estimates := 0; balance_low := 0; expiring := 0;
+	storage_estimates := 0; balance_low := 0; expiring := 0; machine_ends := 0;
 	/* the customers of this pass: those tick locked up front, in the scope; every step keeps to them */
 	DELETE FROM pg_temp.gpubill_pass;
 	INSERT INTO pg_temp.gpubill_pass
@@ -156,7 +158,12 @@ BEGIN
 		IF storage_done IS NOT NULL THEN
 			SELECT x.step_at, x.settles INTO sb_at, sb_settles FROM @extschema@.next_storage_step(storage_done) x;
 		END IF;
-		b := LEAST(pb, sb_at);
+		/* R-PRT-5: the owner end time of a machine something of this pass still runs on */
+		SELECT pg_catalog.min(m.owner_end_time) INTO me
+		FROM @extschema@.instance i JOIN @extschema@.machine m ON m.machine_id = i.machine_id
+		WHERE i.state = 'running' AND m.owner_end_time <= t
+		  AND i.customer_id IN (SELECT pc.customer_id FROM pg_temp.gpubill_pass pc);
+		b := LEAST(pb, sb_at, me);
 		EXIT WHEN b IS NULL OR b > t;
 
 		r := @extschema@.end_terms(b);
@@ -170,6 +177,16 @@ BEGIN
 					+ @extschema@.estimate_storage(b, @extschema@.upper(@extschema@.billing_period('month', b, tz)));
 			END IF;
 			storage_done := b;
+		END IF;
+		IF me = b THEN
+			/* R-PRT-5: at the owner end time every running instance on the machine stops, settled up to it */
+			FOR inst IN SELECT i.instance_id FROM @extschema@.instance i JOIN @extschema@.machine m ON m.machine_id = i.machine_id
+						WHERE i.state = 'running' AND m.owner_end_time = b
+						  AND i.customer_id IN (SELECT pc.customer_id FROM pg_temp.gpubill_pass pc)
+						ORDER BY i.instance_id LOOP
+				PERFORM @extschema@.halt_instance(inst, b, 'machine_end');
+				machine_ends := machine_ends + 1;
+			END LOOP;
 		END IF;
 		IF pb = b THEN
 			r := @extschema@.settle_payg(b);
@@ -309,6 +326,9 @@ BEGIN
 		UNION
 		SELECT i.customer_id FROM @extschema@.instance i WHERE i.state = 'running' AND i.term_end <= t
 		UNION
+		SELECT i.customer_id FROM @extschema@.instance i JOIN @extschema@.machine m ON m.machine_id = i.machine_id
+		WHERE i.state = 'running' AND m.owner_end_time <= t
+		UNION
 		SELECT i.customer_id FROM @extschema@.instance i
 		WHERE i.state IN ('stopped', 'expired') AND i.stopped_at + release_after <= t
 		UNION
@@ -418,6 +438,7 @@ BEGIN
 		'vouchers_expired', c -> 'vouchers_expired',
 		'released', c -> 'released',
 		'machines_delisted', machines_delisted,
+		'stopped_at_machine_end', c -> 'machine_ends',
 		'qualifications_ended', qualifications_ended,
 		'contracts', pg_catalog.jsonb_build_object('started', c -> 'contracts_started', 'collected', c -> 'collected',
 												   'late', c -> 'late', 'completed', c -> 'completed',
