@@ -3,7 +3,7 @@
 BEGIN;
 SET LOCAL search_path = gpubill, public;
 SET LOCAL TimeZone = 'Asia/Shanghai';
-SELECT plan(61);
+SELECT plan(62);
 
 SELECT open_provider('ex-prov', 'USD', '2026-11-01') AS pv \gset
 SELECT open_customer('ex-b', 'USD', '2026-11-01') AS b \gset
@@ -81,7 +81,9 @@ SELECT results_eq(format($$SELECT gpubill.contract_state(%s), (SELECT approved F
 	'accepted Tue Dec 1, unpaid on Fri Dec 4 00:00: late while pending, a fee of 72.00 owed, approval revoked');
 SELECT recharge(:a2, '1000.00 USD', 'stripe', 'ex-a2-1', '2026-12-12 10:00+08') IS NOT NULL AS funded;
 SELECT is(tick('2026-12-12 12:00+08')->'contracts'->>'collected', '2', 'the fee and the late payment are taken from the wallet, before the due time');
-SELECT is(contract_state(:ca2), 'active', 'the contract is active again');
+SELECT is(contract_state(:ca2), 'pending', 'paid before its term: pending again, until the term starts (R-EXC-1)');
+SELECT tick('2026-12-26 00:00+08') IS NOT NULL AS ticked;
+SELECT is(contract_state(:ca2), 'active', 'active from the start of its term');
 SELECT results_eq(format($$SELECT kind, gross, commission FROM gpubill.contract_receipt WHERE contract_id = %s$$, :cb),
 	$$VALUES ('payment', '7440.00 USD'::gpubill.amount, '297.60 USD'::gpubill.amount)$$, 'the provider receives 7440 less 297.60');
 SELECT results_eq(format($$SELECT balance FROM gpubill.accounts WHERE owner_kind = 'customer' AND owner_id = %s AND purpose = 'deposit'$$, :b),

@@ -1,10 +1,11 @@
 -- pgTAP: the exchange's rules of issue 12 in simulated time: payments strictly in
--- schedule order and deposits applied only from what was paid in.
+-- schedule order and deposits applied only from what was paid in; no sub-cent rows;
+-- the settings kept by a contract; delivery follows payment.
 -- R-EXC-1 R-EXC-3 R-EXC-5 R-LED-3
 BEGIN;
 SET LOCAL search_path = gpubill, public;
 SET LOCAL TimeZone = 'Asia/Shanghai';
-SELECT plan(15);
+SELECT plan(18);
 
 SELECT open_provider('xr-prov', 'CNY', '2026-11-01') AS pv \gset
 
@@ -69,5 +70,17 @@ SELECT results_eq(format($$SELECT seq, covers, customer_pays, from_deposit FROM 
 	'its schedule: 14 days + the deposit up front, 80 % of each piece paid, 20 % from the deposit');
 SELECT results_eq(format($$SELECT initial_days, deposit_rate FROM contract WHERE contract_id = %s$$, :cc),
 				  $$VALUES (31, 0.10)$$, 'a contract accepted before keeps 31 days and 10 %');
+
+-- 8. R-EXC-1: delivery follows payment: an approved customer's unpaid contract does not start
+SELECT open_customer('xr-d', 'CNY', '2026-11-01') AS d \gset
+SELECT set_approved(:d, true);
+SELECT create_contract(:d, :pv, 1, '1.00 CNY', '[2027-02-10 00:00+08, 2027-02-20 00:00+08)', '2027-02-09 10:00+08') AS ce \gset
+SELECT tick('2027-02-10 01:00+08') IS NOT NULL AS ticked;
+SELECT is(contract_state(:ce), 'pending', 'unpaid at the term start: still pending, not delivered');
+SELECT pay_contract(:ce, '240.00 CNY', 'xr-d-wire', '2027-02-11 09:00+08') IS NOT NULL AS paid;
+SELECT results_eq(format($$SELECT state, term FROM contract WHERE contract_id = %s$$, :ce),
+	$$VALUES ('active', tstzrange('2027-02-10 00:00+08', '2027-02-20 00:00+08'))$$,
+	'active once paid (within its grace: never late); the term does not move');
+SELECT is((SELECT count(*) FROM contract_fee WHERE contract_id = :ce), 0::bigint, 'no reservation fee');
 SELECT * FROM finish();
 ROLLBACK;

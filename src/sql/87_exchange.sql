@@ -57,7 +57,8 @@ CREATE TABLE @extschema@.contract_transition (
 );
 INSERT INTO @extschema@.contract_transition VALUES
 	('pending', 'active'), ('active', 'completed'), ('active', 'late'), ('late', 'active'),
-	('active', 'terminated'), ('late', 'terminated'), ('active', 'resold'), ('late', 'resold'), ('pending', 'late');
+	('active', 'terminated'), ('late', 'terminated'), ('active', 'resold'), ('late', 'resold'), ('pending', 'late'),
+	('late', 'pending');		/* a late initial payment made before the term starts */
 COMMENT ON TABLE @extschema@.contract_transition IS 'The allowed state changes of a contract';
 
 CREATE TRIGGER contract_state_machine AFTER UPDATE ON @extschema@.contract
@@ -263,11 +264,16 @@ BEGIN
 		END IF;
 	END IF;
 	UPDATE @extschema@.contract_payment p SET paid_at = t WHERE p.contract_id = r.contract_id AND p.seq = r.seq;
-	/* a late contract is active again once nothing late is unpaid */
-	UPDATE @extschema@.contract k SET state = 'active', last_event_at = GREATEST(k.last_event_at, t)
-	WHERE k.contract_id = c.contract_id AND k.state = 'late'
+	/* a late contract is active again once nothing late is unpaid (pending again, if its term has not begun);
+	   R-EXC-1: delivery follows payment — a pending contract whose term has begun is active once its first payment is made */
+	UPDATE @extschema@.contract k
+	SET state = CASE WHEN t < pg_catalog.lower(k.term) THEN 'pending' ELSE 'active' END,
+		last_event_at = GREATEST(k.last_event_at, t)
+	WHERE k.contract_id = c.contract_id
+	  AND (k.state = 'late' OR (k.state = 'pending' AND pg_catalog.lower(k.term) <= t))
 	  AND NOT EXISTS (SELECT FROM @extschema@.contract_payment p
-					  WHERE p.contract_id = c.contract_id AND p.paid_at IS NULL AND p.cancelled_at IS NULL AND p.late_at IS NOT NULL);
+					  WHERE p.contract_id = c.contract_id AND p.paid_at IS NULL AND p.cancelled_at IS NULL
+						AND (p.late_at IS NOT NULL OR p.seq = 1));
 END
 $$;
 COMMENT ON FUNCTION @extschema@.pay_row(@extschema@.contract, @extschema@.contract_payment, bigint, timestamptz, text) IS 'Pay a schedule row of a contract from a source account: the provider receives it less commission, the deposit is set aside or applied';

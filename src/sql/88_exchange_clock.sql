@@ -65,6 +65,9 @@ BEGIN
 			SELECT * INTO w FROM @extschema@.wallet k WHERE k.customer_id = c.customer_id;
 			PERFORM @extschema@.pay_row(c, r, w.cash_account, pg_catalog.lower(c.term));
 			PERFORM @extschema@.spend_cash(c.customer_id, r.customer_pays, pg_catalog.lower(c.term), true);
+		ELSIF EXISTS (SELECT FROM @extschema@.contract_payment p
+					  WHERE p.contract_id = c.contract_id AND p.seq = 1 AND p.paid_at IS NULL AND p.cancelled_at IS NULL) THEN
+			CONTINUE;	/* R-EXC-1: delivery follows payment — pending until the first payment is made; the term does not move */
 		END IF;
 		UPDATE @extschema@.contract k SET state = 'active', last_event_at = GREATEST(k.last_event_at, pg_catalog.lower(k.term))
 		WHERE k.contract_id = c.contract_id;
