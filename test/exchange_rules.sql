@@ -5,7 +5,7 @@
 BEGIN;
 SET LOCAL search_path = gpubill, public;
 SET LOCAL TimeZone = 'Asia/Shanghai';
-SELECT plan(18);
+SELECT plan(25);
 
 SELECT open_provider('xr-prov', 'CNY', '2026-11-01') AS pv \gset
 
@@ -34,6 +34,10 @@ SELECT results_eq(format($$SELECT seq FROM contract_payment WHERE contract_id = 
 SELECT is((SELECT deposit_left FROM contract WHERE contract_id = :ca), '112.80 CNY'::amount,
 		  'the deposit paid in (165.60) less January''s share (52.80)');
 SELECT is((SELECT count(*) FROM verify() WHERE NOT ok), 0::bigint, 'verify() is all ok (no deposit account below zero)');
+-- 7. R-EXC-5: the reservation fee once per contract: February is late too (175.20 left), no second fee
+SELECT tick('2027-02-05 00:00+08') IS NOT NULL AS ticked;
+SELECT results_eq(format($$SELECT state, (SELECT count(*) FROM contract_fee f WHERE f.contract_id = %s) FROM contract WHERE contract_id = %s$$, :ca, :ca),
+				  $$VALUES ('late', 1::bigint)$$, 'a second late payment: late again, but no second reservation fee');
 
 -- 2. R-EXC-3: no schedule row below one cent: 31 days and a second is one payment; a one-second
 -- piece before a month boundary joins the initial payment
@@ -82,5 +86,22 @@ SELECT results_eq(format($$SELECT state, term FROM contract WHERE contract_id = 
 	$$VALUES ('active', tstzrange('2027-02-10 00:00+08', '2027-02-20 00:00+08'))$$,
 	'active once paid (within its grace: never late); the term does not move');
 SELECT is((SELECT count(*) FROM contract_fee WHERE contract_id = :ce), 0::bigint, 'no reservation fee');
+
+-- 7. R-EXC-5: evidence of initiation defers lateness by 3 business days, once
+SELECT open_customer('xr-e', 'CNY', '2026-11-01') AS e \gset
+SELECT set_approved(:e, true);
+SELECT create_contract(:e, :pv, 1, '1.00 CNY', '[2027-02-15 00:00+08, 2027-02-25 00:00+08)', '2027-02-01 10:00+08') AS cf \gset
+SELECT is((SELECT late_from FROM contract_payment WHERE contract_id = :cf), '2027-02-04 00:00+08'::timestamptz,
+		  'accepted Mon Feb 1: late from Thu Feb 4 00:00');
+SELECT lives_ok(format($$SELECT record_payment_initiated(%s, 'SWIFT MT103 ref 0042', '2027-02-03 15:00+08')$$, :cf),
+				'the customer shows the wire it sent on Wed Feb 3');
+SELECT is((SELECT late_from FROM contract_payment WHERE contract_id = :cf), '2027-02-09 00:00+08'::timestamptz,
+		  'lateness deferred by 3 business days (Thu, Fri, Mon): from Tue Feb 9 00:00');
+SELECT throws_ok(format($$SELECT record_payment_initiated(%s, 'again', '2027-02-04 10:00+08')$$, :cf), 'GB004', NULL,
+				 'only once per payment');
+SELECT tick('2027-02-08 23:00+08') IS NOT NULL AS ticked;
+SELECT is(contract_state(:cf), 'pending', 'not late before the deferred instant');
+SELECT throws_ok(format($$SELECT record_payment_initiated(%s, 'late proof', '2027-02-09 10:00+08')$$, :cf), 'GB004', NULL,
+				 'too late once the payment is late');
 SELECT * FROM finish();
 ROLLBACK;

@@ -46,6 +46,7 @@ INSERT INTO @extschema@.setting_defaults (key, value, kind, description) VALUES
 	('delist_before_end_days', '10', 'count', 'Days before owner end time when a machine is delisted (R-PRT-5)'),
 	('reservation_fee_on_late', 'true', 'bool', 'Charge a reservation fee on a late contract payment (R-EXC-5)'),
 	('revoke_approval_on_late', 'true', 'bool', 'Revoke a customer''s approval on a late contract payment (R-EXC-5)'),
+	('payment_evidence_grace_business_days', '3', 'count', 'Business days a recorded payment initiation defers lateness (R-EXC-5)'),
 	('channel_bonus_rate.wechat', '0', 'rate', 'Voucher bonus rate of WeChat recharges (R-RCH-2)'),
 	('channel_bonus_rate.alipay', '0', 'rate', 'Voucher bonus rate of Alipay recharges (R-RCH-2)'),
 	('channel_bonus_rate.stripe', '0', 'rate', 'Voucher bonus rate of Stripe recharges (R-RCH-2)'),
@@ -71,6 +72,7 @@ FROM (VALUES
 	('free_disk_gb', 0, 1000000000), ('free_nas_gb', 0, 1000000000), ('max_storage_gb', 0, 1000000000),
 	('alert_horizon_hours', 1, 8784), ('stopped_release_days', 0, 3660), ('local_data_hours', 0, 8784),
 	('exchange_initial_days', 1, 366), ('payment_grace_business_days', 0, 260),
+	('payment_evidence_grace_business_days', 0, 260),
 	('rating_daily_gain_cap', 0, 5000), ('rating_daily_loss_cap', 0, 5000),
 	('outage_compensation_multiple', 0, 100), ('max_unnotified_outages_per_month', 0, 10000),
 	('delist_before_end_days', 0, 3660), ('shard_id', 0, 32767)

@@ -77,6 +77,8 @@ CREATE TABLE @extschema@.contract_payment (
 	paid_at		timestamptz,
 	late_at		timestamptz,				/* it became late (once) */
 	cancelled_at timestamptz,				/* no longer due: terminated or resold */
+	evidence	text,						/* R-EXC-5: the customer showed it initiated the payment */
+	evidence_at	timestamptz,
 	PRIMARY KEY (contract_id, seq)
 );
 CREATE INDEX contract_payment_due_idx ON @extschema@.contract_payment (due_at) WHERE paid_at IS NULL AND cancelled_at IS NULL;

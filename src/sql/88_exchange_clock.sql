@@ -123,7 +123,8 @@ BEGIN
 		UPDATE @extschema@.contract_payment p SET late_at = x.late_from WHERE p.contract_id = x.contract_id AND p.seq = x.seq;
 		UPDATE @extschema@.contract k SET state = 'late', last_event_at = GREATEST(k.last_event_at, x.late_from)
 		WHERE k.contract_id = c.contract_id AND k.state <> 'late';
-		IF charge_fee THEN
+		/* R-EXC-5: the reservation fee at most once per contract, at its first late payment */
+		IF charge_fee AND NOT EXISTS (SELECT FROM @extschema@.contract_fee f WHERE f.contract_id = c.contract_id) THEN
 			amt := @extschema@.amount(pg_catalog.round(@extschema@.micros(c.total)::numeric * fee_rate / 1000000, 2),
 									  @extschema@.currency(c.total));
 			IF @extschema@.micros(amt) > 0 THEN
@@ -202,3 +203,51 @@ SELECT f.contract_id, f.seq, f.customer_id, 'reservation_fee', f.charged_at, NUL
 	   @extschema@.zero(@extschema@.currency(f.amount)), f.paid_at, f.charged_at, f.paid_at IS NULL, false
 FROM @extschema@.contract_fee f;
 COMMENT ON VIEW @extschema@.contract_receivables IS 'One row per payment a contract''s customer owes: its schedule rows (due time, what it pays, paid, overdue = unpaid and found late by tick after its grace) and reservation fees (overdue while owed)';
+
+/*
+ * R-EXC-5: an approved customer shows it initiated its oldest unpaid
+ * payment before that payment is late: the lateness is deferred by
+ * payment_evidence_grace_business_days (3) business days, once per payment.
+ */
+CREATE FUNCTION @extschema@.record_payment_initiated(contract bigint, evidence text, at timestamptz DEFAULT NULL)
+	RETURNS void
+	LANGUAGE plpgsql VOLATILE SECURITY DEFINER CALLED ON NULL INPUT PARALLEL UNSAFE
+	SET search_path = pg_catalog, @extschema@, pg_temp
+	AS $$
+DECLARE
+	c @extschema@.contract := @extschema@.lock_contract(contract);
+	t timestamptz := @extschema@.call_time(at, c.last_event_at, 'contract ' || contract);
+	tz text := @extschema@.setting_value('billing_timezone');
+	p @extschema@.contract_payment;
+BEGIN
+	IF evidence IS NULL OR evidence = '' THEN
+		RAISE EXCEPTION 'a payment initiation needs its evidence' USING ERRCODE = 'invalid_parameter_value';
+	END IF;
+	PERFORM @extschema@.check_text(evidence, 'evidence', 1000);
+	IF NOT (SELECT k.approved FROM @extschema@.customer k WHERE k.customer_id = c.customer_id) THEN
+		RAISE EXCEPTION 'customer % is not approved: its payments are taken from its wallet', c.customer_id USING ERRCODE = 'GB004';
+	END IF;
+	SELECT * INTO p FROM @extschema@.contract_payment k
+	WHERE k.contract_id = contract AND k.paid_at IS NULL AND k.cancelled_at IS NULL ORDER BY k.seq LIMIT 1 FOR UPDATE;
+	IF NOT FOUND THEN
+		RAISE EXCEPTION 'contract % has no unpaid payment', contract USING ERRCODE = 'GB004';
+	END IF;
+	IF p.late_at IS NOT NULL OR p.late_from <= t THEN
+		RAISE EXCEPTION 'payment % of contract % is late since %: too late to defer it', p.seq, contract, p.late_from
+			USING ERRCODE = 'GB004';
+	END IF;
+	IF p.evidence IS NOT NULL THEN
+		RAISE EXCEPTION 'payment % of contract % was already shown initiated at %', p.seq, contract, p.evidence_at
+			USING ERRCODE = 'GB004';
+	END IF;
+	/* 00:00 after the payment_evidence_grace_business_days-th business day after its last day of grace */
+	UPDATE @extschema@.contract_payment k
+	SET evidence = record_payment_initiated.evidence, evidence_at = t,
+		late_from = (pg_catalog.date_trunc('day', @extschema@.add_working_days(k.late_from - interval '1 day',
+						@extschema@.setting_value('payment_evidence_grace_business_days')::integer) AT TIME ZONE tz)
+					 + interval '1 day') AT TIME ZONE tz
+	WHERE k.contract_id = contract AND k.seq = p.seq;
+	UPDATE @extschema@.contract k SET last_event_at = GREATEST(k.last_event_at, t) WHERE k.contract_id = contract;
+END
+$$;
+COMMENT ON FUNCTION @extschema@.record_payment_initiated(bigint, text, timestamptz) IS 'An approved customer records that it initiated its oldest unpaid payment: its lateness is deferred by payment_evidence_grace_business_days, once (R-EXC-5)';

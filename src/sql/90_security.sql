@@ -70,6 +70,7 @@ GRANT EXECUTE ON FUNCTION
 	@extschema@.contract_state(bigint),
 	@extschema@.pay_contract(bigint, @extschema@.amount, text, timestamptz),
 	@extschema@.terminate_contract(bigint, text, timestamptz),
+	@extschema@.record_payment_initiated(bigint, text, timestamptz),
 	@extschema@.resell_contract(bigint, bigint, @extschema@.amount, timestamptz),
 	@extschema@.ack_lifecycle_event(bigint),
 	@extschema@.tick(timestamptz)
