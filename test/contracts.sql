@@ -3,7 +3,7 @@
 BEGIN;
 SET LOCAL search_path = gpubill, public;
 SET LOCAL TimeZone = 'Asia/Shanghai';
-SELECT plan(62);
+SELECT plan(69);
 
 SELECT open_provider('ex-prov', 'USD', '2026-11-01') AS pv \gset
 SELECT open_customer('ex-b', 'USD', '2026-11-01') AS b \gset
@@ -160,7 +160,16 @@ SELECT results_eq(format($$SELECT balance + commission_paid FROM gpubill.provide
 	$$SELECT gpubill.sum(gross) FROM gpubill.contract_receipt$$, 'provider_wallet: balance + commission = the gross received');
 
 -- R-EXC-4: tiered volume discounts on the commission, by the provider's volume in the month
-INSERT INTO exchange_commission_tier VALUES (0, 0.04), (10000, 0.03);
+SET LOCAL ROLE gpubill_app;
+SELECT throws_ok($$SELECT gpubill.set_commission_tiers('[{"from": "0 USD", "rate": 0.04}]')$$, '42501', NULL,
+				 'only gpubill_admin sets the tiers');
+RESET ROLE;
+SET LOCAL ROLE gpubill_admin;
+SELECT throws_ok($$SELECT gpubill.set_commission_tiers('[{"from": "0 USD", "rate": 1.5}]')$$, '22023', NULL,
+				 'a rate beyond 1 is refused');
+SELECT lives_ok($$SELECT gpubill.set_commission_tiers('[{"from": "0 USD", "rate": 0.04}, {"from": "10000 USD", "rate": 0.03}]')$$,
+				'gpubill_admin sets the tiers');
+RESET ROLE;
 SELECT open_provider('ex-prov2', 'USD', '2027-04-01') AS pv2 \gset
 SELECT open_customer('ex-c2', 'USD', '2027-04-01') AS c2 \gset
 SELECT set_approved(:c2, true);
@@ -171,7 +180,20 @@ SELECT pay_contract(:cx2, '14880.00 USD', 'ex-x-2', '2027-04-03') IS NOT NULL AS
 SELECT results_eq(format($$SELECT rate, commission FROM gpubill.contract_receipt WHERE provider_id = %s ORDER BY receipt_id$$, :pv2),
 	$$VALUES (0.04, '595.20 USD'::gpubill.amount), (0.03, '446.40 USD')$$,
 	'31 days of 20.00/h paid in full; the second payment in the month is past 10000 of volume: 3%');
-DELETE FROM exchange_commission_tier;
+-- R-EXC-4: a negotiated rate overrides the tiers from its date
+SET LOCAL ROLE gpubill_admin;
+SELECT lives_ok(format($$SELECT gpubill.set_provider_commission(%s, 0.025, '2027-04-05')$$, :pv2), 'a negotiated 2.5% from Apr 5');
+RESET ROLE;
+SELECT create_contract(:c2, :pv2, 1, '20.00 USD', '[2027-04-14 00:00+08, 2027-05-15 00:00+08)', '2027-04-05') AS cx3 \gset
+SELECT pay_contract(:cx3, '14880.00 USD', 'ex-x-3', '2027-04-06') IS NOT NULL AS paid;
+SELECT is((SELECT rate FROM contract_receipt WHERE contract_id = :cx3), 0.025, 'the next receipt takes the negotiated rate');
+SET LOCAL ROLE gpubill_app;
+SELECT throws_ok(format($$SELECT gpubill.set_provider_commission(%s, 0.03, '2027-04-05')$$, :pv2), '42501', NULL,
+				 'only gpubill_admin negotiates');
+RESET ROLE;
+SET LOCAL ROLE gpubill_admin;
+SELECT lives_ok($$SELECT gpubill.set_commission_tiers('[]')$$, 'the tiers emptied');
+RESET ROLE;
 
 -- verify() checks the contracts' cached unapplied deposits against the journal
 SAVEPOINT tamper;

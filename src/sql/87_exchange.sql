@@ -114,6 +114,82 @@ CREATE TABLE @extschema@.exchange_commission_tier (
 COMMENT ON TABLE @extschema@.exchange_commission_tier IS 'Volume discounts on the exchange commission: from min_volume received by a provider in a calendar month on, its rate applies; empty = exchange_commission_rate for all';
 SELECT pg_catalog.pg_extension_config_dump('@extschema@.exchange_commission_tier', '');
 
+-- R-EXC-4: a negotiated commission rate of a provider, from an instant on
+CREATE TABLE @extschema@.provider_commission (
+	provider_id	bigint NOT NULL,			/* party key */
+	from_at		timestamptz NOT NULL,
+	rate		numeric NOT NULL CHECK (rate >= 0 AND rate <= 1),
+	set_at		timestamptz NOT NULL DEFAULT pg_catalog.statement_timestamp(),
+	set_by		name NOT NULL,
+	PRIMARY KEY (provider_id, from_at)
+);
+COMMENT ON TABLE @extschema@.provider_commission IS 'A commission rate negotiated with a provider, overriding the tiers from from_at on (R-EXC-4)';
+SELECT pg_catalog.pg_extension_config_dump('@extschema@.provider_commission', '');
+
+CREATE FUNCTION @extschema@.set_provider_commission(provider bigint, rate numeric, from_at timestamptz)
+	RETURNS void
+	LANGUAGE plpgsql VOLATILE SECURITY DEFINER CALLED ON NULL INPUT PARALLEL UNSAFE
+	SET search_path = pg_catalog, @extschema@, pg_temp
+	AS $$
+BEGIN
+	IF NOT @extschema@.is_admin() THEN
+		RAISE EXCEPTION 'commissions are negotiated only by gpubill_admin' USING ERRCODE = 'insufficient_privilege',
+			DETAIL = pg_catalog.format('The calling role is %s.', @extschema@.calling_role());
+	END IF;
+	IF rate IS NULL OR rate::text = 'NaN' OR rate < 0 OR rate > 1 OR from_at IS NULL THEN
+		RAISE EXCEPTION 'a commission rate from 0 to 1 and its start are needed: % from %', rate, from_at
+			USING ERRCODE = 'invalid_parameter_value';
+	END IF;
+	PERFORM @extschema@.check_time(from_at, 'from_at');
+	IF NOT EXISTS (SELECT FROM @extschema@.partner p WHERE p.partner_id = provider AND p.is_provider) THEN
+		RAISE EXCEPTION 'unknown provider: %', provider USING ERRCODE = 'no_data_found';
+	END IF;
+	INSERT INTO @extschema@.provider_commission AS k (provider_id, from_at, rate, set_by)
+	VALUES (provider, from_at, rate, @extschema@.calling_role())
+	ON CONFLICT ON CONSTRAINT provider_commission_pkey DO UPDATE SET rate = EXCLUDED.rate, set_at = EXCLUDED.set_at, set_by = EXCLUDED.set_by;
+END
+$$;
+COMMENT ON FUNCTION @extschema@.set_provider_commission(bigint, numeric, timestamptz) IS 'Negotiate a provider''s commission rate from an instant on, overriding the tiers (R-EXC-4); admin';
+
+-- R-EXC-4: the volume discount tiers, replaced as a whole: [{"from": "0 USD", "rate": 0.04}, ...]
+CREATE FUNCTION @extschema@.set_commission_tiers(tiers jsonb)
+	RETURNS void
+	LANGUAGE plpgsql VOLATILE SECURITY DEFINER CALLED ON NULL INPUT PARALLEL UNSAFE
+	SET search_path = pg_catalog, @extschema@, pg_temp
+	AS $$
+DECLARE
+	rows integer;
+BEGIN
+	IF NOT @extschema@.is_admin() THEN
+		RAISE EXCEPTION 'commission tiers are set only by gpubill_admin' USING ERRCODE = 'insufficient_privilege',
+			DETAIL = pg_catalog.format('The calling role is %s.', @extschema@.calling_role());
+	END IF;
+	IF tiers IS NULL OR pg_catalog.jsonb_typeof(tiers) <> 'array' THEN
+		RAISE EXCEPTION 'commission tiers are a JSON array of {"from": amount, "rate": number}' USING ERRCODE = 'invalid_parameter_value';
+	END IF;
+	BEGIN
+		CREATE TEMP TABLE gpubill_tiers ON COMMIT DROP AS
+		SELECT CASE WHEN pg_catalog.jsonb_typeof(e -> 'from') = 'number' THEN (e ->> 'from')::numeric
+					ELSE @extschema@.to_numeric((e ->> 'from')::@extschema@.amount) END AS min_volume,
+			   (e ->> 'rate')::numeric AS rate
+		FROM pg_catalog.jsonb_array_elements(tiers) e;
+	EXCEPTION WHEN data_exception OR invalid_text_representation THEN
+		RAISE EXCEPTION 'commission tiers are a JSON array of {"from": amount, "rate": number}: %', tiers
+			USING ERRCODE = 'invalid_parameter_value';
+	END;
+	IF EXISTS (SELECT FROM pg_temp.gpubill_tiers k WHERE k.min_volume IS NULL OR k.rate IS NULL OR k.min_volume < 0
+			   OR k.rate::text = 'NaN' OR k.rate < 0 OR k.rate > 1)
+	   OR (SELECT pg_catalog.count(DISTINCT k.min_volume) <> pg_catalog.count(*) FROM pg_temp.gpubill_tiers k) THEN
+		RAISE EXCEPTION 'every tier needs a distinct "from" of at least 0 and a "rate" from 0 to 1: %', tiers
+			USING ERRCODE = 'invalid_parameter_value';
+	END IF;
+	DELETE FROM @extschema@.exchange_commission_tier;
+	INSERT INTO @extschema@.exchange_commission_tier (min_volume, rate) SELECT k.min_volume, k.rate FROM pg_temp.gpubill_tiers k;
+	DROP TABLE pg_temp.gpubill_tiers;
+END
+$$;
+COMMENT ON FUNCTION @extschema@.set_commission_tiers(jsonb) IS 'Replace the exchange commission''s volume discount tiers (R-EXC-4); admin; an empty array leaves exchange_commission_rate for all';
+
 CREATE FUNCTION @extschema@.open_provider(external_ref text, currency text DEFAULT 'USD', at timestamptz DEFAULT NULL)
 	RETURNS bigint
 	LANGUAGE plpgsql VOLATILE SECURITY DEFINER CALLED ON NULL INPUT PARALLEL UNSAFE
@@ -165,7 +241,14 @@ CREATE FUNCTION @extschema@.commission_rate(provider bigint, t timestamptz) RETU
 DECLARE
 	month @extschema@.billing_period;
 	volume numeric;
+	negotiated numeric;
 BEGIN
+	/* a negotiated rate overrides the tiers from its start on */
+	negotiated := (SELECT k.rate FROM @extschema@.provider_commission k WHERE k.provider_id = provider AND k.from_at <= t
+				   ORDER BY k.from_at DESC LIMIT 1);
+	IF negotiated IS NOT NULL THEN
+		RETURN negotiated;
+	END IF;
 	IF NOT EXISTS (SELECT FROM @extschema@.exchange_commission_tier) THEN
 		RETURN @extschema@.setting_value('exchange_commission_rate')::numeric;
 	END IF;

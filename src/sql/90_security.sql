@@ -79,6 +79,8 @@ GRANT EXECUTE ON FUNCTION @extschema@.schedule_jobs(), @extschema@.unschedule_jo
 GRANT EXECUTE ON FUNCTION
 	@extschema@.set_setting(text, text),
 	@extschema@.set_b2b(bigint, boolean),
+	@extschema@.set_provider_commission(bigint, numeric, timestamptz),
+	@extschema@.set_commission_tiers(jsonb),
 	@extschema@.reverse_transfer(bigint, text, timestamptz, text)
 TO gpubill_admin;
 
