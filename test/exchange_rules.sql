@@ -5,7 +5,7 @@
 BEGIN;
 SET LOCAL search_path = gpubill, public;
 SET LOCAL TimeZone = 'Asia/Shanghai';
-SELECT plan(25);
+SELECT plan(30);
 
 SELECT open_provider('xr-prov', 'CNY', '2026-11-01') AS pv \gset
 
@@ -103,5 +103,29 @@ SELECT tick('2027-02-08 23:00+08') IS NOT NULL AS ticked;
 SELECT is(contract_state(:cf), 'pending', 'not late before the deferred instant');
 SELECT throws_ok(format($$SELECT record_payment_initiated(%s, 'late proof', '2027-02-09 10:00+08')$$, :cf), 'GB004', NULL,
 				 'too late once the payment is late');
+
+-- 6. R-EXC-9: an overpayment to a provider is recovered from its next receipts before its wallet is credited
+SELECT open_provider('xr-prov-o', 'CNY', '2026-11-01') AS po \gset
+SELECT open_customer('xr-o', 'CNY', '2026-11-01') AS o \gset
+SELECT set_approved(:o, true);
+SET LOCAL ROLE gpubill_app;
+SELECT throws_ok(format($$SELECT gpubill.record_provider_offset(%s, '100 CNY', 'x', '2027-03-01')$$, :po), '42501', NULL,
+				 'only gpubill_admin records an offset');
+RESET ROLE;
+SELECT record_provider_offset(:po, '100.00 CNY', 'October invoice paid twice', '2027-03-01', 'xr-off-1') AS off \gset
+SELECT is(record_provider_offset(:po, '100.00 CNY', 'October invoice paid twice', '2027-03-01', 'xr-off-1'), :off::bigint,
+		  'idempotent on its request id');
+SELECT results_eq(format($$SELECT balance, offset_outstanding FROM provider_wallet(%s)$$, :po),
+	$$VALUES ('0.00 CNY'::amount, '100.00 CNY'::amount)$$, 'provider_wallet shows the outstanding offset');
+SELECT create_contract(:o, :po, 1, '0.10 CNY', '[2027-03-10 00:00+08, 2027-03-20 00:00+08)', '2027-03-02 10:00+08') AS co \gset
+SELECT pay_contract(:co, '24.00 CNY', 'xr-o-1', '2027-03-02 11:00+08') IS NOT NULL AS paid;
+SELECT results_eq(format($$SELECT balance, commission_paid, offset_outstanding FROM provider_wallet(%s)$$, :po),
+	$$VALUES ('0.00 CNY'::amount, '0.96 CNY'::amount, '76.96 CNY'::amount)$$,
+	'24.00 received: 0.96 commission, the 23.04 net recovers the offset, nothing reaches the wallet');
+SELECT create_contract(:o, :po, 10, '1.00 CNY', '[2027-03-10 00:00+08, 2027-03-20 00:00+08)', '2027-03-02 10:00+08') AS co2 \gset
+SELECT pay_contract(:co2, '2400.00 CNY', 'xr-o-2', '2027-03-02 12:00+08') IS NOT NULL AS paid;
+SELECT results_eq(format($$SELECT balance, offset_outstanding FROM provider_wallet(%s)$$, :po),
+	$$VALUES ('2227.04 CNY'::amount, '0.00 CNY'::amount)$$,
+	'2400.00 received: 96.00 commission, 76.96 recovers the rest of the offset, 2227.04 reaches the wallet');
 SELECT * FROM finish();
 ROLLBACK;

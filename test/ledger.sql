@@ -149,7 +149,7 @@ SELECT results_eq(format($$SELECT kind, amount::text, debit_purpose, credit_owne
 
 -- the journal is the truth (R-LED-3)
 SELECT is((SELECT count(*) FROM verify() WHERE NOT ok), 0::bigint, 'verify() is all ok');
-SELECT is((SELECT count(*) FROM verify()), 13::bigint, 'verify() runs 13 checks');
+SELECT is((SELECT count(*) FROM verify()), 14::bigint, 'verify() runs 14 checks');
 SELECT is((SELECT sum(balance) FROM accounts WHERE currency = 'CNY'), '0 CNY'::amount, 'CNY accounts sum to zero');
 
 -- append-only for every role, also the owner (R-LED-4)

@@ -94,7 +94,7 @@ CREATE TABLE @extschema@.transfer (
 	kind		text NOT NULL CHECK (kind IN ('recharge', 'bonus', 'voucher', 'charge', 'fee', 'income',
 						'voucher_spend', 'voucher_expiry', 'deposit', 'withdrawal', 'refund', 'forfeit',
 						'compensation', 'commission', 'reservation_fee', 'cancellation_fee',
-						'reseller_refund', 'premium', 'payment', 'storage', 'reversal', 'deposit_refund')),
+						'reseller_refund', 'premium', 'payment', 'storage', 'reversal', 'deposit_refund', 'offset')),
 	debit_account bigint NOT NULL,			/* an account (checked by verify: no foreign key, */
 	credit_account bigint NOT NULL,		/* whose row lock would make the platform's accounts hot) */
 	amount		@extschema@.amount NOT NULL CHECK (@extschema@.micros(amount) > 0),

@@ -115,6 +115,14 @@ CREATE FUNCTION @extschema@.verify()
 			   WHERE a.owner_kind = 'customer' AND a.purpose = 'deposit') d USING (customer_id)
 	WHERE coalesce(@extschema@.micros(k.deposit_left), 0) <> coalesce(d.balance, 0)
 	UNION ALL
+	/* R-EXC-9: what each offset recovered is what its offset transfers moved */
+	SELECT 'provider offsets recovered equal their transfers', count(*) = 0,
+		   count(*) || ' offsets whose recovered differs from the journal' || coalesce(': ' || string_agg(o.offset_id::text, ', '), '')
+	FROM @extschema@.provider_offset o
+	WHERE @extschema@.micros(o.recovered) <> coalesce((SELECT pg_catalog.sum(@extschema@.micros(x.amount)) FROM @extschema@.transfer x
+													  WHERE x.kind = 'offset' AND x.object_type = 'provider_offset'
+														AND x.object_id = o.offset_id), 0)
+	UNION ALL
 	/* R-EXC-3: a deposit is applied only from what was paid in */
 	SELECT 'no contract deposit account is below zero', count(*) = 0,
 		   count(*) || ' customers whose contract deposit account is below zero'

@@ -114,6 +114,57 @@ CREATE TABLE @extschema@.exchange_commission_tier (
 COMMENT ON TABLE @extschema@.exchange_commission_tier IS 'Volume discounts on the exchange commission: from min_volume received by a provider in a calendar month on, its rate applies; empty = exchange_commission_rate for all';
 SELECT pg_catalog.pg_extension_config_dump('@extschema@.exchange_commission_tier', '');
 
+-- R-EXC-9: what the exchange overpaid a provider, recovered from its next receipts
+CREATE TABLE @extschema@.provider_offset (
+	offset_id	bigint PRIMARY KEY,
+	provider_id	bigint NOT NULL,			/* party key */
+	amount		@extschema@.amount NOT NULL CHECK (@extschema@.micros(amount) > 0),
+	recovered	@extschema@.amount NOT NULL,	/* cached: the offset transfers of it (checked by verify) */
+	reason		text NOT NULL,
+	at			timestamptz NOT NULL,
+	CHECK (recovered <= amount AND @extschema@.micros(recovered) >= 0)
+);
+CREATE INDEX provider_offset_open_idx ON @extschema@.provider_offset (provider_id, offset_id) WHERE recovered < amount;
+COMMENT ON TABLE @extschema@.provider_offset IS 'An amount the exchange overpaid a provider (R-EXC-9), deducted from its next receipts before its wallet is credited, until recovered';
+SELECT pg_catalog.pg_extension_config_dump('@extschema@.provider_offset', '');
+
+CREATE FUNCTION @extschema@.record_provider_offset(provider bigint, amt @extschema@.amount, reason text,
+													at timestamptz DEFAULT NULL, request_id text DEFAULT NULL)
+	RETURNS bigint
+	LANGUAGE plpgsql VOLATILE SECURITY DEFINER CALLED ON NULL INPUT PARALLEL UNSAFE
+	SET search_path = pg_catalog, @extschema@, pg_temp
+	AS $$
+DECLARE
+	p @extschema@.partner;
+	t timestamptz;
+	r record;
+BEGIN
+	IF NOT @extschema@.is_admin() THEN
+		RAISE EXCEPTION 'offsets are recorded only by gpubill_admin' USING ERRCODE = 'insufficient_privilege',
+			DETAIL = pg_catalog.format('The calling role is %s.', @extschema@.calling_role());
+	END IF;
+	p := @extschema@.lock_partner(provider);
+	IF NOT p.is_provider THEN
+		RAISE EXCEPTION 'unknown provider: %', provider USING ERRCODE = 'no_data_found';
+	END IF;
+	t := @extschema@.partner_time(at, provider);
+	PERFORM @extschema@.check_amount(amt, p.currency, 'offset');
+	IF reason IS NULL OR reason = '' THEN
+		RAISE EXCEPTION 'an offset needs a reason' USING ERRCODE = 'invalid_parameter_value';
+	END IF;
+	PERFORM @extschema@.check_text(reason, 'reason', 1000);
+	r := @extschema@.begin_request('record_provider_offset', request_id, NULL, provider,
+								   pg_catalog.jsonb_build_object('provider', provider, 'amount', amt::text, 'reason', reason), t);
+	IF r.done THEN
+		RETURN r.id;
+	END IF;
+	INSERT INTO @extschema@.provider_offset (offset_id, provider_id, amount, recovered, reason, at)
+	VALUES (r.id, provider, amt, @extschema@.zero(p.currency), reason, t);
+	RETURN r.id;
+END
+$$;
+COMMENT ON FUNCTION @extschema@.record_provider_offset(bigint, @extschema@.amount, text, timestamptz, text) IS 'Record an amount overpaid to a provider, recovered from its next receipts before its wallet is credited (R-EXC-9); admin';
+
 -- R-EXC-4: a negotiated commission rate of a provider, from an instant on
 CREATE TABLE @extschema@.provider_commission (
 	provider_id	bigint NOT NULL,			/* party key */
@@ -206,7 +257,7 @@ $$;
 COMMENT ON FUNCTION @extschema@.open_provider(text, text, timestamptz) IS 'Open an exchange provider: a partner with an exchange wallet (default USD); idempotent on external_ref';
 
 CREATE FUNCTION @extschema@.provider_wallet(provider bigint)
-	RETURNS TABLE (balance @extschema@.amount, commission_paid @extschema@.amount)
+	RETURNS TABLE (balance @extschema@.amount, commission_paid @extschema@.amount, offset_outstanding @extschema@.amount)
 	LANGUAGE plpgsql STABLE SECURITY DEFINER CALLED ON NULL INPUT PARALLEL UNSAFE
 	SET search_path = pg_catalog, @extschema@, pg_temp
 	AS $$
@@ -228,7 +279,9 @@ BEGIN
 					 JOIN @extschema@.transfer x ON x.object_type = 'contract' AND x.object_id = c.contract_id
 					 WHERE c.provider_id = provider AND acc IN (x.credit_account, x.debit_account)), z),
 		   coalesce((SELECT @extschema@.sum(r.commission) FROM @extschema@.contract_receipt r
-					 WHERE r.provider_id = provider AND r.kind NOT IN ('premium', 'reseller_refund')), z);
+					 WHERE r.provider_id = provider AND r.kind NOT IN ('premium', 'reseller_refund')), z),
+		   coalesce((SELECT @extschema@.sum(o.amount - o.recovered) FROM @extschema@.provider_offset o
+					 WHERE o.provider_id = provider), z);
 END
 $$;
 COMMENT ON FUNCTION @extschema@.provider_wallet(bigint) IS 'A provider''s exchange wallet: what it received net of commission, and the commission deducted (R-EXC-4)';
@@ -283,6 +336,10 @@ DECLARE
 	rate numeric;
 	commission @extschema@.amount;
 	id bigint;
+	net @extschema@.amount;
+	recovered @extschema@.amount;
+	take @extschema@.amount;
+	o record;
 BEGIN
 	IF @extschema@.micros(gross) <= 0 THEN
 		RETURN NULL;
@@ -298,10 +355,25 @@ BEGIN
 	INSERT INTO @extschema@.contract_receipt (contract_id, customer_id, provider_id, seq, kind, gross, commission, rate, at, external_id)
 	VALUES (c.contract_id, c.customer_id, c.provider_id, seq, kind, gross, commission, rate, t, external_id)
 	RETURNING receipt_id INTO id;
+	/* R-EXC-9: what the exchange overpaid the provider is recovered first, oldest offset first */
+	net := gross - commission;
+	recovered := @extschema@.zero(cur);
+	IF payee_account IS NULL THEN
+		FOR o IN SELECT k.offset_id, k.amount - k.recovered AS open FROM @extschema@.provider_offset k
+				 WHERE k.provider_id = c.provider_id AND k.recovered < k.amount ORDER BY k.offset_id FOR UPDATE LOOP
+			take := LEAST(o.open, net - recovered);
+			EXIT WHEN @extschema@.micros(take) <= 0;
+			INSERT INTO @extschema@.transfer (customer_id, at, kind, debit_account, credit_account, amount, object_type, object_id, note)
+			VALUES (c.customer_id, t, 'offset', source, @extschema@.account_of('platform', 0, 'receivable', cur), take,
+					'provider_offset', o.offset_id, pg_catalog.format('recovered from receipt %s of contract %s', id, c.contract_id));
+			UPDATE @extschema@.provider_offset k SET recovered = k.recovered + take WHERE k.offset_id = o.offset_id;
+			recovered := recovered + take;
+		END LOOP;
+	END IF;
 	INSERT INTO @extschema@.transfer (customer_id, at, kind, debit_account, credit_account, amount, object_type, object_id, request_id, note)
 	SELECT c.customer_id, t, x.kind, source, x.credit, x.amount, 'contract', c.contract_id, external_id, x.note
 	FROM (VALUES (CASE kind WHEN 'deposit' THEN 'payment' ELSE kind END,
-				  coalesce(payee_account, @extschema@.account_of('partner', c.provider_id, 'exchange', cur)), gross - commission,
+				  coalesce(payee_account, @extschema@.account_of('partner', c.provider_id, 'exchange', cur)), net - recovered,
 				  pg_catalog.format('%s %s of contract %s', kind, coalesce(seq::text, ''), c.contract_id)),
 				 ('commission', @extschema@.account_of('platform', 0, 'commission', cur), commission,
 				  pg_catalog.format('commission %s on receipt %s', rate, id))) x(kind, credit, amount, note)

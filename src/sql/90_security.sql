@@ -81,6 +81,7 @@ GRANT EXECUTE ON FUNCTION
 	@extschema@.set_b2b(bigint, boolean),
 	@extschema@.set_provider_commission(bigint, numeric, timestamptz),
 	@extschema@.set_commission_tiers(jsonb),
+	@extschema@.record_provider_offset(bigint, @extschema@.amount, text, timestamptz, text),
 	@extschema@.reverse_transfer(bigint, text, timestamptz, text)
 TO gpubill_admin;
 
