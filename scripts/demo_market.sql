@@ -135,6 +135,11 @@ BEGIN
 		FROM gpubill.contract c JOIN gpubill.customer k USING (customer_id), gpubill.customer n
 		WHERE k.external_ref = 'lab-4' AND n.external_ref = 'lab-5';
 	END IF;
+	IF h = '2026-11-25 10:00+08' THEN
+		-- exchange-dc-2 suspends its listing: lab-3 gets back what it paid for the rest of its term (R-EXC-8)
+		PERFORM gpubill.terminate_contract(c.contract_id, 'provider', h + interval '10 minutes')
+		FROM gpubill.contract c JOIN gpubill.customer k USING (customer_id) WHERE k.external_ref = 'lab-3';
+	END IF;
 	IF h = '2026-11-20 10:00+08' THEN
 		-- lab-2 has not paid: the provider terminates the contract
 		PERFORM gpubill.terminate_contract(c.contract_id, 'non_payment', h + interval '10 minutes')
@@ -238,6 +243,30 @@ GROUP BY c.contract_id, k.external_ref ORDER BY c.contract_id;
 SELECT p.external_ref AS provider, w.balance, w.commission_paid FROM partner p CROSS JOIN LATERAL provider_wallet(p.partner_id) w
 WHERE p.is_provider ORDER BY 1;
 SELECT sum(commissions) AS commissions_to_dec_1 FROM platform_revenue WHERE currency = 'CNY';
+
+\echo 'A refund asked on Dec 2 by a customer whose consumption used up its recharges (R-REF-2):'
+DO $$
+DECLARE
+	c bigint;
+	msg text;
+	det text;
+BEGIN
+	SELECT w.customer_id INTO c FROM gpubill.wallet w
+	WHERE gpubill.micros(w.recharged) > 0 AND gpubill.micros(w.held) = 0 AND gpubill.micros(w.cash) > 0
+	  AND gpubill.micros(gpubill.refundable(w)) = 0
+	  AND NOT EXISTS (SELECT FROM gpubill.instance i WHERE i.customer_id = w.customer_id AND i.state = 'running')
+	ORDER BY w.customer_id LIMIT 1;
+	IF c IS NULL THEN
+		RAISE NOTICE 'no such customer in this run';
+		RETURN;
+	END IF;
+	PERFORM gpubill.request_refund(c, '2026-12-02 10:00+08');
+	RAISE NOTICE 'customer %: refunded', c;
+EXCEPTION WHEN SQLSTATE 'GB001' THEN
+	GET STACKED DIAGNOSTICS msg = MESSAGE_TEXT, det = PG_EXCEPTION_DETAIL;
+	RAISE NOTICE 'refused (GB001): % — %', msg, det;
+END
+$$;
 
 \echo 'Instances now:'
 SELECT state, coalesce(stop_reason, '-') AS reason, count(*) FROM instance GROUP BY 1, 2 ORDER BY 1, 2;

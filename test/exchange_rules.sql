@@ -1,11 +1,11 @@
--- pgTAP: the exchange's rules of issue 12 in simulated time: payments strictly in
+-- pgTAP (R-EXC-8 R-EXC-9 R-EXC-4 too): the exchange's rules of issue 12 in simulated time: payments strictly in
 -- schedule order and deposits applied only from what was paid in; no sub-cent rows;
 -- the settings kept by a contract; delivery follows payment.
 -- R-EXC-1 R-EXC-3 R-EXC-5 R-LED-3
 BEGIN;
 SET LOCAL search_path = gpubill, public;
 SET LOCAL TimeZone = 'Asia/Shanghai';
-SELECT plan(30);
+SELECT plan(37);
 
 SELECT open_provider('xr-prov', 'CNY', '2026-11-01') AS pv \gset
 
@@ -127,5 +127,35 @@ SELECT pay_contract(:co2, '2400.00 CNY', 'xr-o-2', '2027-03-02 12:00+08') IS NOT
 SELECT results_eq(format($$SELECT balance, offset_outstanding FROM provider_wallet(%s)$$, :po),
 	$$VALUES ('2227.04 CNY'::amount, '0.00 CNY'::amount)$$,
 	'2400.00 received: 96.00 commission, 76.96 recovers the rest of the offset, 2227.04 reaches the wallet');
+
+-- 5. R-EXC-8: termination by reason
+SELECT open_provider('xr-prov-t', 'CNY', '2026-11-01') AS pt \gset
+SELECT open_customer('xr-t', 'CNY', '2026-11-01') AS tc \gset
+SELECT set_approved(:tc, true);
+SELECT create_contract(:tc, :pt, 1, '1.00 CNY', '[2027-03-01 00:00+08, 2027-04-20 00:00+08)', '2027-02-20 10:00+08') AS ct \gset
+SELECT pay_contract(:ct, '789.60 CNY', 'xr-t-1', '2027-02-21 10:00+08') IS NOT NULL AS paid;
+SELECT tick('2027-03-01 01:00+08') IS NOT NULL AS ticked;
+SELECT throws_ok(format($$SELECT terminate_contract(%s, 'non_payment', '2027-03-21 00:00+08')$$, :ct), 'GB004', NULL,
+				 'non_payment while nothing is late: GB004');
+SELECT lives_ok(format($$SELECT terminate_contract(%s, 'provider', '2027-03-21 00:00+08')$$, :ct),
+				'the provider suspends its listing on Mar 21');
+SELECT results_eq(format($$SELECT k.state, k.end_reason, w.cash FROM contract k, wallet(%s) w WHERE k.contract_id = %s$$, :tc, :ct),
+	$$VALUES ('terminated', 'provider', '309.60 CNY'::amount)$$,
+	'the customer gets back the 11 undelivered days of March (264.00) and the unapplied deposit (45.60)');
+SELECT results_eq(format($$SELECT balance, commission_paid FROM provider_wallet(%s)$$, :pt),
+	$$VALUES ('460.80 CNY'::amount, '29.76 CNY'::amount)$$,
+	'the provider gives back 253.44 of the 714.24 it received; the exchange returns its 10.56 of commission');
+-- a provider wallet that cannot cover it: the platform advances it and recovers it from the next receipts
+SELECT open_provider('xr-prov-s', 'CNY', '2026-11-01') AS ps \gset
+SELECT record_provider_offset(:ps, '1000.00 CNY', 'earlier overpayment', '2027-02-01') IS NOT NULL AS offset;
+SELECT create_contract(:tc, :ps, 1, '1.00 CNY', '[2027-03-01 00:00+08, 2027-04-20 00:00+08)', '2027-02-20 10:00+08') AS cs \gset
+SELECT pay_contract(:cs, '789.60 CNY', 'xr-s-1', '2027-02-21 10:00+08') IS NOT NULL AS paid;
+SELECT tick('2027-03-01 02:00+08') IS NOT NULL AS ticked;
+SELECT terminate_contract(:cs, 'provider', '2027-03-21 00:00+08');
+SELECT is((SELECT cash FROM wallet(:tc)), '619.20 CNY'::amount, 'the customer is refunded in full all the same (309.60 more)');
+SELECT results_eq(format($$SELECT balance, offset_outstanding FROM provider_wallet(%s)$$, :ps),
+	$$VALUES ('0.00 CNY'::amount, '539.20 CNY'::amount)$$,
+	'the empty wallet gave nothing: 253.44 more is recovered from the provider''s next receipts (285.76 + 253.44)');
+SELECT is((SELECT count(*) FROM verify() WHERE NOT ok), 0::bigint, 'verify() is all ok after the terminations');
 SELECT * FROM finish();
 ROLLBACK;

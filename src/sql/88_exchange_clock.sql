@@ -158,37 +158,128 @@ END
 $$;
 COMMENT ON FUNCTION @extschema@.run_contracts(timestamptz) IS 'Tick''s contract work up to t: terms that start, payments taken from wallets, late payments and their fees, completions (R-EXC-1, R-EXC-5)';
 
+/*
+ * R-EXC-8: terminate a contract.  non_payment, only while a payment is late:
+ * nothing more falls due and the provider keeps the unapplied deposit as a
+ * cancellation fee, less commission (R-EXC-5).  provider (the listing
+ * removed, modified or suspended, or the provider's access ended): the
+ * customer is not charged for compute not delivered — what it paid for the
+ * time from t on (each paid row pro rata by the second, rounded to cents)
+ * and the unapplied deposit go back to its cash; the provider's wallet
+ * gives back what it received for that time net of the commission, the
+ * exchange returns the commission; what the wallet cannot cover the
+ * platform advances and recovers from the provider's next receipts (an
+ * offset, R-EXC-9).  Locks: the provider, then the wallet and the contract.
+ */
 CREATE FUNCTION @extschema@.terminate_contract(contract bigint, reason text, at timestamptz DEFAULT NULL)
 	RETURNS void
 	LANGUAGE plpgsql VOLATILE SECURITY DEFINER CALLED ON NULL INPUT PARALLEL UNSAFE
 	SET search_path = pg_catalog, @extschema@, pg_temp
 	AS $$
 DECLARE
-	c @extschema@.contract := @extschema@.lock_contract(contract);
-	t timestamptz := @extschema@.call_time(at, c.last_event_at, 'contract ' || contract);
+	provider bigint := (SELECT k.provider_id FROM @extschema@.contract k WHERE k.contract_id = contract);
+	c @extschema@.contract;
+	t timestamptz;
+	cur text;
+	z @extschema@.amount;
+	cash_account bigint;
+	exchange_account bigint;
+	commission_account bigint;
+	receivable bigint;
+	back @extschema@.amount;		/* what the provider's wallet gives back */
+	comm @extschema@.amount;		/* what the exchange gives back of its commission */
+	available @extschema@.amount;
+	short @extschema@.amount;
+	refunded @extschema@.amount;
+	x record;
 BEGIN
 	IF reason IS NULL OR reason NOT IN ('non_payment', 'provider') THEN
 		RAISE EXCEPTION 'invalid termination reason: %', coalesce(reason, 'NULL') USING ERRCODE = 'invalid_parameter_value',
 			HINT = 'A contract is terminated for non_payment or by the provider.';
 	END IF;
+	IF provider IS NOT NULL THEN
+		PERFORM @extschema@.lock_partner(provider);
+	END IF;
+	c := @extschema@.lock_contract(contract);
+	t := @extschema@.call_time(at, c.last_event_at, 'contract ' || contract);
+	cur := @extschema@.currency(c.total);
+	z := @extschema@.zero(cur);
 	IF c.state NOT IN ('active', 'late') THEN
 		RAISE EXCEPTION 'contract % is %', contract, c.state USING ERRCODE = 'GB004',
 			HINT = 'Only an active or late contract is terminated.';
 	END IF;
-	/* R-EXC-5: no further payments fall due; the provider keeps the unapplied deposit as a cancellation fee */
+	IF reason = 'non_payment' AND NOT EXISTS (SELECT FROM @extschema@.contract_payment p
+											  WHERE p.contract_id = contract AND p.paid_at IS NULL AND p.cancelled_at IS NULL
+												AND (p.late_at IS NOT NULL OR p.late_from <= t)) THEN
+		RAISE EXCEPTION 'contract % has no late payment: it is not terminated for non-payment', contract USING ERRCODE = 'GB004';
+	END IF;
+	/* nothing more falls due */
 	UPDATE @extschema@.contract_payment p SET cancelled_at = t
 	WHERE p.contract_id = contract AND p.paid_at IS NULL AND p.cancelled_at IS NULL;
-	IF @extschema@.micros(c.deposit_left) > 0 THEN
-		PERFORM @extschema@.receive(c, NULL, 'cancellation_fee', c.deposit_left,
-									@extschema@.account_of('customer', c.customer_id, 'deposit', @extschema@.currency(c.total)), t);
+	IF reason = 'non_payment' THEN
+		/* R-EXC-5: the provider keeps the unapplied deposit as a cancellation fee */
+		IF @extschema@.micros(c.deposit_left) > 0 THEN
+			PERFORM @extschema@.receive(c, NULL, 'cancellation_fee', c.deposit_left,
+										@extschema@.account_of('customer', c.customer_id, 'deposit', cur), t);
+		END IF;
+	ELSE
+		cash_account := (SELECT w.cash_account FROM @extschema@.wallet w WHERE w.customer_id = c.customer_id);
+		exchange_account := @extschema@.account_of('partner', c.provider_id, 'exchange', cur);
+		commission_account := @extschema@.account_of('platform', 0, 'commission', cur);
+		receivable := @extschema@.account_of('platform', 0, 'receivable', cur);
+		/* the unapplied deposit goes back to the customer's cash */
+		IF @extschema@.micros(c.deposit_left) > 0 THEN
+			INSERT INTO @extschema@.transfer (customer_id, at, kind, debit_account, credit_account, amount, object_type, object_id, note)
+			VALUES (c.customer_id, t, 'refund', @extschema@.account_of('customer', c.customer_id, 'deposit', cur), cash_account,
+					c.deposit_left, 'contract', contract, 'unapplied deposit returned: terminated by the provider');
+		END IF;
+		/* what the provider received for time from t on, per receipt of a paid row, pro rata by the second */
+		back := z; comm := z;
+		FOR x IN SELECT r.gross, r.rate,
+						@extschema@.round(r.gross * (EXTRACT(epoch FROM pg_catalog.upper(p.covers) - GREATEST(pg_catalog.lower(p.covers), t))
+													 / EXTRACT(epoch FROM pg_catalog.upper(p.covers) - pg_catalog.lower(p.covers)))::numeric, 2) AS undelivered
+				 FROM @extschema@.contract_payment p
+				 JOIN @extschema@.contract_receipt r ON r.contract_id = p.contract_id AND r.seq = p.seq AND r.kind IN ('payment', 'deposit')
+				 WHERE p.contract_id = contract AND p.paid_at IS NOT NULL AND pg_catalog.upper(p.covers) > t LOOP
+			CONTINUE WHEN @extschema@.micros(x.undelivered) <= 0;
+			comm := comm + @extschema@.amount(pg_catalog.round(@extschema@.micros(x.undelivered)::numeric * x.rate / 1000000, 2), cur);
+			back := back + x.undelivered;
+		END LOOP;
+		back := back - comm;
+		refunded := back + comm;
+		IF @extschema@.micros(refunded) > 0 THEN
+			/* the wallet covers what it can; the platform advances the rest and recovers it from the next receipts */
+			available := GREATEST((SELECT w.balance FROM @extschema@.provider_wallet(c.provider_id) w), z);
+			short := GREATEST(back - available, z);
+			IF @extschema@.micros(back - short) > 0 THEN
+				INSERT INTO @extschema@.transfer (customer_id, at, kind, debit_account, credit_account, amount, object_type, object_id, note)
+				VALUES (c.customer_id, t, 'refund', exchange_account, cash_account, back - short, 'contract', contract,
+						'compute not delivered, given back by the provider');
+			END IF;
+			IF @extschema@.micros(short) > 0 THEN
+				INSERT INTO @extschema@.transfer (customer_id, at, kind, debit_account, credit_account, amount, object_type, object_id, note)
+				VALUES (c.customer_id, t, 'refund', receivable, cash_account, short, 'contract', contract,
+						'compute not delivered, advanced by the platform: recovered from the provider''s next receipts');
+				INSERT INTO @extschema@.provider_offset (offset_id, provider_id, amount, recovered, reason, at)
+				VALUES (pg_catalog.nextval('@extschema@.id_seq'), c.provider_id, short, z,
+						pg_catalog.format('refund of contract %s terminated by the provider beyond its wallet', contract), t);
+			END IF;
+			IF @extschema@.micros(comm) > 0 THEN
+				INSERT INTO @extschema@.transfer (customer_id, at, kind, debit_account, credit_account, amount, object_type, object_id, note)
+				VALUES (c.customer_id, t, 'refund', commission_account, cash_account, comm, 'contract', contract,
+						'commission on compute not delivered, returned by the exchange');
+			END IF;
+		END IF;
+		UPDATE @extschema@.wallet w SET cash = w.cash + refunded + c.deposit_left, updated_at = GREATEST(w.updated_at, t)
+		WHERE w.customer_id = c.customer_id;
+		PERFORM @extschema@.repay_arrears(c.customer_id, t);
 	END IF;
 	UPDATE @extschema@.contract k
-	SET state = 'terminated', deposit_left = @extschema@.zero(@extschema@.currency(c.total)), ended_at = t,
-		end_reason = reason, last_event_at = t
+	SET state = 'terminated', deposit_left = z, ended_at = t, end_reason = reason, last_event_at = t
 	WHERE k.contract_id = contract;
 END
 $$;
-COMMENT ON FUNCTION @extschema@.terminate_contract(bigint, text, timestamptz) IS 'Terminate a contract (for non-payment): nothing more falls due, the provider keeps the unapplied deposit as a cancellation fee less commission (R-EXC-5)';
+COMMENT ON FUNCTION @extschema@.terminate_contract(bigint, text, timestamptz) IS 'Terminate a contract: for non_payment (a payment late) the provider keeps the unapplied deposit less commission; by the provider the customer gets back what it paid for time not delivered and the unapplied deposit (R-EXC-5, R-EXC-8)';
 
 CREATE VIEW @extschema@.contract_receivables AS
 SELECT p.contract_id AS contract, p.seq, p.customer_id AS customer, p.kind, p.due_at, p.covers, p.customer_pays,
