@@ -8,7 +8,7 @@ MODULE_big = gpubill
 OBJS = src/gpubill.o src/amount_io.o src/amount_ops.o src/amount_agg.o \
        src/period.o src/rating.o src/calc.o
 
-SQL_SOURCES = $(sort $(wildcard src/sql/*.sql))
+SQL_SOURCES = $(sort $(wildcard src/sql/*/*.sql))
 DATA_built  = $(EXTENSION)--$(EXTVERSION).sql
 DATA        = $(wildcard updates/$(EXTENSION)--*--*.sql)
 

@@ -36,6 +36,7 @@ machine=$(q -c "SELECT machine_id FROM gpubill.machine")
 witness=$(q -c "SELECT min(instance_id) FROM gpubill.instance")
 dir=$(mktemp -d)
 chmod 755 "$dir"
+trap '[ -d "$dir" ] && touch "$dir/stop"; true' EXIT	# the clients stop with the test, whatever ends it
 
 # a client: calls until told to stop; an acknowledged call is written down
 client() {
@@ -67,16 +68,21 @@ ticker() {
 for k in 1 2 3 4; do client $k & done
 ticker &
 sleep 4
-# kill the backend of a tick at work (or any busy one)
+# kill the backend of a tick at work (or any busy one); a backend that ended
+# between the look and the kill is looked for again
 pid=
-for _ in $(seq 1 50); do
+killed=
+for _ in $(seq 1 200); do
 	pid=$(q -c "SELECT pid FROM pg_stat_activity WHERE datname = '$db' AND state = 'active' AND pid <> pg_backend_pid()
 				ORDER BY (query LIKE '%tick(%') DESC LIMIT 1")
-	[ -n "$pid" ] && break
+	acked_before=$(cat "$dir"/ack.* 2>/dev/null | wc -l)
+	if [ -n "$pid" ] && kill -9 "$pid" 2>/dev/null; then
+		killed=$pid
+		break
+	fi
 	sleep 0.05
 done
-acked_before=$(cat "$dir"/ack.* 2>/dev/null | wc -l)
-kill -9 "$pid"
+pid=$killed
 sleep 3
 touch "$dir/stop"
 wait || true

@@ -1,8 +1,0 @@
-/*
- * gpubill — billing for GPU compute marketplaces, inside PostgreSQL.
- *
- * This install script is built by the Makefile from src/sql/NN_topic.sql,
- * concatenated in order.  Edit those files, not the built script.
- */
-
-\echo Use "CREATE EXTENSION gpubill" to load this file. \quit

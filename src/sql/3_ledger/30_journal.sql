@@ -1,0 +1,402 @@
+/*
+ * 30_journal.sql — the one door for money (R-LED-1, R-LED-3).
+ *
+ * Every journal transfer is written here and nowhere else, and so is every
+ * change of a customer's cached cash and vouchers: the wallet deltas are
+ * derived from the accounts the legs touch, so "cached wallet = journal"
+ * holds by construction, not by each caller writing both halves.
+ *   post_transfers(legs)     the row form: a few legs of one call;
+ *   post_staged_transfers()  the set form: the legs a settlement staged in
+ *                            pg_temp.gpubill_leg (local buffers, no memory
+ *                            per row), posted in one statement.
+ * A leg of zero moves nothing and is skipped.  The caller holds the wallet
+ * locks of the customers whose legs it posts (R-LED-6).
+ *
+ * The voucher-first capture with the income/fee split (R-RCH-4, R-PRT-3)
+ * is here too, once, in a row form (capture: holds, prepaid charges) and a
+ * set form (capture_staged: PAYG settlement), and the set form of holds
+ * (hold_staged: the next hour of PAYG instances).
+ *
+ * Map (scripts/file-map.pl):
+ * Internals: capture, capture_staged, hold_staged, leg, move_wallets,
+ *   open_wallet, post_staged_transfers, post_transfers,
+ *   prepare_session_tables.
+ * Types: leg, wallet_move.
+ * Uses: 1_types, 2_base.
+ */
+
+CREATE TYPE @extschema@.leg AS (
+	transfer_id	bigint,				/* NULL: drawn from id_seq */
+	customer_id	bigint,
+	partner_id	bigint,
+	at			timestamptz,
+	kind		text,
+	debit_account bigint,
+	credit_account bigint,
+	amount		@extschema@.amount,
+	object_type	text,
+	object_id	bigint,
+	request_id	text,
+	reverses	bigint,
+	note		text
+);
+COMMENT ON TYPE @extschema@.leg IS 'One money movement to post: a transfer row before it is written';
+
+-- a leg of a customer's (customer set) or a partner's (partner set) movement
+CREATE FUNCTION @extschema@.leg(customer bigint, partner bigint, at timestamptz, kind text, debit bigint, credit bigint,
+								amt @extschema@.amount, object_type text, object_id bigint,
+								request_id text DEFAULT NULL, note text DEFAULT NULL)
+	RETURNS @extschema@.leg
+	LANGUAGE sql IMMUTABLE CALLED ON NULL INPUT PARALLEL SAFE
+	AS $$ SELECT ROW(NULL, customer, partner, at, kind, debit, credit, amt, object_type, object_id, request_id, NULL, note)::@extschema@.leg $$;
+COMMENT ON FUNCTION @extschema@.leg(bigint, bigint, timestamptz, text, bigint, bigint, @extschema@.amount, text, bigint, text, text) IS 'A leg to post: amount from a debit to a credit account, keyed by its customer or partner';
+
+-- a new customer's wallet: every cached balance zero
+CREATE FUNCTION @extschema@.open_wallet(customer bigint, cash_account bigint, voucher_account bigint, cur text, t timestamptz)
+	RETURNS void
+	LANGUAGE sql VOLATILE CALLED ON NULL INPUT PARALLEL UNSAFE
+	AS $$
+	INSERT INTO @extschema@.wallet (customer_id, cash_account, voucher_account, fee_account, voucher_expense_account,
+									cash, vouchers, held, cash_held, recharged, invoiced, hold_expiry, updated_at)
+	SELECT customer, cash_account, voucher_account, @extschema@.account_of('platform', 0, 'fee', cur),
+		   @extschema@.account_of('platform', 0, 'voucher_expense', cur), z, z, z, z, z, z, NULL, t
+	FROM @extschema@.zero(cur) z
+$$;
+COMMENT ON FUNCTION @extschema@.open_wallet(bigint, bigint, bigint, text, timestamptz) IS 'Open a customer''s wallet: its accounts, every cached balance zero';
+
+CREATE TYPE @extschema@.wallet_move AS (
+	customer_id	bigint,
+	debit_account bigint,
+	credit_account bigint,
+	amount		@extschema@.amount,
+	last_at		timestamptz
+);
+COMMENT ON TYPE @extschema@.wallet_move IS 'What posted legs moved between two accounts for a customer: the input of move_wallets';
+
+/*
+ * Both forms of the door end here: the cached cash and vouchers of the
+ * customers whose cash or voucher accounts the posted legs touch (debits
+ * lower, credits raise), and their wallets' updated_at.  The legs come
+ * summed by customer and pair of accounts (a settlement's 200 000 legs are
+ * a few per customer).
+ */
+CREATE FUNCTION @extschema@.move_wallets(moves @extschema@.wallet_move[]) RETURNS void
+	LANGUAGE plpgsql VOLATILE CALLED ON NULL INPUT PARALLEL UNSAFE
+	AS $$
+BEGIN
+	UPDATE @extschema@.wallet w
+	SET cash = w.cash + d.cash, vouchers = w.vouchers + d.vouchers, updated_at = GREATEST(w.updated_at, d.last_at)
+	FROM (SELECT m.customer_id,
+				 @extschema@.sum(CASE WHEN m.credit_account = k.cash_account THEN m.amount ELSE k.zero END)
+				 - @extschema@.sum(CASE WHEN m.debit_account = k.cash_account THEN m.amount ELSE k.zero END) AS cash,
+				 @extschema@.sum(CASE WHEN m.credit_account = k.voucher_account THEN m.amount ELSE k.zero END)
+				 - @extschema@.sum(CASE WHEN m.debit_account = k.voucher_account THEN m.amount ELSE k.zero END) AS vouchers,
+				 pg_catalog.max(m.last_at) AS last_at
+		  FROM pg_catalog.unnest(moves) m
+		  JOIN (SELECT x.customer_id, x.cash_account, x.voucher_account, @extschema@.zero(@extschema@.currency(x.cash)) AS zero
+				FROM @extschema@.wallet x) k ON k.customer_id = m.customer_id
+		  WHERE m.debit_account IN (k.cash_account, k.voucher_account) OR m.credit_account IN (k.cash_account, k.voucher_account)
+		  GROUP BY m.customer_id) d
+	WHERE w.customer_id = d.customer_id;
+END
+$$;
+COMMENT ON FUNCTION @extschema@.move_wallets(@extschema@.wallet_move[]) IS 'The door''s last step: move the cached cash and vouchers by what the posted legs moved (R-LED-3)';
+
+/*
+ * The row form: the transfers, then move_wallets.
+ */
+CREATE FUNCTION @extschema@.post_transfers(legs @extschema@.leg[]) RETURNS integer
+	LANGUAGE plpgsql VOLATILE CALLED ON NULL INPUT PARALLEL UNSAFE
+	AS $$
+DECLARE
+	n integer;
+	moves @extschema@.wallet_move[];
+BEGIN
+	WITH moved AS (
+		INSERT INTO @extschema@.transfer (transfer_id, customer_id, partner_id, at, kind, debit_account, credit_account,
+										  amount, object_type, object_id, request_id, reverses, note)
+		SELECT coalesce(l.transfer_id, pg_catalog.nextval('@extschema@.id_seq')), l.customer_id, l.partner_id, l.at, l.kind,
+			   l.debit_account, l.credit_account, l.amount, l.object_type, l.object_id, l.request_id, l.reverses, l.note
+		FROM pg_catalog.unnest(legs) l
+		WHERE @extschema@.micros(l.amount) <> 0
+		RETURNING customer_id, at, debit_account, credit_account, amount
+	)
+	SELECT pg_catalog.sum(g.legs)::integer,
+		   pg_catalog.array_agg(ROW(g.customer_id, g.debit_account, g.credit_account, g.amount, g.last_at)::@extschema@.wallet_move)
+			   FILTER (WHERE g.customer_id IS NOT NULL)
+	INTO n, moves
+	FROM (SELECT m.customer_id, m.debit_account, m.credit_account, @extschema@.sum(m.amount) AS amount,
+				 pg_catalog.max(m.at) AS last_at, pg_catalog.count(*) AS legs
+		  FROM moved m GROUP BY m.customer_id, m.debit_account, m.credit_account) g;
+	IF moves IS NOT NULL THEN
+		PERFORM @extschema@.move_wallets(moves);
+	END IF;
+	RETURN coalesce(n, 0);
+END
+$$;
+COMMENT ON FUNCTION @extschema@.post_transfers(@extschema@.leg[]) IS 'The door for money, row form: write the legs as transfers and move the cached cash and vouchers of the customers whose accounts they touch (R-LED-1, R-LED-3)';
+
+/*
+ * The session's temporary tables (local buffers: no memory per row; rows
+ * gone at commit): gpubill_locked, the customers whose wallets tick locked
+ * up front; gpubill_pass, those of them in the current pass;
+ * gpubill_settling, those a settlement at one instant settles;
+ * gpubill_leg, legs staged for post_staged_transfers; gpubill_capture,
+ * charges staged for capture_staged; gpubill_hold_ask, holds staged for
+ * hold_staged.  A look-alike made by the session's user is refused, since
+ * the owner would write into it (and fire its triggers).
+ */
+CREATE FUNCTION @extschema@.prepare_session_tables() RETURNS void
+	LANGUAGE plpgsql VOLATILE CALLED ON NULL INPUT PARALLEL UNSAFE
+	AS $$
+DECLARE
+	t text;
+	cols text;
+	sig text;
+	rel regclass;
+BEGIN
+	FOR t, cols IN VALUES
+		('gpubill_settling', 'customer_id bigint PRIMARY KEY'),
+		('gpubill_pass', 'customer_id bigint PRIMARY KEY'),
+		('gpubill_locked', 'customer_id bigint PRIMARY KEY'),
+		('gpubill_leg', 'LIKE @extschema@.transfer INCLUDING DEFAULTS'),
+		('gpubill_capture', 'customer_id bigint NOT NULL, seq bigint NOT NULL, at timestamptz NOT NULL, '
+							'charge @extschema@.amount NOT NULL, cash_only boolean NOT NULL, hold_id bigint, '
+							'income_account bigint, fee_rate numeric NOT NULL, object_type text, object_id bigint, '
+							'voucher_paid @extschema@.amount, cash_paid @extschema@.amount, partner_income @extschema@.amount'),
+		('gpubill_hold_ask', 'customer_id bigint NOT NULL, seq bigint NOT NULL, at timestamptz NOT NULL, '
+							 'amount @extschema@.amount NOT NULL, cash_only boolean NOT NULL, object_type text, '
+							 'object_id bigint, hold_id bigint')
+	LOOP
+		/* the shape, with the oid of the amount type: a table left by an extension dropped and
+		   created again in this session (its amount columns dropped with the type) is made anew */
+		sig := pg_catalog.md5(cols || ' ' || '@extschema@.amount'::regtype::oid);
+		rel := pg_catalog.to_regclass('pg_temp.' || t);
+		IF rel IS NOT NULL THEN
+			IF (SELECT c.relowner FROM pg_catalog.pg_class c WHERE c.oid = rel)
+			   <> (SELECT r.oid FROM pg_catalog.pg_roles r WHERE r.rolname = CURRENT_USER) THEN
+				RAISE EXCEPTION 'pg_temp.% belongs to another role', t USING ERRCODE = 'insufficient_privilege',
+					HINT = 'Drop the temporary table of that name in this session.';
+			END IF;
+			CONTINUE WHEN pg_catalog.obj_description(rel, 'pg_class') IS NOT DISTINCT FROM sig;
+			EXECUTE pg_catalog.format('DROP TABLE pg_temp.%I', t);
+		END IF;
+		EXECUTE pg_catalog.format('CREATE TEMP TABLE %I (%s) ON COMMIT DELETE ROWS', t, cols);
+		EXECUTE pg_catalog.format('COMMENT ON TABLE pg_temp.%I IS %L', t, sig);
+	END LOOP;
+END
+$$;
+COMMENT ON FUNCTION @extschema@.prepare_session_tables() IS 'Create (or check) the session''s temporary tables: customers tick locked, its current pass, a settlement''s customers, and the legs, charges and holds staged for the ledger''s set forms';
+
+/*
+ * The set form: the legs staged in pg_temp.gpubill_leg, in one statement
+ * as in the row form; the stage is emptied.  Returns the transfers written.
+ */
+CREATE FUNCTION @extschema@.post_staged_transfers() RETURNS integer
+	LANGUAGE plpgsql VOLATILE CALLED ON NULL INPUT PARALLEL UNSAFE
+	AS $$
+DECLARE
+	n integer;
+	moves @extschema@.wallet_move[];
+BEGIN
+	WITH moved AS (
+		INSERT INTO @extschema@.transfer (transfer_id, customer_id, partner_id, at, kind, debit_account, credit_account,
+										  amount, object_type, object_id, request_id, reverses, note)
+		SELECT coalesce(l.transfer_id, pg_catalog.nextval('@extschema@.id_seq')), l.customer_id, l.partner_id, l.at, l.kind,
+			   l.debit_account, l.credit_account, l.amount, l.object_type, l.object_id, l.request_id, l.reverses, l.note
+		FROM pg_temp.gpubill_leg l
+		WHERE @extschema@.micros(l.amount) <> 0
+		RETURNING customer_id, at, debit_account, credit_account, amount
+	)
+	SELECT pg_catalog.sum(g.legs)::integer,
+		   pg_catalog.array_agg(ROW(g.customer_id, g.debit_account, g.credit_account, g.amount, g.last_at)::@extschema@.wallet_move)
+			   FILTER (WHERE g.customer_id IS NOT NULL)
+	INTO n, moves
+	FROM (SELECT m.customer_id, m.debit_account, m.credit_account, @extschema@.sum(m.amount) AS amount,
+				 pg_catalog.max(m.at) AS last_at, pg_catalog.count(*) AS legs
+		  FROM moved m GROUP BY m.customer_id, m.debit_account, m.credit_account) g;
+	IF moves IS NOT NULL THEN
+		PERFORM @extschema@.move_wallets(moves);
+	END IF;
+	TRUNCATE pg_temp.gpubill_leg;
+	RETURN coalesce(n, 0);
+END
+$$;
+COMMENT ON FUNCTION @extschema@.post_staged_transfers() IS 'The door for money, set form: post the legs staged in pg_temp.gpubill_leg and move the cached balances they touch (R-LED-1, R-LED-3)';
+
+/*
+ * R-RCH-4, R-PRT-3: the voucher-first capture, row form.  A charge of a
+ * customer (whose wallet the caller locked and passes, refreshed) is paid
+ * with vouchers first — unless cash_only — then cash; the cash part goes to
+ * the partner's income account less the service fee (fee_rate), or, with
+ * no income account, all to the platform's fee.  Spends the voucher lots.
+ */
+CREATE FUNCTION @extschema@.capture(w @extschema@.wallet, charge @extschema@.amount, cash_only boolean, income_account bigint,
+									fee_rate numeric, object_type text, object_id bigint, t timestamptz,
+									request_id text DEFAULT NULL,
+									OUT voucher_paid @extschema@.amount, OUT cash_paid @extschema@.amount,
+									OUT partner_income @extschema@.amount, OUT platform_fee @extschema@.amount)
+	LANGUAGE plpgsql VOLATILE CALLED ON NULL INPUT PARALLEL UNSAFE
+	AS $$
+DECLARE
+	z @extschema@.amount := @extschema@.zero(@extschema@.currency(charge));
+BEGIN
+	voucher_paid := CASE WHEN cash_only THEN z ELSE LEAST(charge, GREATEST(w.vouchers, z)) END;
+	cash_paid := charge - voucher_paid;
+	partner_income := CASE WHEN income_account IS NULL OR @extschema@.micros(cash_paid) = 0 THEN z
+						   ELSE @extschema@.partner_income(cash_paid, fee_rate) END;
+	platform_fee := cash_paid - partner_income;
+	PERFORM @extschema@.post_transfers(ARRAY[
+		@extschema@.leg(w.customer_id, NULL, t, 'voucher_spend', w.voucher_account, w.voucher_expense_account, voucher_paid,
+						object_type, object_id, request_id),
+		@extschema@.leg(w.customer_id, NULL, t, 'income', w.cash_account, income_account, partner_income,
+						object_type, object_id, request_id),
+		@extschema@.leg(w.customer_id, NULL, t, 'fee', w.cash_account, w.fee_account, platform_fee,
+						object_type, object_id, request_id)]);
+	PERFORM @extschema@.spend_vouchers(w.customer_id, voucher_paid);
+END
+$$;
+COMMENT ON FUNCTION @extschema@.capture(@extschema@.wallet, @extschema@.amount, boolean, bigint, numeric, text, bigint, timestamptz, text) IS 'Pay a charge vouchers first (unless cash-only), the cash part split into partner income and platform fee (R-RCH-4, R-PRT-3): the capture of holds and prepaid charges';
+
+/*
+ * R-RCH-4, R-PRT-3, R-LED-2: the voucher-first capture, set form, over the
+ * charges staged in pg_temp.gpubill_capture (one row per (customer_id,
+ * seq); the caller holds their wallets' locks).  Vouchers pay first in seq
+ * order within a customer (a cash-only row takes none); the cash part is
+ * split as in capture; a row's hold, if any, ends — captured up to its
+ * amount, or released when the charge is zero.  The split is written back
+ * into the staged rows (voucher_paid, cash_paid, partner_income).  Returns
+ * the rows captured.
+ */
+CREATE FUNCTION @extschema@.capture_staged() RETURNS integer
+	LANGUAGE plpgsql VOLATILE CALLED ON NULL INPUT PARALLEL UNSAFE
+	AS $$
+DECLARE
+	n integer;
+BEGIN
+	WITH staged AS (
+		SELECT s.customer_id, s.seq, s.at, s.charge, s.cash_only, s.hold_id, s.income_account, s.fee_rate,
+			   s.object_type, s.object_id, @extschema@.zero(@extschema@.currency(s.charge)) AS z,
+			   w.vouchers, w.cash_account, w.voucher_account, w.fee_account, w.voucher_expense_account,
+			   h.amount AS hold_amount, h.cash_only AS hold_cash_only	/* the hold keeps what it reserved */
+		FROM pg_temp.gpubill_capture s
+		JOIN @extschema@.wallet w ON w.customer_id = s.customer_id
+		LEFT JOIN @extschema@.hold h ON h.hold_id = s.hold_id
+	), split AS (	/* vouchers first, in seq order within a customer (the window only where there are vouchers) */
+		SELECT c.*, c.z AS v FROM staged c WHERE @extschema@.micros(c.vouchers) <= 0
+		UNION ALL
+		SELECT c.*,
+			   CASE WHEN c.cash_only THEN c.z
+					ELSE LEAST(c.charge, GREATEST(c.vouchers - coalesce(@extschema@.sum(c.charge) FILTER (WHERE NOT c.cash_only)
+									OVER (PARTITION BY c.customer_id ORDER BY c.seq
+										  ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING), c.z), c.z)) END
+		FROM staged c WHERE @extschema@.micros(c.vouchers) > 0
+	), paid AS (
+		SELECT s.*, s.charge - s.v AS cash,
+			   CASE WHEN s.income_account IS NULL OR @extschema@.micros(s.charge - s.v) = 0 THEN s.z
+					ELSE @extschema@.partner_income(s.charge - s.v, s.fee_rate) END AS income
+		FROM split s
+	), legs AS (
+		INSERT INTO pg_temp.gpubill_leg (customer_id, at, kind, debit_account, credit_account, amount, object_type, object_id)
+		SELECT p.customer_id, p.at, x.kind, x.debit, x.credit, x.amount, p.object_type, p.object_id
+		FROM paid p
+		CROSS JOIN LATERAL (VALUES ('voucher_spend', p.voucher_account, p.voucher_expense_account, p.v),
+								   ('income', p.cash_account, p.income_account, p.income),
+								   ('fee', p.cash_account, p.fee_account, p.cash - p.income)) x(kind, debit, credit, amount)
+		WHERE @extschema@.micros(x.amount) > 0
+		RETURNING 1
+	), ends AS (
+		INSERT INTO @extschema@.hold_end (hold_id, customer_id, kind, captured, at)
+		SELECT p.hold_id, p.customer_id, CASE WHEN @extschema@.micros(p.charge) > 0 THEN 'capture' ELSE 'release' END,
+			   LEAST(p.charge, p.hold_amount), p.at		/* a charge beyond the hold is captured from the funds as well */
+		FROM paid p WHERE p.hold_id IS NOT NULL
+		RETURNING 1
+	), vsum AS (
+		SELECT p.customer_id, @extschema@.sum(p.v) AS v FROM paid p GROUP BY p.customer_id
+	), lots AS (
+		SELECT l.voucher_id, l.amount, s.v,
+			   @extschema@.sum(l.amount) OVER (PARTITION BY l.customer_id ORDER BY l.expires_at NULLS LAST, l.voucher_id) AS cum
+		FROM @extschema@.voucher_left l JOIN vsum s USING (customer_id)
+		WHERE @extschema@.micros(s.v) > 0
+	), vspent AS (	/* R-RCH-4: vouchers are spent earliest expiry first */
+		DELETE FROM @extschema@.voucher_left l USING lots x WHERE l.voucher_id = x.voucher_id AND x.cum <= x.v
+		RETURNING 1
+	), vleft AS (
+		UPDATE @extschema@.voucher_left l SET amount = x.cum - x.v
+		FROM lots x WHERE l.voucher_id = x.voucher_id AND x.cum - x.amount < x.v AND x.cum > x.v
+		RETURNING 1
+	), unheld AS (
+		UPDATE @extschema@.wallet w
+		SET held = w.held - t.held, cash_held = w.cash_held - t.cash_held, updated_at = GREATEST(w.updated_at, t.last_at)
+		FROM (SELECT p.customer_id, @extschema@.sum(coalesce(p.hold_amount, p.z)) AS held,
+					 @extschema@.sum(CASE WHEN p.hold_cash_only THEN p.hold_amount ELSE p.z END) AS cash_held,
+					 pg_catalog.max(p.at) AS last_at
+			  FROM paid p GROUP BY p.customer_id) t
+		WHERE w.customer_id = t.customer_id
+		RETURNING 1
+	), results AS (
+		UPDATE pg_temp.gpubill_capture c SET voucher_paid = p.v, cash_paid = p.cash, partner_income = p.income
+		FROM paid p WHERE c.customer_id = p.customer_id AND c.seq = p.seq
+		RETURNING 1
+	)
+	SELECT pg_catalog.count(*) INTO n FROM results;
+	PERFORM @extschema@.post_staged_transfers();
+	RETURN n;
+END
+$$;
+COMMENT ON FUNCTION @extschema@.capture_staged() IS 'The voucher-first capture, set form: pay the charges staged in pg_temp.gpubill_capture vouchers first in seq order per customer, split the cash part, end their holds, write the split back (R-RCH-4, R-PRT-3, R-LED-2)';
+
+/*
+ * R-LED-2: holds, set form, over pg_temp.gpubill_hold_ask (one row per
+ * (customer_id, seq); wallets locked by the caller).  A customer's asks are
+ * granted in seq order while each fits its funds together with those
+ * before it (all holds within cash + vouchers, cash-only holds within
+ * cash); the first that does not fit refuses it and every later ask of the
+ * customer.  A granted ask gets its hold_id.  Returns the holds placed.
+ */
+CREATE FUNCTION @extschema@.hold_staged() RETURNS integer
+	LANGUAGE plpgsql VOLATILE CALLED ON NULL INPUT PARALLEL UNSAFE
+	AS $$
+DECLARE
+	n integer;
+BEGIN
+	WITH asked AS (
+		SELECT a.customer_id, a.seq, a.at, a.amount, a.cash_only, a.object_type, a.object_id,
+			   @extschema@.zero(@extschema@.currency(a.amount)) AS z, w.cash, w.vouchers, w.held, w.cash_held
+		FROM pg_temp.gpubill_hold_ask a JOIN @extschema@.wallet w ON w.customer_id = a.customer_id
+	), fits AS (
+		SELECT s.*,
+			   @extschema@.micros(s.cash) >= 0
+			   AND @extschema@.sum(s.amount) OVER w <= s.cash + s.vouchers - s.held
+			   AND @extschema@.sum(CASE WHEN s.cash_only THEN s.amount ELSE s.z END) OVER w <= s.cash - s.cash_held AS ok
+		FROM asked s
+		WINDOW w AS (PARTITION BY s.customer_id ORDER BY s.seq)
+	), verdict AS (
+		SELECT k.*, pg_catalog.nextval('@extschema@.id_seq') AS new_hold
+		FROM (SELECT f.*, pg_catalog.bool_and(f.ok) OVER (PARTITION BY f.customer_id ORDER BY f.seq) AS keep
+			  FROM fits f) k
+		WHERE k.keep
+	), new_holds AS (
+		INSERT INTO @extschema@.hold (hold_id, customer_id, amount, cash_only, at, object_type, object_id)
+		SELECT v.new_hold, v.customer_id, v.amount, v.cash_only, v.at, v.object_type, v.object_id
+		FROM verdict v
+		RETURNING 1
+	), held AS (
+		UPDATE @extschema@.wallet w
+		SET held = w.held + t.held, cash_held = w.cash_held + t.cash_held, updated_at = GREATEST(w.updated_at, t.last_at)
+		FROM (SELECT v.customer_id, @extschema@.sum(v.amount) AS held,
+					 @extschema@.sum(CASE WHEN v.cash_only THEN v.amount ELSE v.z END) AS cash_held,
+					 pg_catalog.max(v.at) AS last_at
+			  FROM verdict v GROUP BY v.customer_id) t
+		WHERE w.customer_id = t.customer_id
+		RETURNING 1
+	), results AS (
+		UPDATE pg_temp.gpubill_hold_ask a SET hold_id = v.new_hold
+		FROM verdict v WHERE a.customer_id = v.customer_id AND a.seq = v.seq
+		RETURNING 1
+	)
+	SELECT pg_catalog.count(*) INTO n FROM results;
+	RETURN n;
+END
+$$;
+COMMENT ON FUNCTION @extschema@.hold_staged() IS 'Holds, set form: place the holds staged in pg_temp.gpubill_hold_ask in seq order per customer while they fit its funds; the first that does not fit refuses the rest of the customer''s (R-LED-2)';

@@ -1,0 +1,139 @@
+/*
+ * 80_verify.sql — the ledger's invariants (R-LED-3), one row per check.
+ * verify() (8_clock) runs these with the checks of the later layers.
+ *
+ * Map (scripts/file-map.pl):
+ * Internals: account_balances, verify_ledger.
+ * Uses: 1_types.
+ */
+
+CREATE FUNCTION @extschema@.verify_ledger()
+	RETURNS TABLE (check_name text, ok boolean, detail text)
+	LANGUAGE sql STABLE CALLED ON NULL INPUT PARALLEL UNSAFE
+	SET search_path = pg_catalog, @extschema@, pg_temp
+	AS $$
+	/*
+	 * Balances in micro-units as numeric: the world's and the platform's
+	 * accounts sum every customer's movements and may leave the amount range
+	 * (R-AMT-1) — a check must never fail on them.
+	 */
+	WITH legs AS (
+		SELECT credit_account AS account_id, @extschema@.micros(amount) AS micros FROM @extschema@.transfer
+		UNION ALL
+		SELECT debit_account, -@extschema@.micros(amount) FROM @extschema@.transfer
+	), balance AS (
+		SELECT l.account_id, a.currency, pg_catalog.sum(l.micros) AS balance
+		FROM legs l JOIN @extschema@.account a USING (account_id)
+		GROUP BY l.account_id, a.currency
+	), per_currency AS (
+		SELECT currency, pg_catalog.sum(balance) AS total FROM balance GROUP BY currency
+	), active AS (
+		SELECT h.customer_id, @extschema@.sum(h.amount) AS held,
+			   @extschema@.sum(h.amount) FILTER (WHERE h.cash_only) AS cash_held
+		FROM @extschema@.hold h
+		WHERE NOT EXISTS (SELECT FROM @extschema@.hold_end e WHERE e.hold_id = h.hold_id)
+		GROUP BY h.customer_id
+	), lots AS (
+		SELECT l.customer_id, @extschema@.sum(l.amount) AS vouchers FROM @extschema@.voucher_left l GROUP BY l.customer_id
+	), journal_wallet AS (
+		SELECT w.customer_id, w.cash, w.vouchers, w.held, w.cash_held,
+			   coalesce(c.balance, 0) AS journal_cash,
+			   coalesce(v.balance, 0) AS journal_vouchers,
+			   coalesce(a.held, @extschema@.zero(@extschema@.currency(w.cash))) AS active_held,
+			   coalesce(a.cash_held, @extschema@.zero(@extschema@.currency(w.cash))) AS active_cash_held,
+			   coalesce(o.vouchers, @extschema@.zero(@extschema@.currency(w.cash))) AS lot_vouchers
+		FROM @extschema@.wallet w
+		LEFT JOIN lots o ON o.customer_id = w.customer_id
+		LEFT JOIN balance c ON c.account_id = w.cash_account
+		LEFT JOIN balance v ON v.account_id = w.voucher_account
+		LEFT JOIN active a ON a.customer_id = w.customer_id
+	)
+	SELECT 'accounts sum to zero per currency', count(*) = 0,
+		   coalesce(string_agg(currency || ' ' || (total / 1000000)::text, ', '), 'every currency sums to zero')
+	FROM per_currency WHERE total <> 0
+	UNION ALL
+	SELECT 'transfers move between known accounts of their currency', count(*) = 0,
+		   count(*) || ' transfers with an unknown account or in another currency than an account'
+		   || coalesce(': ' || string_agg(t.transfer_id::text, ', '), '')
+	FROM @extschema@.transfer t
+	LEFT JOIN @extschema@.account d ON d.account_id = t.debit_account
+	LEFT JOIN @extschema@.account c ON c.account_id = t.credit_account
+	WHERE d.account_id IS NULL OR c.account_id IS NULL
+	   OR @extschema@.currency(t.amount) <> d.currency OR @extschema@.currency(t.amount) <> c.currency
+	UNION ALL
+	SELECT 'wallets belong to their customer''s accounts', count(*) = 0,
+		   count(*) || ' wallets with a wrong customer or account' || coalesce(': ' || string_agg(w.customer_id::text, ', '), '')
+	FROM @extschema@.wallet w
+	LEFT JOIN @extschema@.customer k ON k.customer_id = w.customer_id
+	LEFT JOIN @extschema@.account c ON c.account_id = w.cash_account
+	LEFT JOIN @extschema@.account v ON v.account_id = w.voucher_account
+	LEFT JOIN @extschema@.account f ON f.account_id = w.fee_account
+	LEFT JOIN @extschema@.account e ON e.account_id = w.voucher_expense_account
+	WHERE k.customer_id IS NULL
+	   OR c.account_id IS NULL OR (c.owner_kind, c.owner_id, c.purpose, c.currency) <> ('customer', w.customer_id, 'cash', k.currency)
+	   OR v.account_id IS NULL OR (v.owner_kind, v.owner_id, v.purpose, v.currency) <> ('customer', w.customer_id, 'voucher', k.currency)
+	   OR f.account_id IS NULL OR (f.owner_kind, f.purpose, f.currency) <> ('platform', 'fee', k.currency)
+	   OR e.account_id IS NULL OR (e.owner_kind, e.purpose, e.currency) <> ('platform', 'voucher_expense', k.currency)
+	   OR @extschema@.currency(w.cash) <> k.currency
+	UNION ALL
+	SELECT 'cached balances equal the journal', count(*) = 0,
+		   count(*) || ' wallets differ from the journal' || coalesce(': ' || string_agg(customer_id::text, ', '), '')
+	FROM journal_wallet WHERE @extschema@.micros(cash) <> journal_cash OR @extschema@.micros(vouchers) <> journal_vouchers
+	UNION ALL
+	SELECT 'held equals the active holds', count(*) = 0,
+		   count(*) || ' wallets whose held differs from their active holds' || coalesce(': ' || string_agg(customer_id::text, ', '), '')
+	FROM journal_wallet WHERE held <> active_held OR cash_held <> active_cash_held
+	UNION ALL
+	/* available may go below zero after holds were placed (a storage settlement, an
+	   expired voucher): the next settlement then stops the instance; vouchers may not */
+	SELECT 'vouchers and holds are not negative', count(*) = 0,
+		   count(*) || ' wallets with negative vouchers or holds, or cash-only holds beyond all holds'
+		   || coalesce(': ' || string_agg(customer_id::text, ', '), '')
+	FROM journal_wallet
+	WHERE @extschema@.micros(vouchers) < 0 OR @extschema@.micros(held) < 0 OR @extschema@.micros(cash_held) < 0
+	   OR cash_held > held
+	UNION ALL
+	SELECT 'what is left of each voucher sums to the vouchers', count(*) = 0,
+		   count(*) || ' wallets whose vouchers differ from the vouchers left' || coalesce(': ' || string_agg(customer_id::text, ', '), '')
+	FROM journal_wallet WHERE vouchers <> lot_vouchers
+	UNION ALL
+	SELECT 'no hold captured beyond what it reserved', count(*) = 0,
+		   count(*) || ' hold ends without their hold or captured beyond its amount'
+		   || coalesce(': ' || string_agg(e.hold_id::text, ', '), '')
+	FROM @extschema@.hold_end e LEFT JOIN @extschema@.hold h USING (hold_id)
+	WHERE h.hold_id IS NULL OR h.customer_id <> e.customer_id
+	   OR @extschema@.currency(e.captured) <> @extschema@.currency(h.amount) OR e.captured > h.amount
+	   OR @extschema@.micros(e.captured) < 0
+	UNION ALL
+	SELECT 'reversals reverse an existing transfer', count(*) = 0,
+		   count(*) || ' reversals without a matching original' || coalesce(': ' || string_agg(r.transfer_id::text, ', '), '')
+	FROM @extschema@.transfer r LEFT JOIN @extschema@.transfer o ON o.transfer_id = r.reverses
+	WHERE r.reverses IS NOT NULL
+	  AND (o.transfer_id IS NULL OR o.debit_account <> r.credit_account OR o.credit_account <> r.debit_account
+		   OR o.amount <> r.amount)
+	UNION ALL
+	SELECT 'recharged equals the recharges', count(*) = 0,
+		   count(*) || ' wallets whose recharged total differs' || coalesce(': ' || string_agg(w.customer_id::text, ', '), '')
+	FROM @extschema@.wallet w
+	LEFT JOIN (SELECT r.customer_id, @extschema@.sum(r.amount) AS total FROM @extschema@.recharge r
+			   WHERE NOT EXISTS (SELECT FROM @extschema@.transfer x
+								 WHERE x.reverses IS NOT NULL AND x.object_type = 'recharge' AND x.object_id = r.recharge_id
+								   AND x.kind = 'reversal' AND x.customer_id = r.customer_id
+								   AND x.debit_account = (SELECT w2.cash_account FROM @extschema@.wallet w2 WHERE w2.customer_id = r.customer_id))
+			   GROUP BY r.customer_id) r USING (customer_id)
+	WHERE w.recharged <> coalesce(r.total, @extschema@.zero(@extschema@.currency(w.cash)))
+$$;
+COMMENT ON FUNCTION @extschema@.verify_ledger() IS 'The ledger''s invariants (R-LED-3): one row per check with ok and a detail';
+
+-- the journal balance (credits minus debits, micro-units as numeric) of every account of a purpose that has moved
+CREATE FUNCTION @extschema@.account_balances(purpose text) RETURNS TABLE (account_id bigint, balance numeric)
+	LANGUAGE sql STABLE CALLED ON NULL INPUT PARALLEL UNSAFE
+	AS $$
+	SELECT l.account_id, pg_catalog.sum(l.micros)
+	FROM (SELECT t.credit_account AS account_id, @extschema@.micros(t.amount) AS micros FROM @extschema@.transfer t
+		  UNION ALL
+		  SELECT t.debit_account, -@extschema@.micros(t.amount) FROM @extschema@.transfer t) l
+	WHERE l.account_id IN (SELECT a.account_id FROM @extschema@.account a WHERE a.purpose = account_balances.purpose)
+	GROUP BY l.account_id
+$$;
+COMMENT ON FUNCTION @extschema@.account_balances(text) IS 'Journal balance of every account of a purpose that has moved, in micro-units (verify''s checks of later layers)';

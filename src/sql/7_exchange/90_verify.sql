@@ -1,0 +1,38 @@
+/*
+ * 90_verify.sql — the exchange's invariants, one row per check (verify()
+ * in 8_clock runs them with every layer's).
+ *
+ * Map (scripts/file-map.pl):
+ * Internals: verify_exchange.
+ * Uses: 1_types, 3_ledger.
+ */
+
+CREATE FUNCTION @extschema@.verify_exchange()
+	RETURNS TABLE (check_name text, ok boolean, detail text)
+	LANGUAGE sql STABLE CALLED ON NULL INPUT PARALLEL UNSAFE
+	SET search_path = pg_catalog, @extschema@, pg_temp
+	AS $$
+	SELECT 'contract deposits equal the customers'' deposit accounts', count(*) = 0,
+		   count(*) || ' customers whose unapplied contract deposits differ from their deposit account'
+		   || coalesce(': ' || string_agg(customer_id::text, ', '), '')
+	FROM (SELECT c.customer_id, @extschema@.sum(c.deposit_left) AS deposit_left FROM @extschema@.contract c GROUP BY 1) k
+	FULL JOIN (SELECT a.owner_id AS customer_id, b.balance FROM @extschema@.account a JOIN @extschema@.account_balances('deposit') b USING (account_id)
+			   WHERE a.owner_kind = 'customer' AND a.purpose = 'deposit') d USING (customer_id)
+	WHERE coalesce(@extschema@.micros(k.deposit_left), 0) <> coalesce(d.balance, 0)
+	UNION ALL
+	/* R-EXC-9: what each offset recovered is what its offset transfers moved */
+	SELECT 'provider offsets recovered equal their transfers', count(*) = 0,
+		   count(*) || ' offsets whose recovered differs from the journal' || coalesce(': ' || string_agg(o.offset_id::text, ', '), '')
+	FROM @extschema@.provider_offset o
+	WHERE @extschema@.micros(o.recovered) <> coalesce((SELECT pg_catalog.sum(@extschema@.micros(x.amount)) FROM @extschema@.transfer x
+													  WHERE x.kind = 'offset' AND x.object_type = 'provider_offset'
+														AND x.object_id = o.offset_id), 0)
+	UNION ALL
+	/* R-EXC-3: a deposit is applied only from what was paid in */
+	SELECT 'no contract deposit account is below zero', count(*) = 0,
+		   count(*) || ' customers whose contract deposit account is below zero'
+		   || coalesce(': ' || string_agg(a.owner_id::text, ', '), '')
+	FROM @extschema@.account a JOIN @extschema@.account_balances('deposit') b USING (account_id)
+	WHERE a.owner_kind = 'customer' AND a.purpose = 'deposit' AND b.balance < 0
+$$;
+COMMENT ON FUNCTION @extschema@.verify_exchange() IS 'The exchange''s invariants (R-EXC-3, R-EXC-9): one row per check with ok and a detail';

@@ -1,0 +1,100 @@
+/*
+ * 10_grants.sql — who may do what (R-SEC-1, R-SEC-2).
+ *
+ * Tables are written only by their owner, through the SECURITY DEFINER API
+ * functions (which pin search_path).  Nothing that changes data is
+ * executable by PUBLIC.  gpubill_app calls the API; gpubill_admin also
+ * changes settings and reverses transfers (checked inside those functions
+ * against the calling role, so SET ROLE works); gpubill_reader reads views.
+ * The types, operators and pure calculators stay usable by everyone.
+ *
+ * Map (scripts/file-map.pl):
+ * Uses: 1_types, 2_base, 3_ledger, 4_parties, 5_customers, 6_partners,
+ *   7_exchange, 8_clock.
+ */
+
+REVOKE ALL ON ALL TABLES IN SCHEMA @extschema@ FROM PUBLIC;
+REVOKE ALL ON ALL SEQUENCES IN SCHEMA @extschema@ FROM PUBLIC;
+GRANT USAGE ON SCHEMA @extschema@ TO gpubill_app, gpubill_reader, gpubill_admin;
+
+-- internal building blocks (plpgsql, or SQL that writes) and the API (SECURITY
+-- DEFINER): not PUBLIC; the grants below give the API to the roles
+DO $$
+DECLARE
+	f regprocedure;
+BEGIN
+	FOR f IN SELECT p.oid::regprocedure FROM pg_catalog.pg_proc p
+			 JOIN pg_catalog.pg_language l ON l.oid = p.prolang
+			 WHERE p.pronamespace = '@extschema@'::regnamespace
+			   AND (p.prosecdef OR l.lanname = 'plpgsql' OR p.proname IN ('open_currency', 'hold_split', 'contract_work')) LOOP
+		EXECUTE pg_catalog.format('REVOKE EXECUTE ON FUNCTION %s FROM PUBLIC', f);
+	END LOOP;
+END
+$$;
+
+-- the API: gpubill_app and gpubill_admin only
+GRANT EXECUTE ON FUNCTION
+	@extschema@.open_customer(text, text, timestamptz),
+	@extschema@.open_partner(text, text, timestamptz),
+	@extschema@.set_discount(bigint, numeric),
+	@extschema@.set_approved(bigint, boolean),
+	@extschema@.recharge(bigint, @extschema@.amount, text, text, timestamptz),
+	@extschema@.grant_voucher(bigint, @extschema@.amount, timestamptz, timestamptz, text),
+	@extschema@.wallet(bigint),
+	@extschema@.record_invoice(bigint, @extschema@.amount, timestamptz),
+	@extschema@.place_hold(bigint, @extschema@.amount, boolean, timestamptz, text, bigint, timestamptz, text),
+	@extschema@.capture_hold(bigint, @extschema@.amount, bigint, timestamptz, text),
+	@extschema@.release_hold(bigint, timestamptz, text),
+	@extschema@.verify(),
+	@extschema@.list_machine(bigint, integer, @extschema@.amount, timestamptz, boolean, @extschema@.amount, @extschema@.amount, text, timestamptz, integer),
+	@extschema@.create_instance(bigint, bigint, integer, text, boolean, timestamptz, text),
+	@extschema@.stop_instance(bigint, timestamptz),
+	@extschema@.start_instance(bigint, timestamptz),
+	@extschema@.release_instance(bigint, timestamptz),
+	@extschema@.instance_state(bigint),
+	@extschema@.set_auto_renew(bigint, boolean),
+	@extschema@.convert_instance(bigint, text, timestamptz),
+	@extschema@.resize_instance(bigint, integer, timestamptz),
+	@extschema@.set_storage(bigint, text, numeric, timestamptz),
+	@extschema@.request_refund(bigint, timestamptz, text),
+	@extschema@.withdrawable(bigint, timestamptz),
+	@extschema@.rate_partner(bigint, integer, text, timestamptz),
+	@extschema@.partner_rating(bigint),
+	@extschema@.partner_level(bigint),
+	@extschema@.request_withdrawal(bigint, @extschema@.amount, timestamptz, text),
+	@extschema@.delist_machine(bigint, timestamptz),
+	@extschema@.set_vouchers_allowed(bigint, boolean, timestamptz),
+	@extschema@.take_offline(bigint, boolean, timestamptz),
+	@extschema@.remove_machine(bigint, timestamptz),
+	@extschema@.report_outage(bigint, timestamptz, timestamptz, boolean, timestamptz),
+	@extschema@.open_provider(text, text, timestamptz),
+	@extschema@.provider_wallet(bigint),
+	@extschema@.create_contract(bigint, bigint, integer, @extschema@.amount, tstzrange, timestamptz, text),
+	@extschema@.contract_schedule(bigint),
+	@extschema@.contract_state(bigint),
+	@extschema@.pay_contract(bigint, @extschema@.amount, text, timestamptz),
+	@extschema@.terminate_contract(bigint, text, timestamptz),
+	@extschema@.record_payment_initiated(bigint, text, timestamptz),
+	@extschema@.resell_contract(bigint, bigint, @extschema@.amount, timestamptz),
+	@extschema@.ack_lifecycle_event(bigint),
+	@extschema@.tick(timestamptz)
+TO gpubill_app;
+GRANT EXECUTE ON FUNCTION @extschema@.schedule_jobs(), @extschema@.unschedule_jobs() TO gpubill_admin;
+GRANT EXECUTE ON FUNCTION
+	@extschema@.set_setting(text, text),
+	@extschema@.set_b2b(bigint, boolean),
+	@extschema@.set_provider_commission(bigint, numeric, timestamptz),
+	@extschema@.set_commission_tiers(jsonb),
+	@extschema@.record_provider_offset(bigint, @extschema@.amount, text, timestamptz, text),
+	@extschema@.reverse_transfer(bigint, text, timestamptz, text)
+TO gpubill_admin;
+
+-- settings are readable by every gpubill role (billing_timezone(), rating_apply)
+REVOKE EXECUTE ON FUNCTION @extschema@.setting(text) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION @extschema@.setting(text) TO gpubill_app, gpubill_reader, gpubill_admin;
+
+-- readers: views only
+GRANT SELECT ON @extschema@.transfers, @extschema@.accounts, @extschema@.lifecycle_events,
+	@extschema@.due_lifecycle_events, @extschema@.open_alerts, @extschema@.instance_usage,
+	@extschema@.customer_statement, @extschema@.arrears, @extschema@.partner_statement,
+	@extschema@.platform_revenue, @extschema@.contract_receivables, @extschema@.tick_failures TO gpubill_reader;
