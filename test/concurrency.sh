@@ -5,6 +5,7 @@
 #  - 8 sessions released at the same instant send one request id: it lands once.
 # Needs a running cluster (PGHOST/PGPORT/PGUSER), as scripts/test.sh provides.
 set -euo pipefail
+. "$(dirname "$0")/../scripts/barrier.sh"	# racing sessions released together
 db=gpubill_concurrency
 clients=8
 per_client=150
@@ -32,12 +33,12 @@ pgbench -n -c $clients -j 2 -t $per_client -U gpubill_test_app \
 
 # 2. one request id from 8 sessions released at one instant
 race() {	# race SQL-of-session-i: runs 8 sessions behind a barrier, prints their results
-	psql -qXAt -d $db -c "SELECT pg_advisory_lock(4242); SELECT pg_sleep(1.5);" >/dev/null &
-	sleep 0.5
+	barrier_hold $db 4242
 	for i in $(seq 1 $clients); do
 		psql -qXAt -d $db -U gpubill_test_app -v VERBOSITY=terse -c "SELECT pg_advisory_lock_shared(4242);" \
 			-c "$(printf "$1" "$i")" 2>&1 | grep -v '^$' | tail -1 &
 	done
+	barrier_release $clients
 	wait
 }
 same_customer=$(race "SELECT gpubill.recharge($c5, '7.00 CNY', 'alipay', 'same-webhook')" | sort | uniq -c | wc -l)

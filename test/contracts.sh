@@ -5,6 +5,7 @@
 # racing them leaves the journal balanced.
 # Needs a running cluster (PGHOST/PGPORT/PGUSER), as scripts/test.sh provides.
 set -euo pipefail
+. "$(dirname "$0")/../scripts/barrier.sh"	# racing sessions released together
 db=gpubill_contracts
 sessions=8
 n=0
@@ -30,13 +31,13 @@ SELECT :ca || ' ' || :cr;
 SQL
 )"
 out=$(mktemp)
-psql -qXAt -d "$db" -c "SELECT pg_advisory_lock(4245)" -c "SELECT pg_sleep(1)" >/dev/null &
-sleep 0.3
+barrier_hold "$db" 4245
 for i in $(seq 1 $sessions); do
 	psql -qXAt -d "$db" -v VERBOSITY=sqlstate -c "SELECT pg_advisory_lock_shared(4245)" \
 		-c "SELECT 'paid ' || gpubill.pay_contract($approved, '9576.00 USD', 'wire-1', '2026-11-21 10:00+08')" 2>&1 |
 		grep -v '^$' | tail -1 >>"$out" &
 done
+barrier_release $sessions
 wait
 ok "$(sort -u "$out" | grep -c '^paid')/$(grep -c '^paid' "$out")" "1/$sessions" \
 	"one webhook delivered to $sessions sessions at once: every call returns the same payment"
@@ -44,14 +45,14 @@ ok "$(q -c "SELECT count(*) || ' ' || sum(gross) FROM contract_receipt WHERE con
 	"the provider is credited once"
 
 : >"$out"
-psql -qXAt -d "$db" -c "SELECT pg_advisory_lock(4246)" -c "SELECT pg_sleep(1)" >/dev/null &
-sleep 0.3
+barrier_hold "$db" 4246
 for i in $(seq 1 $sessions); do
 	psql -qXAt -d "$db" -v VERBOSITY=sqlstate -c "SELECT pg_advisory_lock_shared(4246)" \
 		-c "SELECT 'resold ' || gpubill.resell_contract($prefunded, (SELECT customer_id FROM gpubill.customer WHERE external_ref = 'cc-buyer-$i'), '11.00 USD', '2026-11-10 10:00+08')" \
 		2>&1 | grep -v '^$' | tail -1 >>"$out" &
 done
 psql -qXAt -d "$db" -c "SELECT pg_advisory_lock_shared(4246)" -c "SELECT gpubill.tick('2026-11-10 12:00+08')" >/dev/null &
+barrier_release $((sessions + 1))
 wait
 ok "$(grep -c '^resold' "$out")/$(grep -c 'GB004' "$out")" "1/$((sessions - 1))" \
 	"$sessions buyers at once: one resale, $((sessions - 1)) get GB004"

@@ -5,6 +5,7 @@
 # left running, the journal balanced.
 # Needs a running cluster (PGHOST/PGPORT/PGUSER), as scripts/test.sh provides.
 set -euo pipefail
+. "$(dirname "$0")/../scripts/barrier.sh"	# racing sessions released together
 db=gpubill_offline
 sessions=10
 rounds=3
@@ -27,8 +28,7 @@ out=$(mktemp)
 for r in $(seq 1 $rounds); do
 	m=${machines[$((r - 1))]}
 	: >"$out"
-	psql -qXAt -d "$db" -c "SELECT pg_advisory_lock(4244)" -c "SELECT pg_sleep(1)" >/dev/null &
-	sleep 0.3
+	barrier_hold "$db" 4244
 	for i in $(seq 1 $sessions); do
 		c=$(( (r - 1) * sessions + i ))
 		psql -qXAt -d "$db" -v VERBOSITY=sqlstate -c "SELECT pg_advisory_lock_shared(4244)" \
@@ -38,6 +38,7 @@ for r in $(seq 1 $rounds); do
 	done
 	psql -qXAt -d "$db" -v VERBOSITY=sqlstate -c "SELECT pg_advisory_lock_shared(4244)" -c "SELECT pg_sleep(0.02)" \
 		-c "SELECT 'offline' FROM gpubill.take_offline($m, true, '2026-11-10 10:30+08')" 2>&1 | grep -v '^$' | tail -1 >>"$out" &
+	barrier_release $((sessions + 1))
 	wait
 	landed=$(grep -c '^landed' "$out" || true)
 	refused=$(grep -c 'GB004' "$out" || true)

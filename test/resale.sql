@@ -3,7 +3,7 @@
 BEGIN;
 SET LOCAL search_path = gpubill, public;
 SET LOCAL TimeZone = 'Asia/Shanghai';
-SELECT plan(27);
+SELECT plan(30);
 
 -- four resellers, each with a 120-day contract at 10.00/h from Dec 1 (initial 7440 + deposit 2136; January 6696 + 744
 -- from the deposit; February 6720, March 7200 at the original price), and four buyers of the rest
@@ -142,6 +142,26 @@ SELECT is((SELECT count(*) FROM (
 	FROM gpubill.contract o WHERE o.resold_from IS NULL AND o.state IN ('completed', 'resold')) s
 	WHERE paid <> received), 0::bigint,
 	'every contract (with its resale): customers paid = provider received + reseller received + commission');
+
+-- R-EXC-6: a payment due from E on that the reseller made early is its own: the provider is not paid twice for the month
+SELECT open_customer('rs-early-payer', 'USD', '2027-08-01') AS ep \gset
+SELECT set_approved(:ep, true) IS NULL AS approved;
+SELECT create_contract(:ep, :pv, 1, '1.00 USD', '[2027-09-01 00:00+08, 2027-12-31 00:00+08)', '2027-08-01') AS c_ep \gset
+SELECT pay_contract(:c_ep, '960.00 USD', 'rs-ep-1', '2027-08-02') IS NOT NULL AS paid;
+SELECT pay_contract(:c_ep, '648.00 USD', 'rs-ep-2', '2027-08-03') IS NOT NULL AS paid_early;	-- due Oct 1, paid in August
+SELECT tick('2027-09-05 00:00+08') IS NOT NULL AS ticked;
+SELECT recharge(open_customer('rs-ep-buyer', 'USD', '2027-08-01'), '10000.00 USD', 'stripe', 'rs-ep-buyer', '2027-08-01') IS NOT NULL AS funded;
+SELECT resell_contract(:c_ep, (SELECT customer_id FROM customer WHERE external_ref = 'rs-ep-buyer'), '1.50 USD', '2027-09-10') AS n_ep \gset
+SELECT results_eq(format($$SELECT due_at, original, resold FROM gpubill.resale_month WHERE contract_id = %s ORDER BY seq$$, :c_ep),
+	$$VALUES ('2027-10-01 00:00+08'::timestamptz, '0.00 USD'::gpubill.amount, '1116.00 USD'::gpubill.amount),
+			 ('2027-11-01 00:00+08', '720.00 USD', '1080.00 USD'), ('2027-12-01 00:00+08', '720.00 USD', '1080.00 USD')$$,
+	'October was paid early by the reseller: it owes the provider nothing more, its new price goes to the reseller');
+SELECT tick('2027-12-31 00:00+08') IS NOT NULL AS ticked;
+SELECT results_eq(format($$SELECT kind, gpubill.sum(gross) FROM gpubill.contract_receipt WHERE contract_id = %s GROUP BY kind ORDER BY kind$$, :c_ep),
+	$$VALUES ('deposit', '72.00 USD'::gpubill.amount), ('payment', '2832.00 USD'), ('premium', '1836.00 USD'), ('reseller_refund', '144.00 USD')$$,
+	'the provider receives the contract''s 2904.00 once (2832 + 72); the reseller all of October at the new price and the premiums');
+SELECT results_eq($$SELECT balance FROM gpubill.accounts WHERE owner_kind = 'platform' AND purpose = 'clearing'$$,
+	$$VALUES ('0.00 USD'::gpubill.amount)$$, 'and clearing is back at zero');
 
 SELECT results_eq($$SELECT count(*) FROM gpubill.verify() WHERE NOT ok$$, $$VALUES (0::bigint)$$, 'verify() is all ok');
 SELECT * FROM finish();

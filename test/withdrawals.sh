@@ -3,6 +3,7 @@
 # exactly one lands, the others get GB002, the journal moves the money once.
 # Needs a running cluster (PGHOST/PGPORT/PGUSER), as scripts/test.sh provides.
 set -euo pipefail
+. "$(dirname "$0")/../scripts/barrier.sh"	# racing sessions released together
 db=gpubill_withdrawals
 sessions=8
 n=0
@@ -25,13 +26,13 @@ SELECT :p;
 SQL
 )
 out=$(mktemp)
-psql -qXAt -d "$db" -c "SELECT pg_advisory_lock(4243)" -c "SELECT pg_sleep(1.5)" >/dev/null &
-sleep 0.5
+barrier_hold "$db" 4243
 for i in $(seq 1 $sessions); do
 	psql -qXAt -d "$db" -v VERBOSITY=sqlstate -c "SELECT pg_advisory_lock_shared(4243)" \
 		-c "SELECT 'landed' FROM gpubill.request_withdrawal($p, '10.00 CNY', '2026-11-15 10:00+08', 'race-$i')" 2>&1 |
 		grep -v '^$' | tail -1 >>"$out" &
 done
+barrier_release $sessions
 wait
 ok "$(grep -c '^landed' "$out")/$(grep -c 'GB002' "$out")" "1/$((sessions - 1))" \
 	"$sessions sessions at once: one withdrawal lands, $((sessions - 1)) get GB002"

@@ -162,11 +162,10 @@ BEGIN
 		('gpubill_leg', 'LIKE @extschema@.transfer INCLUDING DEFAULTS'),
 		('gpubill_capture', 'customer_id bigint NOT NULL, seq bigint NOT NULL, at timestamptz NOT NULL, '
 							'charge @extschema@.amount NOT NULL, cash_only boolean NOT NULL, hold_id bigint, '
-							'income_account bigint, fee_rate numeric NOT NULL, object_type text, object_id bigint, '
-							'voucher_paid @extschema@.amount, cash_paid @extschema@.amount, partner_income @extschema@.amount'),
+							'income_account bigint, fee_rate numeric NOT NULL, object_type text, object_id bigint'),
 		('gpubill_hold_ask', 'customer_id bigint NOT NULL, seq bigint NOT NULL, at timestamptz NOT NULL, '
 							 'amount @extschema@.amount NOT NULL, cash_only boolean NOT NULL, object_type text, '
-							 'object_id bigint, hold_id bigint')
+							 'object_id bigint, hold_id bigint NOT NULL')
 	LOOP
 		/* the shape, with the oid of the amount type: a table left by an extension dropped and
 		   created again in this session (its amount columns dropped with the type) is made anew */
@@ -264,16 +263,16 @@ COMMENT ON FUNCTION @extschema@.capture(@extschema@.wallet, @extschema@.amount, 
  * seq); the caller holds their wallets' locks).  Vouchers pay first in seq
  * order within a customer (a cash-only row takes none); the cash part is
  * split as in capture; a row's hold, if any, ends — captured up to its
- * amount, or released when the charge is zero.  The split is written back
- * into the staged rows (voucher_paid, cash_paid, partner_income).  Returns
- * the rows captured.
+ * amount, or released when the charge is zero.  Returns the split of each
+ * row; the staged rows stay (the caller's due set) until it empties them.
  */
-CREATE FUNCTION @extschema@.capture_staged() RETURNS integer
+CREATE FUNCTION @extschema@.capture_staged()
+	RETURNS TABLE (customer_id bigint, seq bigint, object_id bigint, charge @extschema@.amount,
+				   voucher_paid @extschema@.amount, cash_paid @extschema@.amount, partner_income @extschema@.amount)
 	LANGUAGE plpgsql VOLATILE CALLED ON NULL INPUT PARALLEL UNSAFE
 	AS $$
-DECLARE
-	n integer;
 BEGIN
+	RETURN QUERY
 	WITH staged AS (
 		SELECT s.customer_id, s.seq, s.at, s.charge, s.cash_only, s.hold_id, s.income_account, s.fee_rate,
 			   s.object_type, s.object_id, @extschema@.zero(@extschema@.currency(s.charge)) AS z,
@@ -334,17 +333,12 @@ BEGIN
 			  FROM paid p GROUP BY p.customer_id) t
 		WHERE w.customer_id = t.customer_id
 		RETURNING 1
-	), results AS (
-		UPDATE pg_temp.gpubill_capture c SET voucher_paid = p.v, cash_paid = p.cash, partner_income = p.income
-		FROM paid p WHERE c.customer_id = p.customer_id AND c.seq = p.seq
-		RETURNING 1
 	)
-	SELECT pg_catalog.count(*) INTO n FROM results;
+	SELECT p.customer_id, p.seq, p.object_id, p.charge, p.v, p.cash, p.income FROM paid p;
 	PERFORM @extschema@.post_staged_transfers();
-	RETURN n;
 END
 $$;
-COMMENT ON FUNCTION @extschema@.capture_staged() IS 'The voucher-first capture, set form: pay the charges staged in pg_temp.gpubill_capture vouchers first in seq order per customer, split the cash part, end their holds, write the split back (R-RCH-4, R-PRT-3, R-LED-2)';
+COMMENT ON FUNCTION @extschema@.capture_staged() IS 'The voucher-first capture, set form: pay the charges staged in pg_temp.gpubill_capture vouchers first in seq order per customer, split the cash part, end their holds; returns the split of each (R-RCH-4, R-PRT-3, R-LED-2)';
 
 /*
  * R-LED-2: holds, set form, over pg_temp.gpubill_hold_ask (one row per
@@ -352,7 +346,8 @@ COMMENT ON FUNCTION @extschema@.capture_staged() IS 'The voucher-first capture, 
  * granted in seq order while each fits its funds together with those
  * before it (all holds within cash + vouchers, cash-only holds within
  * cash); the first that does not fit refuses it and every later ask of the
- * customer.  A granted ask gets its hold_id.  Returns the holds placed.
+ * customer.  Each ask comes with the id its hold is to have; a refused ask
+ * leaves the stage (what is left was granted).  Returns the holds placed.
  */
 CREATE FUNCTION @extschema@.hold_staged() RETURNS integer
 	LANGUAGE plpgsql VOLATILE CALLED ON NULL INPUT PARALLEL UNSAFE
@@ -361,7 +356,7 @@ DECLARE
 	n integer;
 BEGIN
 	WITH asked AS (
-		SELECT a.customer_id, a.seq, a.at, a.amount, a.cash_only, a.object_type, a.object_id,
+		SELECT a.customer_id, a.seq, a.at, a.amount, a.cash_only, a.object_type, a.object_id, a.hold_id,
 			   @extschema@.zero(@extschema@.currency(a.amount)) AS z, w.cash, w.vouchers, w.held, w.cash_held
 		FROM pg_temp.gpubill_hold_ask a JOIN @extschema@.wallet w ON w.customer_id = a.customer_id
 	), fits AS (
@@ -371,14 +366,18 @@ BEGIN
 			   AND @extschema@.sum(CASE WHEN s.cash_only THEN s.amount ELSE s.z END) OVER w <= s.cash - s.cash_held AS ok
 		FROM asked s
 		WINDOW w AS (PARTITION BY s.customer_id ORDER BY s.seq)
+	), judged AS (
+		SELECT f.*, pg_catalog.bool_and(f.ok) OVER (PARTITION BY f.customer_id ORDER BY f.seq) AS keep
+		FROM fits f
 	), verdict AS (
-		SELECT k.*, pg_catalog.nextval('@extschema@.id_seq') AS new_hold
-		FROM (SELECT f.*, pg_catalog.bool_and(f.ok) OVER (PARTITION BY f.customer_id ORDER BY f.seq) AS keep
-			  FROM fits f) k
-		WHERE k.keep
+		SELECT j.* FROM judged j WHERE j.keep
+	), refused AS (
+		DELETE FROM pg_temp.gpubill_hold_ask a USING judged j
+		WHERE NOT j.keep AND a.customer_id = j.customer_id AND a.seq = j.seq
+		RETURNING 1
 	), new_holds AS (
 		INSERT INTO @extschema@.hold (hold_id, customer_id, amount, cash_only, at, object_type, object_id)
-		SELECT v.new_hold, v.customer_id, v.amount, v.cash_only, v.at, v.object_type, v.object_id
+		SELECT v.hold_id, v.customer_id, v.amount, v.cash_only, v.at, v.object_type, v.object_id
 		FROM verdict v
 		RETURNING 1
 	), held AS (
@@ -390,12 +389,8 @@ BEGIN
 			  FROM verdict v GROUP BY v.customer_id) t
 		WHERE w.customer_id = t.customer_id
 		RETURNING 1
-	), results AS (
-		UPDATE pg_temp.gpubill_hold_ask a SET hold_id = v.new_hold
-		FROM verdict v WHERE a.customer_id = v.customer_id AND a.seq = v.seq
-		RETURNING 1
 	)
-	SELECT pg_catalog.count(*) INTO n FROM results;
+	SELECT pg_catalog.count(*) INTO n FROM new_holds;
 	RETURN n;
 END
 $$;

@@ -1,131 +1,105 @@
 /*
- * 40_settlement.sql — pay-as-you-go settlement (R-PAYG-4, R-PAYG-5), set-based.
+ * 40_settlement.sql — pay-as-you-go settlement (R-PAYG-4, R-PAYG-5), set-based,
+ * by phase.
  *
- * settle_payg(b) settles, in a few statements, every running PAYG instance
- * whose next hourly settlement is b: the usage since billed_until is charged
- * (hourly fee x seconds / 3600, rounded to cents) and captured from the
- * instance's hold — vouchers first (in instance order within a customer)
- * unless the machine refuses them, the cash part split into partner income
- * and platform fee — as an order line and its transfers; then a new hold
- * for the next hour is placed, or, when the customer's funds cannot cover
- * it, the instance stops at b (insufficient_balance).  A customer's
- * instances are re-held in instance order; the first one that does not fit
- * stops, with every later one of that customer due at b.
- *
- * With stop_reason given it settles only the instance named, up to b, and
- * stops it instead of holding again (a stop in the middle of an hour); with
- * stop_reason 'convert' it leaves it running without a hold (R-PRE-4); with
- * 'interim' it holds again up to the next hour, as at a boundary (an outage
- * report settles the instance up to its time, R-PRT-8).
- * A usage_hourly run that ends is charged up to ceil(hours) x hourly fee
- * (R-PAYG-7).  Vouchers expired by b are written off first (R-RCH-3).
+ * Two entry points choose the instances (the due set) and stage their
+ * charges; the phases after them are shared (settle_staged):
+ *   settle_boundary(b)            every running PAYG instance whose next
+ *                                 hourly settlement is b (tick), of the
+ *                                 customers whose wallets it locks;
+ *   settle_instance(i, b, then)   one instance up to b: then 'interim' holds
+ *                                 again as at a boundary (an outage report, a
+ *                                 catch-up: settle_instance_until), 'convert'
+ *                                 leaves it running without a hold (R-PRE-4),
+ *                                 any other value stops it for that reason.
+ * The phases: the usage since billed_until is charged (hourly fee x seconds
+ * / 3600, rounded to cents; a usage_hourly run that ends at least ceil(hours)
+ * x the hourly fee, R-PAYG-7) and captured from the instance's hold by the
+ * ledger (capture_staged: vouchers first in instance order within a
+ * customer unless the machine refuses them, the cash part split into partner
+ * income and platform fee), written as order lines; then the next hour is
+ * held (hold_staged: a customer's instances in instance order, the first
+ * that does not fit refused with every later one) or the instance stops at
+ * b (insufficient_balance).  Vouchers expired by b are written off first
+ * (R-RCH-3).
  *
  * Locks: the customers' wallets in customer order, then the instances in
  * instance order — the order every API call uses (wallet, then instance).
  *
  * Map (scripts/file-map.pl):
- * Internals: settle_payg, settle_payg_until.
+ * Internals: run_end_charge, settle_boundary, settle_instance,
+ *   settle_instance_until, settle_staged, usage_charge.
  * Uses: 1_types, 2_base, 3_ledger.
  */
 
-CREATE FUNCTION @extschema@.settle_payg(b timestamptz, only_instance bigint DEFAULT NULL, stop_reason text DEFAULT NULL,
-										 OUT settled integer, OUT stopped integer)
+-- R-PAYG-4: the usage of an instance from billed_until up to b, prorated by the second
+CREATE FUNCTION @extschema@.usage_charge(hourly_fee @extschema@.amount, billed_until timestamptz, b timestamptz)
+	RETURNS @extschema@.amount
+	LANGUAGE sql IMMUTABLE CALLED ON NULL INPUT PARALLEL SAFE
+	AS $$ SELECT @extschema@.prorate(hourly_fee, pg_catalog.floor(EXTRACT(epoch FROM b - billed_until))::bigint) $$;
+COMMENT ON FUNCTION @extschema@.usage_charge(@extschema@.amount, timestamptz, timestamptz) IS 'The charge of an instance''s usage from billed_until up to b: hourly fee x seconds / 3600, rounded to cents (R-PAYG-4)';
+
+-- R-PAYG-7: what ends a usage_hourly run at b: at least ceil(hours) x the hourly fee over the run, less what it was charged
+CREATE FUNCTION @extschema@.run_end_charge(instance bigint, hourly_fee @extschema@.amount, run_started_at timestamptz, b timestamptz)
+	RETURNS @extschema@.amount
+	LANGUAGE sql STABLE CALLED ON NULL INPUT PARALLEL SAFE
+	AS $$
+	SELECT @extschema@.round(hourly_fee * pg_catalog.ceil(EXTRACT(epoch FROM b - run_started_at) / 3600)::numeric, 2)
+		   - coalesce((SELECT @extschema@.sum(o.charge) FROM @extschema@.order_line o
+					   WHERE o.instance_id = instance AND pg_catalog.upper(o.usage) > run_started_at),
+					  @extschema@.zero(@extschema@.currency(hourly_fee)))
+$$;
+COMMENT ON FUNCTION @extschema@.run_end_charge(bigint, @extschema@.amount, timestamptz, timestamptz) IS 'The charge that ends a usage_hourly run at b: at least ceil(hours) x the hourly fee over the run, less what the run was charged (R-PAYG-7)';
+
+/*
+ * The shared phases, over the charges the entry point staged in
+ * pg_temp.gpubill_capture (one row per instance: seq is the instance id,
+ * object_id its order line's id): capture and order lines of kind
+ * line_kind; the next hour held if rehold; an instance not held stops for
+ * unheld_reason, or (NULL: a conversion) runs on without a hold.
+ */
+CREATE FUNCTION @extschema@.settle_staged(b timestamptz, line_kind text, rehold boolean, unheld_reason text,
+										   OUT settled integer, OUT stopped integer)
 	LANGUAGE plpgsql VOLATILE CALLED ON NULL INPUT PARALLEL UNSAFE
-	SET plan_cache_mode = force_custom_plan	/* a generic plan cannot see which CASE branch holds: seq scans */
 	AS $$
 DECLARE
-	fee_rate numeric := @extschema@.setting_value('service_fee_rate')::numeric;
 	hold_hours integer := @extschema@.setting_value('payg_hold_hours')::integer;
 	next_b timestamptz := @extschema@.upper(@extschema@.billing_period('hour', b, @extschema@.setting_value('billing_timezone')));
 	erase_after interval := @extschema@.setting_value('local_data_hours')::integer * interval '1 hour';
 BEGIN
-	/*
-	 * The customers settled are those whose wallets are locked here (an API
-	 * call may make an instance due at b while this runs: its customer is
-	 * settled by the next round of settle_payg_until, wallet first).  A tick
-	 * keeps them in a temporary table (local buffers: no memory per row).
-	 */
-	PERFORM @extschema@.prepare_session_tables();
-	IF only_instance IS NULL THEN
-		DELETE FROM pg_temp.gpubill_settling;
-		INSERT INTO pg_temp.gpubill_settling
-		SELECT w.customer_id FROM @extschema@.wallet w
-		WHERE w.customer_id IN (SELECT i.customer_id FROM @extschema@.instance i WHERE i.state = 'running' AND i.next_settle_at = b)
-		  AND w.customer_id IN (SELECT pc.customer_id FROM pg_temp.gpubill_pass pc)
-		ORDER BY w.customer_id FOR UPDATE;
-	END IF;
-	PERFORM @extschema@.expire_vouchers(b, ARRAY(
-		SELECT w.customer_id FROM @extschema@.wallet w
-		WHERE w.voucher_expiry <= b
-		  AND (CASE WHEN only_instance IS NULL THEN w.customer_id IN (SELECT s.customer_id FROM pg_temp.gpubill_settling s)
-					ELSE w.customer_id = (SELECT i.customer_id FROM @extschema@.instance i WHERE i.instance_id = only_instance) END)));
-	PERFORM pg_catalog.count(*) FROM (SELECT FROM @extschema@.instance i
-	WHERE i.state = 'running' AND i.billing = 'payg'
-	  AND (CASE WHEN settle_payg.stop_reason IS NULL THEN i.next_settle_at = b ELSE i.instance_id = only_instance END)
-	  AND (CASE WHEN only_instance IS NULL THEN i.customer_id IN (SELECT s.customer_id FROM pg_temp.gpubill_settling s)
-				ELSE i.instance_id = only_instance END)
-	ORDER BY i.instance_id FOR UPDATE) locked;	/* one row back, not one per row locked */
+	SELECT pg_catalog.count(*) INTO settled FROM pg_temp.gpubill_capture;
 
-	/* 1. charge the usage up to b and capture it from the holds (the ledger's voucher-first capture) */
-	INSERT INTO pg_temp.gpubill_capture (customer_id, seq, at, charge, cash_only, hold_id, income_account, fee_rate,
-										 object_type, object_id)
-	SELECT d.customer_id, d.instance_id, b,
-		   CASE WHEN settle_payg.stop_reason IS NOT NULL AND settle_payg.stop_reason <> 'interim' AND d.product = 'usage_hourly' THEN
-				/* R-PAYG-7: a run costs at least ceil(hours) x the hourly fee */
-				@extschema@.round(d.hourly_fee * pg_catalog.ceil(EXTRACT(epoch FROM b - d.run_started_at) / 3600)::numeric, 2)
-				- coalesce((SELECT @extschema@.sum(o.charge) FROM @extschema@.order_line o
-							WHERE o.instance_id = d.instance_id AND pg_catalog.upper(o.usage) > d.run_started_at),
-						   @extschema@.zero(@extschema@.currency(d.hourly_fee)))
-		   ELSE @extschema@.prorate(d.hourly_fee, pg_catalog.floor(EXTRACT(epoch FROM b - d.billed_until))::bigint) END,
-		   d.cash_only, d.hold_id, a.account_id, fee_rate, 'order_line', pg_catalog.nextval('@extschema@.id_seq')
-	FROM @extschema@.instance d
-	LEFT JOIN @extschema@.account a ON a.owner_kind = 'partner' AND a.owner_id = d.partner_id AND a.purpose = 'income'
-								   AND a.currency = @extschema@.currency(d.hourly_fee)
-	WHERE d.state = 'running' AND d.billing = 'payg' AND d.hold_id IS NOT NULL
-	  AND (CASE WHEN settle_payg.stop_reason IS NULL THEN d.next_settle_at = b ELSE d.instance_id = only_instance END)
-	  AND (CASE WHEN only_instance IS NULL THEN d.customer_id IN (SELECT s.customer_id FROM pg_temp.gpubill_settling s)
-				ELSE d.instance_id = only_instance END);
-	settled := @extschema@.capture_staged();
+	/* 1. the usage up to b captured from the holds (the ledger's voucher-first capture), as order lines */
 	INSERT INTO @extschema@.order_line (line_id, customer_id, instance_id, machine_id, partner_id, kind, usage, seconds,
 										hourly_fee, charge, voucher_paid, cash_paid, partner_income, platform_fee, at)
-	SELECT c.object_id, c.customer_id, i.instance_id, i.machine_id, i.partner_id,
-		   CASE WHEN settle_payg.stop_reason IS NULL OR settle_payg.stop_reason = 'interim' THEN 'payg' ELSE 'payg_stop' END,
+	SELECT c.object_id, c.customer_id, i.instance_id, i.machine_id, i.partner_id, line_kind,
 		   pg_catalog.tstzrange(i.billed_until, b, CASE WHEN x.seconds > 0 THEN '[)' ELSE '[]' END),
 		   x.seconds, i.hourly_fee, c.charge, c.voucher_paid, c.cash_paid, c.partner_income, c.cash_paid - c.partner_income, b
-	FROM pg_temp.gpubill_capture c
+	FROM @extschema@.capture_staged() c
 	JOIN @extschema@.instance i ON i.instance_id = c.seq
 	CROSS JOIN LATERAL (SELECT pg_catalog.floor(EXTRACT(epoch FROM b - i.billed_until))::bigint AS seconds) x
 	WHERE x.seconds > 0 OR @extschema@.micros(c.charge) > 0;	/* a stop on the settlement instant charges nothing */
-	TRUNCATE pg_temp.gpubill_capture;
 
-	/* 2. hold the next hour (the ledger's holds, in instance order per customer), or stop */
-	IF settle_payg.stop_reason IS NULL OR settle_payg.stop_reason = 'interim' THEN
-		INSERT INTO pg_temp.gpubill_hold_ask (customer_id, seq, at, amount, cash_only, object_type, object_id)
-		SELECT i.customer_id, i.instance_id, b, @extschema@.round(i.hourly_fee, 2) * hold_hours, i.cash_only, 'instance', i.instance_id
-		FROM @extschema@.instance i
-		WHERE i.state = 'running' AND i.billing = 'payg'
-		  AND (CASE WHEN settle_payg.stop_reason IS NULL THEN i.next_settle_at = b ELSE i.instance_id = only_instance END)
-		  AND (CASE WHEN only_instance IS NULL THEN i.customer_id IN (SELECT s.customer_id FROM pg_temp.gpubill_settling s)
-					ELSE i.instance_id = only_instance END);
+	/* 2. the next hour held (the ledger's holds, in instance order per customer) */
+	IF rehold THEN
+		INSERT INTO pg_temp.gpubill_hold_ask (customer_id, seq, at, amount, cash_only, object_type, object_id, hold_id)
+		SELECT c.customer_id, c.seq, b, @extschema@.round(i.hourly_fee, 2) * hold_hours, i.cash_only, 'instance', c.seq,
+			   pg_catalog.nextval('@extschema@.id_seq')
+		FROM pg_temp.gpubill_capture c JOIN @extschema@.instance i ON i.instance_id = c.seq;
 		PERFORM @extschema@.hold_staged();
 	END IF;
+
+	/* 3. each instance moves on to the next hour with its hold, or stops (or, converted, runs on unheld) */
 	WITH verdict AS (
-		SELECT i.instance_id, a.hold_id AS new_hold, a.hold_id IS NOT NULL AS keep
-		FROM @extschema@.instance i
-		LEFT JOIN pg_temp.gpubill_hold_ask a ON a.seq = i.instance_id
-		WHERE i.state = 'running' AND i.billing = 'payg'
-		  AND (CASE WHEN settle_payg.stop_reason IS NULL THEN i.next_settle_at = b ELSE i.instance_id = only_instance END)
-		  AND (CASE WHEN only_instance IS NULL THEN i.customer_id IN (SELECT s.customer_id FROM pg_temp.gpubill_settling s)
-					ELSE i.instance_id = only_instance END)
+		SELECT c.seq AS instance_id, a.hold_id AS new_hold, a.hold_id IS NOT NULL AS keep
+		FROM pg_temp.gpubill_capture c LEFT JOIN pg_temp.gpubill_hold_ask a ON a.seq = c.seq
 	), moved AS (
 		UPDATE @extschema@.instance i
 		SET billed_until = b, last_event_at = GREATEST(i.last_event_at, b), hold_id = v.new_hold,
 			next_settle_at = CASE WHEN v.keep THEN next_b END,
-			state = CASE WHEN v.keep OR settle_payg.stop_reason = 'convert' THEN i.state ELSE 'stopped' END,
-			stopped_at = CASE WHEN v.keep OR settle_payg.stop_reason = 'convert' THEN i.stopped_at ELSE b END,
-			stop_reason = CASE WHEN v.keep OR settle_payg.stop_reason = 'convert' THEN i.stop_reason
-							   WHEN settle_payg.stop_reason IS NULL OR settle_payg.stop_reason = 'interim' THEN 'insufficient_balance'
-							   ELSE settle_payg.stop_reason END
+			state = CASE WHEN v.keep OR unheld_reason IS NULL THEN i.state ELSE 'stopped' END,
+			stopped_at = CASE WHEN v.keep OR unheld_reason IS NULL THEN i.stopped_at ELSE b END,
+			stop_reason = CASE WHEN v.keep OR unheld_reason IS NULL THEN i.stop_reason ELSE unheld_reason END
 		FROM verdict v
 		WHERE i.instance_id = v.instance_id
 		RETURNING i.instance_id, i.customer_id, i.state
@@ -137,30 +111,111 @@ BEGIN
 	SELECT 'local_data_erase_due', s.customer_id, 'instance', s.instance_id, b + erase_after, b FROM stops s
 	ON CONFLICT DO NOTHING;
 	GET DIAGNOSTICS stopped = ROW_COUNT;
-	TRUNCATE pg_temp.gpubill_hold_ask;
+	TRUNCATE pg_temp.gpubill_capture, pg_temp.gpubill_hold_ask;
 END
 $$;
-COMMENT ON FUNCTION @extschema@.settle_payg(timestamptz, bigint, text) IS 'Settle the PAYG instances due at b (or stop one at b): charge, capture, hold the next hour or stop (R-PAYG-4, R-PAYG-5)';
+COMMENT ON FUNCTION @extschema@.settle_staged(timestamptz, text, boolean, text) IS 'The shared phases of PAYG settlement over the staged charges: capture and order lines, the next hour held, instances moved on or stopped (R-PAYG-4, R-PAYG-5)';
 
--- every hourly boundary due up to t, in time order (catch-up, R-CLK-1)
-CREATE FUNCTION @extschema@.settle_payg_until(t timestamptz, only_instance bigint DEFAULT NULL,
-											   OUT boundaries integer, OUT settled integer, OUT stopped integer)
+/*
+ * Every instance due at the boundary b.  The customers settled are those
+ * whose wallets are locked here (an API call may make an instance due at b
+ * while this runs: its customer is settled at its next call or tick,
+ * wallet first), in the scope of tick's pass; they are kept in a temporary
+ * table (local buffers: no memory per row).
+ */
+CREATE FUNCTION @extschema@.settle_boundary(b timestamptz, OUT settled integer, OUT stopped integer)
+	LANGUAGE plpgsql VOLATILE CALLED ON NULL INPUT PARALLEL UNSAFE
+	AS $$
+DECLARE
+	fee_rate numeric := @extschema@.setting_value('service_fee_rate')::numeric;
+	r record;
+BEGIN
+	PERFORM @extschema@.prepare_session_tables();
+	DELETE FROM pg_temp.gpubill_settling;
+	INSERT INTO pg_temp.gpubill_settling
+	SELECT w.customer_id FROM @extschema@.wallet w
+	WHERE w.customer_id IN (SELECT i.customer_id FROM @extschema@.instance i WHERE i.state = 'running' AND i.next_settle_at = b)
+	  AND w.customer_id IN (SELECT pc.customer_id FROM pg_temp.gpubill_pass pc)
+	ORDER BY w.customer_id FOR UPDATE;
+	PERFORM @extschema@.expire_vouchers(b, ARRAY(
+		SELECT w.customer_id FROM @extschema@.wallet w
+		WHERE w.voucher_expiry <= b AND w.customer_id IN (SELECT s.customer_id FROM pg_temp.gpubill_settling s)));
+	PERFORM pg_catalog.count(*) FROM (SELECT FROM @extschema@.instance i
+	WHERE i.state = 'running' AND i.billing = 'payg' AND i.next_settle_at = b
+	  AND i.customer_id IN (SELECT s.customer_id FROM pg_temp.gpubill_settling s)
+	ORDER BY i.instance_id FOR UPDATE) locked;	/* one row back, not one per row locked */
+	INSERT INTO pg_temp.gpubill_capture (customer_id, seq, at, charge, cash_only, hold_id, income_account, fee_rate,
+										 object_type, object_id)
+	SELECT d.customer_id, d.instance_id, b, @extschema@.usage_charge(d.hourly_fee, d.billed_until, b),
+		   d.cash_only, d.hold_id, a.account_id, fee_rate, 'order_line', pg_catalog.nextval('@extschema@.id_seq')
+	FROM @extschema@.instance d
+	LEFT JOIN @extschema@.account a ON a.owner_kind = 'partner' AND a.owner_id = d.partner_id AND a.purpose = 'income'
+								   AND a.currency = @extschema@.currency(d.hourly_fee)
+	WHERE d.state = 'running' AND d.billing = 'payg' AND d.hold_id IS NOT NULL AND d.next_settle_at = b
+	  AND d.customer_id IN (SELECT s.customer_id FROM pg_temp.gpubill_settling s);
+	r := @extschema@.settle_staged(b, 'payg', true, 'insufficient_balance');
+	settled := r.settled;
+	stopped := r.stopped;
+END
+$$;
+COMMENT ON FUNCTION @extschema@.settle_boundary(timestamptz) IS 'Settle every PAYG instance due at the hourly boundary b, of the customers of tick''s pass: charge, capture, hold the next hour or stop (R-PAYG-4, R-PAYG-5)';
+
+/*
+ * One running PAYG instance up to b (its wallet locked by the caller):
+ * then 'interim' holds the next hour as at a boundary; 'convert' leaves it
+ * running without a hold; any other value stops it for that reason, a
+ * usage_hourly run charged at least its ceil(hours) (R-PAYG-7).
+ */
+CREATE FUNCTION @extschema@.settle_instance(instance bigint, b timestamptz, then_ text,
+											 OUT settled integer, OUT stopped integer)
+	LANGUAGE plpgsql VOLATILE CALLED ON NULL INPUT PARALLEL UNSAFE
+	AS $$
+DECLARE
+	fee_rate numeric := @extschema@.setting_value('service_fee_rate')::numeric;
+	run_ends boolean := then_ <> 'interim';
+	r record;
+BEGIN
+	PERFORM @extschema@.prepare_session_tables();
+	PERFORM @extschema@.expire_vouchers(b, ARRAY(
+		SELECT w.customer_id FROM @extschema@.wallet w
+		WHERE w.voucher_expiry <= b
+		  AND w.customer_id = (SELECT i.customer_id FROM @extschema@.instance i WHERE i.instance_id = instance)));
+	INSERT INTO pg_temp.gpubill_capture (customer_id, seq, at, charge, cash_only, hold_id, income_account, fee_rate,
+										 object_type, object_id)
+	SELECT d.customer_id, d.instance_id, b,
+		   CASE WHEN run_ends AND d.product = 'usage_hourly'
+				THEN @extschema@.run_end_charge(d.instance_id, d.hourly_fee, d.run_started_at, b)
+				ELSE @extschema@.usage_charge(d.hourly_fee, d.billed_until, b) END,
+		   d.cash_only, d.hold_id, a.account_id, fee_rate, 'order_line', pg_catalog.nextval('@extschema@.id_seq')
+	FROM (SELECT * FROM @extschema@.instance k
+		  WHERE k.instance_id = instance AND k.state = 'running' AND k.billing = 'payg' AND k.hold_id IS NOT NULL
+		  FOR UPDATE) d
+	LEFT JOIN @extschema@.account a ON a.owner_kind = 'partner' AND a.owner_id = d.partner_id AND a.purpose = 'income'
+								   AND a.currency = @extschema@.currency(d.hourly_fee);
+	r := @extschema@.settle_staged(b, CASE WHEN run_ends THEN 'payg_stop' ELSE 'payg' END, NOT run_ends,
+								   CASE then_ WHEN 'interim' THEN 'insufficient_balance' WHEN 'convert' THEN NULL ELSE then_ END);
+	settled := r.settled;
+	stopped := r.stopped;
+END
+$$;
+COMMENT ON FUNCTION @extschema@.settle_instance(bigint, timestamptz, text) IS 'Settle one PAYG instance up to b, then hold the next hour (interim), leave it running unheld (convert) or stop it for a reason (R-PAYG-4, R-PAYG-5, R-PAYG-7)';
+
+-- every hourly boundary of one instance due up to t, each at its own instant, in time order (catch-up, R-CLK-1)
+CREATE FUNCTION @extschema@.settle_instance_until(instance bigint, t timestamptz) RETURNS integer
 	LANGUAGE plpgsql VOLATILE CALLED ON NULL INPUT PARALLEL UNSAFE
 	AS $$
 DECLARE
 	b timestamptz;
-	r record;
+	boundaries integer := 0;
 BEGIN
-	boundaries := 0; settled := 0; stopped := 0;
 	LOOP
-		SELECT pg_catalog.min(i.next_settle_at) INTO b FROM @extschema@.instance i
-		WHERE i.state = 'running' AND i.next_settle_at <= t AND (only_instance IS NULL OR i.instance_id = only_instance);
+		SELECT i.next_settle_at INTO b FROM @extschema@.instance i
+		WHERE i.instance_id = instance AND i.state = 'running' AND i.next_settle_at <= t;
 		EXIT WHEN b IS NULL;
-		r := @extschema@.settle_payg(b, only_instance);
+		PERFORM @extschema@.settle_instance(instance, b, 'interim');
 		boundaries := boundaries + 1;
-		settled := settled + r.settled;
-		stopped := stopped + r.stopped;
 	END LOOP;
+	RETURN boundaries;
 END
 $$;
-COMMENT ON FUNCTION @extschema@.settle_payg_until(timestamptz, bigint) IS 'Settle every hourly boundary due up to t, each at its own instant, in time order';
+COMMENT ON FUNCTION @extschema@.settle_instance_until(bigint, timestamptz) IS 'Settle every hourly boundary of one instance due up to t, each at its own instant, in time order (R-CLK-1)';

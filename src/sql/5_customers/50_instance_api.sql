@@ -223,10 +223,10 @@ DECLARE
 BEGIN
 	SELECT * INTO i FROM @extschema@.instance k WHERE k.instance_id = instance;
 	IF i.hold_id IS NOT NULL OR i.next_settle_at IS NOT NULL THEN
-		PERFORM @extschema@.settle_payg_until(t, instance);
+		PERFORM @extschema@.settle_instance_until(instance, t);
 		IF (SELECT k.state FROM @extschema@.instance k WHERE k.instance_id = instance) = 'running' THEN
 			/* R-PAYG-5: the partial hour is charged by the second */
-			PERFORM @extschema@.settle_payg(t, instance, reason);
+			PERFORM @extschema@.settle_instance(instance, t, reason);
 		END IF;
 	ELSE
 		UPDATE @extschema@.instance k SET state = 'stopped', stopped_at = t, stop_reason = reason
@@ -348,11 +348,11 @@ BEGIN
 	END IF;
 	/* a machine without the term's price: buy_term raises 22023 (and everything is rolled back) */
 	/* R-PRE-4: PAYG usage settled to t, the hold released, the term charged */
-	PERFORM @extschema@.settle_payg_until(t, instance);
+	PERFORM @extschema@.settle_instance_until(instance, t);
 	IF (SELECT k.state FROM @extschema@.instance k WHERE k.instance_id = instance) <> 'running' THEN
 		RAISE EXCEPTION 'instance % stopped for want of funds before %', instance, t USING ERRCODE = 'GB001';
 	END IF;
-	PERFORM @extschema@.settle_payg(t, instance, 'convert');
+	PERFORM @extschema@.settle_instance(instance, t, 'convert');
 	UPDATE @extschema@.instance k SET billing = convert_instance.billing, next_settle_at = NULL, hold_id = NULL
 	WHERE k.instance_id = instance;
 	PERFORM @extschema@.buy_term(instance, t, false);
@@ -392,11 +392,11 @@ BEGIN
 	PERFORM @extschema@.check_capacity(m, gpus, instance);
 	PERFORM @extschema@.check_payg_limits((SELECT w FROM @extschema@.wallet w WHERE w.customer_id = i.customer_id), gpus, instance);
 	/* usage settled to t at the old fee (a usage_hourly run ends there: its minimum is charged), the hold released */
-	PERFORM @extschema@.settle_payg_until(t, instance);
+	PERFORM @extschema@.settle_instance_until(instance, t);
 	IF (SELECT k.state FROM @extschema@.instance k WHERE k.instance_id = instance) <> 'running' THEN
 		RAISE EXCEPTION 'instance % stopped for want of funds before %', instance, t USING ERRCODE = 'GB001';
 	END IF;
-	PERFORM @extschema@.settle_payg(t, instance, 'convert');
+	PERFORM @extschema@.settle_instance(instance, t, 'convert');
 	/* the new fee held (GB001 if available cannot cover it: then nothing changes), billing on from t */
 	fee := @extschema@.hourly_fee(m, i.customer_id, gpus);
 	UPDATE @extschema@.instance k

@@ -194,10 +194,10 @@ BEGIN
 						AND (i.state <> 'released' OR i.last_event_at > started)
 					  ORDER BY i.instance_id FOR UPDATE);
 	FOREACH inst IN ARRAY affected LOOP
-		PERFORM @extschema@.settle_payg_until(t, inst);		/* nothing for an instance that does not run */
+		PERFORM @extschema@.settle_instance_until(inst, t);		/* nothing for an instance that does not run */
 		IF EXISTS (SELECT FROM @extschema@.instance k
 				   WHERE k.instance_id = inst AND k.state = 'running' AND k.hold_id IS NOT NULL AND k.billed_until < t) THEN
-			PERFORM @extschema@.settle_payg(t, inst, 'interim');
+			PERFORM @extschema@.settle_instance(inst, t, 'interim');
 		END IF;
 	END LOOP;
 	PERFORM @extschema@.compensate(id, machine, win, affected, '{}', t);

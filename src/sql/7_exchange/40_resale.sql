@@ -17,10 +17,13 @@
  * to come (and the applications of its payments still unpaid) is refunded to
  * it, less commission.  A resale below the original price that the deposit
  * cannot cover whole is refused (GB004).  A month's original price is that
- * of the original payments due from E on that cover it: time the reseller
- * already paid for (a contract paid in full, or the rest of its initial 31
- * days) costs the provider nothing more, so the new customer's payment for
- * it goes to the reseller.
+ * of the original payments due from E on that cover it and are not paid
+ * yet: time the reseller already paid for (a contract paid in full, the rest
+ * of its initial 31 days, or a payment due from E on that it made early)
+ * costs the provider nothing more, so the new customer's payment for it
+ * goes to the reseller.  A payment and a resale of one contract serialise
+ * on its row: paid first, the month is the reseller's; resold first, the
+ * payment finds nothing left to pay (GB004).
  *
  * Map (scripts/file-map.pl):
  * API: resell_contract.
@@ -106,7 +109,7 @@ BEGIN
 	months := ARRAY(
 	SELECT ROW(contract, m.n::integer, c.customer_id, m.b, pg_catalog.tstzrange(m.b, m.nb),
 		   coalesce((SELECT @extschema@.sum(p.customer_pays + p.from_deposit) FROM @extschema@.contract_payment p
-					 WHERE p.contract_id = contract AND p.due_at >= e AND p.cancelled_at IS NULL
+					 WHERE p.contract_id = contract AND p.due_at >= e AND p.cancelled_at IS NULL AND p.paid_at IS NULL
 					   AND pg_catalog.lower(p.covers) >= m.b AND pg_catalog.lower(p.covers) < m.nb), z),
 		   @extschema@.prorate(new_hour, EXTRACT(epoch FROM m.nb - e)::bigint) - @extschema@.prorate(new_hour, EXTRACT(epoch FROM m.b - e)::bigint),
 		   NULL)::@extschema@.resale_month

@@ -196,7 +196,7 @@ BEGIN
 			END LOOP;
 		END IF;
 		IF pb = b THEN
-			r := @extschema@.settle_payg(b);
+			r := @extschema@.settle_boundary(b);
 			boundaries := boundaries + 1;
 			settled := settled + r.settled;
 			stopped := stopped + r.stopped;
