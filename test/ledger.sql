@@ -2,7 +2,7 @@
 -- R-LED-1 R-LED-2 R-LED-3 R-LED-4 R-LED-5 R-LED-7 R-RCH-1 R-RCH-2 R-RCH-3 R-RCH-4 R-SEC-3
 BEGIN;
 SET LOCAL search_path = gpubill, public;
-SELECT plan(74);
+SELECT plan(76);
 
 SELECT open_customer('t-alice', 'CNY', '2026-11-01 09:00+08') AS alice \gset
 SELECT open_customer('t-bob', 'CNY', '2026-11-01 09:00+08') AS bob \gset
@@ -186,6 +186,23 @@ SELECT is((SELECT invoiced FROM gpubill.wallet WHERE customer_id = :alice), '100
 		  'record_invoice adds to the invoiced total (not refundable)');
 SELECT throws_ok(format($$SELECT gpubill.record_invoice(%s, '-1 CNY')$$, :alice), '22023', NULL,
 				 'a negative invoice raises 22023');
+
+-- R-LED-2: one funds check for every hold.  Cash below its cash-only holds (a recharge reversed) covers
+-- no new hold, not even one vouchers could pay — as the hourly re-holds of tick always refused
+SELECT open_customer('l-dora', 'CNY', '2026-11-01') AS dora \gset
+SELECT recharge(:dora, '60 CNY', 'wechat', 'l-dora-1', '2026-11-02') IS NOT NULL AS recharged;
+SELECT recharge(:dora, '40 CNY', 'wechat', 'l-dora-2', '2026-11-02') AS dora_r2 \gset
+SELECT grant_voucher(:dora, '100 CNY', NULL, '2026-11-02') IS NOT NULL AS granted;
+SELECT place_hold(:dora, '80 CNY', true, NULL, 'order', 1, '2026-11-02 10:00+08') IS NOT NULL AS held;
+SELECT reverse_transfer((SELECT transfer_id FROM transfer WHERE kind = 'recharge' AND object_id = :dora_r2), 'chargeback',
+						'2026-11-02 11:00+08') IS NOT NULL AS reversed;
+SELECT throws_ok(format($$SELECT gpubill.place_hold(%s, '20 CNY', false, NULL, 'order', 2, '2026-11-02 12:00+08')$$, :dora),
+				 'GB001', NULL, 'cash 60 under 80 of cash-only holds: a hold vouchers may pay is refused too (GB001)');
+SELECT ok(funds_cover('60 CNY', '100 CNY', '80 CNY', '0 CNY', '20 CNY', '0 CNY')
+		  AND NOT funds_cover('60 CNY', '100 CNY', '80 CNY', '80 CNY', '20 CNY', '0 CNY')
+		  AND NOT funds_cover('-1 CNY', '100 CNY', '0 CNY', '0 CNY', '1 CNY', '0 CNY')
+		  AND NOT funds_cover('10 CNY', '0 CNY', '0 CNY', '0 CNY', '5 CNY', '11 CNY'),
+		  'funds_cover: within cash + vouchers, cash-only holds and the cash part within cash, cash not below zero');
 
 -- verify() notices a cache that disagrees with the journal
 UPDATE wallet SET cash = cash + '0.01 CNY'::amount WHERE customer_id = :bob;

@@ -5,7 +5,8 @@
  * is locked or written.
  *
  * Map (scripts/file-map.pl):
- * Internals: api_time, call_time, check_term, check_text, check_time.
+ * Internals: api_time, call_time, check_gpus, check_term, check_text,
+ *   check_time.
  * Uses: nothing.
  */
 
@@ -79,3 +80,19 @@ BEGIN
 END
 $$;
 COMMENT ON FUNCTION @extschema@.check_term(tstzrange) IS 'Raise 22023 unless a contract term is a non-empty [start, end) range of business times (R-SEC-3)';
+
+-- R-SEC-3, R-PAYG-1, R-EXC-2: a GPU count is positive (and, for a machine, at most most)
+CREATE FUNCTION @extschema@.check_gpus(gpus integer, most integer DEFAULT NULL) RETURNS integer
+	LANGUAGE plpgsql IMMUTABLE CALLED ON NULL INPUT PARALLEL SAFE
+	AS $$
+BEGIN
+	IF gpus IS NULL OR gpus <= 0 THEN
+		RAISE EXCEPTION 'GPU count must be positive: %', coalesce(gpus::text, 'NULL') USING ERRCODE = 'invalid_parameter_value';
+	END IF;
+	IF gpus > most THEN
+		RAISE EXCEPTION 'GPU count must be at most %: %', most, gpus USING ERRCODE = 'invalid_parameter_value';
+	END IF;
+	RETURN gpus;
+END
+$$;
+COMMENT ON FUNCTION @extschema@.check_gpus(integer, integer) IS 'Raise 22023 unless a GPU count is positive and at most most (R-SEC-3): instances, resizes, contracts and machines; returns it';

@@ -35,7 +35,7 @@ CREATE FUNCTION @extschema@.add_working_days(t timestamptz, n integer) RETURNS t
 	LANGUAGE plpgsql STABLE CALLED ON NULL INPUT PARALLEL UNSAFE
 	AS $$
 DECLARE
-	tz text := @extschema@.setting_value('billing_timezone');
+	tz text := @extschema@.billing_timezone();
 	d timestamp := t AT TIME ZONE tz;
 	left_ integer := n;
 BEGIN

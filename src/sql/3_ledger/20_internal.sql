@@ -8,7 +8,7 @@
  *
  * Map (scripts/file-map.pl):
  * Internals: account_of, begin_request, check_amount, customer_time,
- *   default_currency, ledger_account, lock_wallet, lock_wallets,
+ *   default_currency, funds_cover, ledger_account, lock_wallet, lock_wallets,
  *   open_currency, partner_time.
  * Uses: 1_types, 2_base.
  */
@@ -159,3 +159,18 @@ CREATE FUNCTION @extschema@.partner_time(at timestamptz, partner bigint) RETURNS
 	AS $$ SELECT @extschema@.call_time(at, (SELECT k.created_at FROM @extschema@.partner k WHERE k.partner_id = partner),
 									  'partner ' || partner) $$;
 COMMENT ON FUNCTION @extschema@.partner_time(timestamptz, bigint) IS 'The business time of a call on a partner: at, not before the partner was opened (GB004); omitted, max(now(), opening) (R-CLK-5)';
+
+/*
+ * R-LED-2: funds cover an amount when cash is not below zero, every hold
+ * and the amount fit in cash + vouchers, and the cash-only holds and the
+ * part of the amount that must be paid in cash (all of a cash-only hold or
+ * contract payment, the cash part of a charge, nothing of a hold vouchers
+ * may pay) fit in cash.  The one funds check: holds (one and set-based),
+ * prepaid charges and contract payments use it.
+ */
+CREATE FUNCTION @extschema@.funds_cover(cash @extschema@.amount, vouchers @extschema@.amount, held @extschema@.amount,
+										cash_held @extschema@.amount, amt @extschema@.amount, cash_part @extschema@.amount)
+	RETURNS boolean
+	LANGUAGE sql IMMUTABLE CALLED ON NULL INPUT PARALLEL SAFE
+	AS $$ SELECT @extschema@.micros(cash) >= 0 AND cash + vouchers - held >= amt AND cash - cash_held >= cash_part $$;
+COMMENT ON FUNCTION @extschema@.funds_cover(@extschema@.amount, @extschema@.amount, @extschema@.amount, @extschema@.amount, @extschema@.amount, @extschema@.amount) IS 'R-LED-2: whether funds cover an amount: cash not below zero, all holds and the amount within cash + vouchers, cash-only holds and the amount''s cash part within cash';

@@ -3,23 +3,29 @@
  *
  * Every journal transfer is written here and nowhere else, and so is every
  * change of a customer's cached cash and vouchers: the wallet deltas are
- * derived from the accounts the legs touch, so "cached wallet = journal"
- * holds by construction, not by each caller writing both halves.
+ * summed from leg_delta over the legs posted (the accounts each leg
+ * touches), so "cached wallet = journal" holds by construction, not by each
+ * caller writing both halves.
  *   post_transfers(legs)     the row form: a few legs of one call;
- *   post_staged_transfers()  the set form: the legs a settlement staged in
- *                            pg_temp.gpubill_leg (local buffers, no memory
- *                            per row), posted in one statement.
+ *   post_staged_transfers()  the set form: legs staged in pg_temp.gpubill_leg
+ *                            (local buffers, no memory per row), posted in
+ *                            one statement (storage settlement);
+ *   capture_staged()         the set form of the voucher-first capture
+ *                            (PAYG settlement): its legs posted and its
+ *                            wallets moved in the statement that computes
+ *                            them, as a settlement of 100 000 instances
+ *                            needs (bench/README.md).
  * A leg of zero moves nothing and is skipped.  The caller holds the wallet
  * locks of the customers whose legs it posts (R-LED-6).
  *
  * The voucher-first capture with the income/fee split (R-RCH-4, R-PRT-3)
- * is here too, once, in a row form (capture: holds, prepaid charges) and a
- * set form (capture_staged: PAYG settlement), and the set form of holds
- * (hold_staged: the next hour of PAYG instances).
+ * is here once, in a row form (capture: holds, prepaid charges) and the
+ * set form; so is the set form of holds (hold_staged: the next hour of
+ * PAYG instances) and the one funds check they use (funds_cover).
  *
  * Map (scripts/file-map.pl):
- * Internals: capture, capture_staged, hold_staged, leg, move_wallets,
- *   open_wallet, post_staged_transfers, post_transfers,
+ * Internals: capture, capture_staged, hold_staged, leg, leg_delta,
+ *   move_wallets, open_wallet, post_staged_transfers, post_transfers,
  *   prepare_session_tables.
  * Types: leg, wallet_move.
  * Uses: 1_types, 2_base.
@@ -64,6 +70,16 @@ CREATE FUNCTION @extschema@.open_wallet(customer bigint, cash_account bigint, vo
 $$;
 COMMENT ON FUNCTION @extschema@.open_wallet(bigint, bigint, bigint, text, timestamptz) IS 'Open a customer''s wallet: its accounts, every cached balance zero';
 
+-- R-LED-3: what a leg does to an account's balance: a credit raises it, a debit lowers it
+CREATE FUNCTION @extschema@.leg_delta(account bigint, debit_account bigint, credit_account bigint, amt @extschema@.amount)
+	RETURNS @extschema@.amount
+	LANGUAGE sql IMMUTABLE CALLED ON NULL INPUT PARALLEL SAFE
+	AS $$
+	SELECT CASE WHEN credit_account = account THEN amt WHEN debit_account = account THEN -amt
+				ELSE @extschema@.zero(@extschema@.currency(amt)) END
+$$;
+COMMENT ON FUNCTION @extschema@.leg_delta(bigint, bigint, bigint, @extschema@.amount) IS 'R-LED-3: what a leg does to an account''s balance (credit +, debit -, else 0): every change of a cached balance is the sum of these over the legs posted';
+
 CREATE TYPE @extschema@.wallet_move AS (
 	customer_id	bigint,
 	debit_account bigint,
@@ -87,14 +103,11 @@ BEGIN
 	UPDATE @extschema@.wallet w
 	SET cash = w.cash + d.cash, vouchers = w.vouchers + d.vouchers, updated_at = GREATEST(w.updated_at, d.last_at)
 	FROM (SELECT m.customer_id,
-				 @extschema@.sum(CASE WHEN m.credit_account = k.cash_account THEN m.amount ELSE k.zero END)
-				 - @extschema@.sum(CASE WHEN m.debit_account = k.cash_account THEN m.amount ELSE k.zero END) AS cash,
-				 @extschema@.sum(CASE WHEN m.credit_account = k.voucher_account THEN m.amount ELSE k.zero END)
-				 - @extschema@.sum(CASE WHEN m.debit_account = k.voucher_account THEN m.amount ELSE k.zero END) AS vouchers,
+				 @extschema@.sum(@extschema@.leg_delta(k.cash_account, m.debit_account, m.credit_account, m.amount)) AS cash,
+				 @extschema@.sum(@extschema@.leg_delta(k.voucher_account, m.debit_account, m.credit_account, m.amount)) AS vouchers,
 				 pg_catalog.max(m.last_at) AS last_at
 		  FROM pg_catalog.unnest(moves) m
-		  JOIN (SELECT x.customer_id, x.cash_account, x.voucher_account, @extschema@.zero(@extschema@.currency(x.cash)) AS zero
-				FROM @extschema@.wallet x) k ON k.customer_id = m.customer_id
+		  JOIN @extschema@.wallet k ON k.customer_id = m.customer_id
 		  WHERE m.debit_account IN (k.cash_account, k.voucher_account) OR m.credit_account IN (k.cash_account, k.voucher_account)
 		  GROUP BY m.customer_id) d
 	WHERE w.customer_id = d.customer_id;
@@ -142,8 +155,8 @@ COMMENT ON FUNCTION @extschema@.post_transfers(@extschema@.leg[]) IS 'The door f
  * up front; gpubill_pass, those of them in the current pass;
  * gpubill_settling, those a settlement at one instant settles;
  * gpubill_leg, legs staged for post_staged_transfers; gpubill_capture,
- * charges staged for capture_staged; gpubill_hold_ask, holds staged for
- * hold_staged.  A look-alike made by the session's user is refused, since
+ * charges staged for capture_staged, each with the next hold to place
+ * after it, if any (hold_staged).  A look-alike made by the session's user is refused, since
  * the owner would write into it (and fire its triggers).
  */
 CREATE FUNCTION @extschema@.prepare_session_tables() RETURNS void
@@ -162,10 +175,8 @@ BEGIN
 		('gpubill_leg', 'LIKE @extschema@.transfer INCLUDING DEFAULTS'),
 		('gpubill_capture', 'customer_id bigint NOT NULL, seq bigint NOT NULL, at timestamptz NOT NULL, '
 							'charge @extschema@.amount NOT NULL, cash_only boolean NOT NULL, hold_id bigint, '
-							'income_account bigint, fee_rate numeric NOT NULL, object_type text, object_id bigint'),
-		('gpubill_hold_ask', 'customer_id bigint NOT NULL, seq bigint NOT NULL, at timestamptz NOT NULL, '
-							 'amount @extschema@.amount NOT NULL, cash_only boolean NOT NULL, object_type text, '
-							 'object_id bigint, hold_id bigint NOT NULL')
+							'income_account bigint, fee_rate numeric NOT NULL, object_type text, object_id bigint, '
+							'next_hold @extschema@.amount, next_hold_id bigint, next_object_type text, next_object_id bigint')
 	LOOP
 		/* the shape, with the oid of the amount type: a table left by an extension dropped and
 		   created again in this session (its amount columns dropped with the type) is made anew */
@@ -295,15 +306,15 @@ BEGIN
 			   CASE WHEN s.income_account IS NULL OR @extschema@.micros(s.charge - s.v) = 0 THEN s.z
 					ELSE @extschema@.partner_income(s.charge - s.v, s.fee_rate) END AS income
 		FROM split s
-	), legs AS (
-		INSERT INTO pg_temp.gpubill_leg (customer_id, at, kind, debit_account, credit_account, amount, object_type, object_id)
+	), moved AS (	/* the door, set form: the legs, and below the wallets they move */
+		INSERT INTO @extschema@.transfer AS tr (customer_id, at, kind, debit_account, credit_account, amount, object_type, object_id)
 		SELECT p.customer_id, p.at, x.kind, x.debit, x.credit, x.amount, p.object_type, p.object_id
 		FROM paid p
 		CROSS JOIN LATERAL (VALUES ('voucher_spend', p.voucher_account, p.voucher_expense_account, p.v),
 								   ('income', p.cash_account, p.income_account, p.income),
 								   ('fee', p.cash_account, p.fee_account, p.cash - p.income)) x(kind, debit, credit, amount)
 		WHERE @extschema@.micros(x.amount) > 0
-		RETURNING 1
+		RETURNING tr.customer_id, tr.debit_account, tr.credit_account, tr.amount
 	), ends AS (
 		INSERT INTO @extschema@.hold_end (hold_id, customer_id, kind, captured, at)
 		SELECT p.hold_id, p.customer_id, CASE WHEN @extschema@.micros(p.charge) > 0 THEN 'capture' ELSE 'release' END,
@@ -324,30 +335,38 @@ BEGIN
 		UPDATE @extschema@.voucher_left l SET amount = x.cum - x.v
 		FROM lots x WHERE l.voucher_id = x.voucher_id AND x.cum - x.amount < x.v AND x.cum > x.v
 		RETURNING 1
-	), unheld AS (
+	), moves AS (	/* what the legs moved in each wallet's cash and vouchers (leg_delta) */
+		SELECT m.customer_id,
+			   @extschema@.sum(@extschema@.leg_delta(k.cash_account, m.debit_account, m.credit_account, m.amount)) AS cash,
+			   @extschema@.sum(@extschema@.leg_delta(k.voucher_account, m.debit_account, m.credit_account, m.amount)) AS vouchers
+		FROM moved m JOIN @extschema@.wallet k ON k.customer_id = m.customer_id
+		GROUP BY m.customer_id
+	), wallets AS (	/* one update per wallet: the moves and the holds ended */
 		UPDATE @extschema@.wallet w
-		SET held = w.held - t.held, cash_held = w.cash_held - t.cash_held, updated_at = GREATEST(w.updated_at, t.last_at)
-		FROM (SELECT p.customer_id, @extschema@.sum(coalesce(p.hold_amount, p.z)) AS held,
+		SET cash = w.cash + coalesce(d.cash, t.z), vouchers = w.vouchers + coalesce(d.vouchers, t.z),
+			held = w.held - t.held, cash_held = w.cash_held - t.cash_held, updated_at = GREATEST(w.updated_at, t.last_at)
+		FROM (SELECT p.customer_id, @extschema@.min(p.z) AS z, @extschema@.sum(coalesce(p.hold_amount, p.z)) AS held,
 					 @extschema@.sum(CASE WHEN p.hold_cash_only THEN p.hold_amount ELSE p.z END) AS cash_held,
 					 pg_catalog.max(p.at) AS last_at
 			  FROM paid p GROUP BY p.customer_id) t
+		LEFT JOIN moves d ON d.customer_id = t.customer_id
 		WHERE w.customer_id = t.customer_id
 		RETURNING 1
 	)
 	SELECT p.customer_id, p.seq, p.object_id, p.charge, p.v, p.cash, p.income FROM paid p;
-	PERFORM @extschema@.post_staged_transfers();
 END
 $$;
 COMMENT ON FUNCTION @extschema@.capture_staged() IS 'The voucher-first capture, set form: pay the charges staged in pg_temp.gpubill_capture vouchers first in seq order per customer, split the cash part, end their holds; returns the split of each (R-RCH-4, R-PRT-3, R-LED-2)';
 
 /*
- * R-LED-2: holds, set form, over pg_temp.gpubill_hold_ask (one row per
- * (customer_id, seq); wallets locked by the caller).  A customer's asks are
- * granted in seq order while each fits its funds together with those
- * before it (all holds within cash + vouchers, cash-only holds within
- * cash); the first that does not fit refuses it and every later ask of the
- * customer.  Each ask comes with the id its hold is to have; a refused ask
- * leaves the stage (what is left was granted).  Returns the holds placed.
+ * R-LED-2: holds, set form: the next holds of the charges staged in
+ * pg_temp.gpubill_capture (next_hold, cash-only as the charge, the id it is
+ * to have, its object; wallets locked by the caller), placed after
+ * capture_staged.  A customer's holds are granted in seq order while each
+ * fits its funds together with those before it (funds_cover); the first
+ * that does not fit refuses it and every later one of the customer.  A
+ * refused hold's next_hold_id is cleared: what keeps its id was placed.
+ * Returns the holds placed.
  */
 CREATE FUNCTION @extschema@.hold_staged() RETURNS integer
 	LANGUAGE plpgsql VOLATILE CALLED ON NULL INPUT PARALLEL UNSAFE
@@ -356,14 +375,17 @@ DECLARE
 	n integer;
 BEGIN
 	WITH asked AS (
-		SELECT a.customer_id, a.seq, a.at, a.amount, a.cash_only, a.object_type, a.object_id, a.hold_id,
-			   @extschema@.zero(@extschema@.currency(a.amount)) AS z, w.cash, w.vouchers, w.held, w.cash_held
-		FROM pg_temp.gpubill_hold_ask a JOIN @extschema@.wallet w ON w.customer_id = a.customer_id
+		SELECT a.customer_id, a.seq, a.at, a.next_hold AS amount, a.cash_only, a.next_object_type AS object_type,
+			   a.next_object_id AS object_id, a.next_hold_id AS hold_id,
+			   @extschema@.zero(@extschema@.currency(a.next_hold)) AS z, w.cash, w.vouchers, w.held, w.cash_held,
+			   CASE WHEN a.cash_only THEN a.next_hold ELSE @extschema@.zero(@extschema@.currency(a.next_hold)) END AS cash_part
+		FROM pg_temp.gpubill_capture a JOIN @extschema@.wallet w ON w.customer_id = a.customer_id
+		WHERE a.next_hold IS NOT NULL
 	), fits AS (
 		SELECT s.*,
-			   @extschema@.micros(s.cash) >= 0
-			   AND @extschema@.sum(s.amount) OVER w <= s.cash + s.vouchers - s.held
-			   AND @extschema@.sum(CASE WHEN s.cash_only THEN s.amount ELSE s.z END) OVER w <= s.cash - s.cash_held AS ok
+			   /* R-LED-2: each hold with the holds before it */
+			   @extschema@.funds_cover(s.cash, s.vouchers, s.held + (@extschema@.sum(s.amount) OVER w - s.amount),
+									   s.cash_held + (@extschema@.sum(s.cash_part) OVER w - s.cash_part), s.amount, s.cash_part) AS ok
 		FROM asked s
 		WINDOW w AS (PARTITION BY s.customer_id ORDER BY s.seq)
 	), judged AS (
@@ -372,7 +394,8 @@ BEGIN
 	), verdict AS (
 		SELECT j.* FROM judged j WHERE j.keep
 	), refused AS (
-		DELETE FROM pg_temp.gpubill_hold_ask a USING judged j
+		UPDATE pg_temp.gpubill_capture a SET next_hold_id = NULL
+		FROM judged j
 		WHERE NOT j.keep AND a.customer_id = j.customer_id AND a.seq = j.seq
 		RETURNING 1
 	), new_holds AS (
@@ -394,4 +417,4 @@ BEGIN
 	RETURN n;
 END
 $$;
-COMMENT ON FUNCTION @extschema@.hold_staged() IS 'Holds, set form: place the holds staged in pg_temp.gpubill_hold_ask in seq order per customer while they fit its funds; the first that does not fit refuses the rest of the customer''s (R-LED-2)';
+COMMENT ON FUNCTION @extschema@.hold_staged() IS 'Holds, set form: place the next holds of the staged charges in seq order per customer while they fit its funds; the first that does not fit refuses the rest of the customer''s (R-LED-2)';

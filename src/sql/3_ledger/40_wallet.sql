@@ -51,7 +51,7 @@ BEGIN
 		RETURN r.id;
 	END IF;
 
-	rate := @extschema@.setting_value('channel_bonus_rate.' || channel)::numeric;
+	rate := @extschema@.channel_bonus_rate(channel);
 	bonus := @extschema@.round(amt * rate, 2);
 	INSERT INTO @extschema@.recharge (recharge_id, customer_id, channel, external_id, amount, bonus, at)
 	VALUES (r.id, customer, channel, external_id, amt, bonus, t);

@@ -99,9 +99,8 @@ BEGIN
 	IF w.hold_expiry <= t OR w.voucher_expiry <= t THEN	/* rarely: no call on the hot path */
 		w := @extschema@.refresh_wallet(w, t);
 	END IF;
-	IF @extschema@.micros(w.cash) < 0
-	   OR w.cash + w.vouchers - w.held < amt
-	   OR (cash_only AND w.cash - w.cash_held < amt) THEN
+	IF NOT @extschema@.funds_cover(w.cash, w.vouchers, w.held, w.cash_held, amt,
+								   CASE WHEN cash_only THEN amt ELSE @extschema@.zero(@extschema@.currency(amt)) END) THEN
 		RAISE EXCEPTION 'insufficient funds: a hold of % needs more than is available', amt
 			USING ERRCODE = 'GB001',
 				  DETAIL = pg_catalog.format('cash %s, vouchers %s, held %s (cash only %s); vouchers %s.',
@@ -267,7 +266,7 @@ BEGIN
 	/* R-RCH-4, R-PRT-3: vouchers first where the hold allows them, then cash split into income and fee */
 	PERFORM @extschema@.end_hold(hold, h.customer_id, 'capture', amt, t, request_id);
 	RETURN QUERY SELECT * FROM @extschema@.capture(w, amt, h.cash_only, income_account,
-												   @extschema@.setting_value('service_fee_rate')::numeric, 'hold', hold, t, request_id);
+												   (@extschema@.partner_settings()).service_fee_rate, 'hold', hold, t, request_id);
 END
 $$;
 COMMENT ON FUNCTION @extschema@.capture_hold(bigint, @extschema@.amount, bigint, timestamptz, text) IS 'Capture all or part of a hold, vouchers first unless the hold is cash-only; the cash part goes to the partner''s income less the service fee, or to the platform; the rest is released (R-LED-2, R-RCH-4, R-PRT-3)';

@@ -10,10 +10,16 @@
  *
  * Map (scripts/file-map.pl):
  * API: list_machine.
- * Internals: find_machine.
+ * Internals: delist_at, find_machine.
  * Tables: machine, machine_transition.
  * Uses: 1_types, 2_base, 3_ledger, 4_parties.
  */
+
+-- R-PRT-5: a machine is delisted at its owner end time less delist_before_end_days
+CREATE FUNCTION @extschema@.delist_at(owner_end_time timestamptz, s @extschema@.partner_settings) RETURNS timestamptz
+	LANGUAGE sql IMMUTABLE CALLED ON NULL INPUT PARALLEL SAFE
+	AS $$ SELECT owner_end_time - (s).delist_before_end_days * interval '1 day' $$;
+COMMENT ON FUNCTION @extschema@.delist_at(timestamptz, @extschema@.partner_settings) IS 'R-PRT-5: when a machine is delisted: its owner end time less delist_before_end_days (no new rentals or terms beyond it)';
 
 CREATE TABLE @extschema@.machine (
 	machine_id	bigint PRIMARY KEY DEFAULT pg_catalog.nextval('@extschema@.id_seq'),
@@ -92,9 +98,7 @@ BEGIN
 	IF p.qualification <> 'qualified' THEN
 		RAISE EXCEPTION 'partner % is not qualified (%)', partner, p.qualification USING ERRCODE = 'GB006';
 	END IF;
-	IF gpus IS NULL OR gpus <= 0 OR gpus > 10000000 THEN
-		RAISE EXCEPTION 'a machine has from 1 to 10000000 GPUs: %', gpus USING ERRCODE = 'invalid_parameter_value';
-	END IF;
+	PERFORM @extschema@.check_gpus(gpus, 10000000);
 	PERFORM @extschema@.check_amount(price_per_gpu_hour, cur, 'price per GPU-hour');
 	IF week_price_per_gpu IS NOT NULL THEN
 		PERFORM @extschema@.check_amount(week_price_per_gpu, cur, 'price per GPU-week');
@@ -125,7 +129,7 @@ BEGIN
 	WHERE e.kind = 'qualification_end_due' AND e.subject_type = 'partner' AND e.subject_id = partner
 	  AND e.cancelled_at IS NULL AND e.due_at > t;
 	/* R-PRT-2: the deposit moves from the partner's income (which may go below zero) to its deposit account */
-	deposit := @extschema@.amount(@extschema@.setting_value('machine_deposit')::numeric, cur);
+	deposit := @extschema@.amount((@extschema@.partner_settings()).machine_deposit, cur);
 	IF @extschema@.micros(deposit) > 0 THEN
 		PERFORM @extschema@.post_transfers(ARRAY[
 			@extschema@.leg(NULL, partner, t, 'deposit', @extschema@.account_of('partner', partner, 'income', cur),

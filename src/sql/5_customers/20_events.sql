@@ -5,10 +5,16 @@
  *
  * Map (scripts/file-map.pl):
  * API: ack_lifecycle_event, due_lifecycle_events, lifecycle_events.
- * Internals: announce_lifecycle_event.
+ * Internals: announce_lifecycle_event, local_data_erase_at.
  * Tables: lifecycle_event.
  * Uses: 2_base.
  */
+
+-- R-PAYG-6: local data of an instance may be erased local_data_hours after it stopped
+CREATE FUNCTION @extschema@.local_data_erase_at(stopped_at timestamptz, s @extschema@.payg_settings) RETURNS timestamptz
+	LANGUAGE sql IMMUTABLE CALLED ON NULL INPUT PARALLEL SAFE
+	AS $$ SELECT stopped_at + (s).local_data_hours * interval '1 hour' $$;
+COMMENT ON FUNCTION @extschema@.local_data_erase_at(timestamptz, @extschema@.payg_settings) IS 'R-PAYG-6: when an instance''s local data may be erased: local_data_hours after it stopped or expired (the due time of its local_data_erase_due event)';
 
 CREATE TABLE @extschema@.lifecycle_event (
 	event_id	bigint PRIMARY KEY DEFAULT pg_catalog.nextval('@extschema@.id_seq'),

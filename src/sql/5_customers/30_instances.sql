@@ -10,9 +10,16 @@
  * them for every writer.
  *
  * Map (scripts/file-map.pl):
+ * Internals: payg_hold.
  * Tables: instance, instance_transition, order_line.
  * Uses: 1_types, 2_base, 3_ledger.
  */
+
+-- R-PAYG-1: the hold of a PAYG run: its hourly fee, rounded to cents, x payg_hold_hours
+CREATE FUNCTION @extschema@.payg_hold(hourly_fee @extschema@.amount, s @extschema@.payg_settings) RETURNS @extschema@.amount
+	LANGUAGE sql IMMUTABLE CALLED ON NULL INPUT PARALLEL SAFE
+	AS $$ SELECT @extschema@.round(hourly_fee, 2) * (s).payg_hold_hours $$;
+COMMENT ON FUNCTION @extschema@.payg_hold(@extschema@.amount, @extschema@.payg_settings) IS 'R-PAYG-1: the hold of a PAYG run: the hourly fee rounded to cents x payg_hold_hours (placed at creation and at each settlement)';
 
 CREATE TABLE @extschema@.instance (
 	instance_id	bigint PRIMARY KEY,

@@ -52,20 +52,21 @@ $$;
 COMMENT ON FUNCTION @extschema@.run_end_charge(bigint, @extschema@.amount, timestamptz, timestamptz) IS 'The charge that ends a usage_hourly run at b: at least ceil(hours) x the hourly fee over the run, less what the run was charged (R-PAYG-7)';
 
 /*
- * The shared phases, over the charges the entry point staged in
- * pg_temp.gpubill_capture (one row per instance: seq is the instance id,
- * object_id its order line's id): capture and order lines of kind
- * line_kind; the next hour held if rehold; an instance not held stops for
- * unheld_reason, or (NULL: a conversion) runs on without a hold.
+ * The shared phases, over what the entry point staged in
+ * pg_temp.gpubill_capture: the charges of the due set (one row per
+ * instance: seq is the instance id, object_id its order line's id) and, for
+ * the instances that are to run on, the hold of their next hour.
+ * Capture and order lines of kind line_kind; the next hours held; an
+ * instance not held stops for unheld_reason, or (NULL: a conversion) runs
+ * on without a hold.
  */
-CREATE FUNCTION @extschema@.settle_staged(b timestamptz, line_kind text, rehold boolean, unheld_reason text,
+CREATE FUNCTION @extschema@.settle_staged(b timestamptz, line_kind text, unheld_reason text,
 										   OUT settled integer, OUT stopped integer)
 	LANGUAGE plpgsql VOLATILE CALLED ON NULL INPUT PARALLEL UNSAFE
 	AS $$
 DECLARE
-	hold_hours integer := @extschema@.setting_value('payg_hold_hours')::integer;
-	next_b timestamptz := @extschema@.upper(@extschema@.billing_period('hour', b, @extschema@.setting_value('billing_timezone')));
-	erase_after interval := @extschema@.setting_value('local_data_hours')::integer * interval '1 hour';
+	cfg @extschema@.payg_settings := @extschema@.payg_settings();
+	next_b timestamptz := @extschema@.upper(@extschema@.billing_period('hour', b, @extschema@.billing_timezone()));
 BEGIN
 	SELECT pg_catalog.count(*) INTO settled FROM pg_temp.gpubill_capture;
 
@@ -80,19 +81,13 @@ BEGIN
 	CROSS JOIN LATERAL (SELECT pg_catalog.floor(EXTRACT(epoch FROM b - i.billed_until))::bigint AS seconds) x
 	WHERE x.seconds > 0 OR @extschema@.micros(c.charge) > 0;	/* a stop on the settlement instant charges nothing */
 
-	/* 2. the next hour held (the ledger's holds, in instance order per customer) */
-	IF rehold THEN
-		INSERT INTO pg_temp.gpubill_hold_ask (customer_id, seq, at, amount, cash_only, object_type, object_id, hold_id)
-		SELECT c.customer_id, c.seq, b, @extschema@.round(i.hourly_fee, 2) * hold_hours, i.cash_only, 'instance', c.seq,
-			   pg_catalog.nextval('@extschema@.id_seq')
-		FROM pg_temp.gpubill_capture c JOIN @extschema@.instance i ON i.instance_id = c.seq;
-		PERFORM @extschema@.hold_staged();
-	END IF;
+	/* 2. the next hours held (the ledger's holds, in instance order per customer) */
+	PERFORM @extschema@.hold_staged();
 
 	/* 3. each instance moves on to the next hour with its hold, or stops (or, converted, runs on unheld) */
 	WITH verdict AS (
-		SELECT c.seq AS instance_id, a.hold_id AS new_hold, a.hold_id IS NOT NULL AS keep
-		FROM pg_temp.gpubill_capture c LEFT JOIN pg_temp.gpubill_hold_ask a ON a.seq = c.seq
+		SELECT c.seq AS instance_id, c.next_hold_id AS new_hold, c.next_hold_id IS NOT NULL AS keep
+		FROM pg_temp.gpubill_capture c
 	), moved AS (
 		UPDATE @extschema@.instance i
 		SET billed_until = b, last_event_at = GREATEST(i.last_event_at, b), hold_id = v.new_hold,
@@ -108,13 +103,13 @@ BEGIN
 	)
 	/* R-PAYG-6: local data may be erased a day after the stop */
 	INSERT INTO @extschema@.lifecycle_event (kind, customer_id, subject_type, subject_id, due_at, created_at)
-	SELECT 'local_data_erase_due', s.customer_id, 'instance', s.instance_id, b + erase_after, b FROM stops s
+	SELECT 'local_data_erase_due', x.customer_id, 'instance', x.instance_id, @extschema@.local_data_erase_at(b, cfg), b FROM stops x
 	ON CONFLICT DO NOTHING;
 	GET DIAGNOSTICS stopped = ROW_COUNT;
-	TRUNCATE pg_temp.gpubill_capture, pg_temp.gpubill_hold_ask;
+	TRUNCATE pg_temp.gpubill_capture;
 END
 $$;
-COMMENT ON FUNCTION @extschema@.settle_staged(timestamptz, text, boolean, text) IS 'The shared phases of PAYG settlement over the staged charges: capture and order lines, the next hour held, instances moved on or stopped (R-PAYG-4, R-PAYG-5)';
+COMMENT ON FUNCTION @extschema@.settle_staged(timestamptz, text, text) IS 'The shared phases of PAYG settlement over the staged charges: capture and order lines, the next hour held, instances moved on or stopped (R-PAYG-4, R-PAYG-5)';
 
 /*
  * Every instance due at the boundary b.  The customers settled are those
@@ -127,7 +122,8 @@ CREATE FUNCTION @extschema@.settle_boundary(b timestamptz, OUT settled integer, 
 	LANGUAGE plpgsql VOLATILE CALLED ON NULL INPUT PARALLEL UNSAFE
 	AS $$
 DECLARE
-	fee_rate numeric := @extschema@.setting_value('service_fee_rate')::numeric;
+	fee_rate numeric := (@extschema@.partner_settings()).service_fee_rate;
+	cfg @extschema@.payg_settings := @extschema@.payg_settings();
 	r record;
 BEGIN
 	PERFORM @extschema@.prepare_session_tables();
@@ -144,16 +140,18 @@ BEGIN
 	WHERE i.state = 'running' AND i.billing = 'payg' AND i.next_settle_at = b
 	  AND i.customer_id IN (SELECT s.customer_id FROM pg_temp.gpubill_settling s)
 	ORDER BY i.instance_id FOR UPDATE) locked;	/* one row back, not one per row locked */
+	/* the due set: each instance's charge up to b, and the hold of its next hour */
 	INSERT INTO pg_temp.gpubill_capture (customer_id, seq, at, charge, cash_only, hold_id, income_account, fee_rate,
-										 object_type, object_id)
+										 object_type, object_id, next_hold, next_hold_id, next_object_type, next_object_id)
 	SELECT d.customer_id, d.instance_id, b, @extschema@.usage_charge(d.hourly_fee, d.billed_until, b),
-		   d.cash_only, d.hold_id, a.account_id, fee_rate, 'order_line', pg_catalog.nextval('@extschema@.id_seq')
+		   d.cash_only, d.hold_id, a.account_id, fee_rate, 'order_line', pg_catalog.nextval('@extschema@.id_seq'),
+		   @extschema@.payg_hold(d.hourly_fee, cfg), pg_catalog.nextval('@extschema@.id_seq'), 'instance', d.instance_id
 	FROM @extschema@.instance d
 	LEFT JOIN @extschema@.account a ON a.owner_kind = 'partner' AND a.owner_id = d.partner_id AND a.purpose = 'income'
 								   AND a.currency = @extschema@.currency(d.hourly_fee)
 	WHERE d.state = 'running' AND d.billing = 'payg' AND d.hold_id IS NOT NULL AND d.next_settle_at = b
 	  AND d.customer_id IN (SELECT s.customer_id FROM pg_temp.gpubill_settling s);
-	r := @extschema@.settle_staged(b, 'payg', true, 'insufficient_balance');
+	r := @extschema@.settle_staged(b, 'payg', 'insufficient_balance');
 	settled := r.settled;
 	stopped := r.stopped;
 END
@@ -171,7 +169,7 @@ CREATE FUNCTION @extschema@.settle_instance(instance bigint, b timestamptz, then
 	LANGUAGE plpgsql VOLATILE CALLED ON NULL INPUT PARALLEL UNSAFE
 	AS $$
 DECLARE
-	fee_rate numeric := @extschema@.setting_value('service_fee_rate')::numeric;
+	fee_rate numeric := (@extschema@.partner_settings()).service_fee_rate;
 	run_ends boolean := then_ <> 'interim';
 	r record;
 BEGIN
@@ -181,18 +179,21 @@ BEGIN
 		WHERE w.voucher_expiry <= b
 		  AND w.customer_id = (SELECT i.customer_id FROM @extschema@.instance i WHERE i.instance_id = instance)));
 	INSERT INTO pg_temp.gpubill_capture (customer_id, seq, at, charge, cash_only, hold_id, income_account, fee_rate,
-										 object_type, object_id)
+										 object_type, object_id, next_hold, next_hold_id, next_object_type, next_object_id)
 	SELECT d.customer_id, d.instance_id, b,
 		   CASE WHEN run_ends AND d.product = 'usage_hourly'
 				THEN @extschema@.run_end_charge(d.instance_id, d.hourly_fee, d.run_started_at, b)
 				ELSE @extschema@.usage_charge(d.hourly_fee, d.billed_until, b) END,
-		   d.cash_only, d.hold_id, a.account_id, fee_rate, 'order_line', pg_catalog.nextval('@extschema@.id_seq')
+		   d.cash_only, d.hold_id, a.account_id, fee_rate, 'order_line', pg_catalog.nextval('@extschema@.id_seq'),
+		   /* interim: it runs on, on the hold of its next hour */
+		   CASE WHEN NOT run_ends THEN @extschema@.payg_hold(d.hourly_fee, @extschema@.payg_settings()) END,
+		   CASE WHEN NOT run_ends THEN pg_catalog.nextval('@extschema@.id_seq') END, 'instance', d.instance_id
 	FROM (SELECT * FROM @extschema@.instance k
 		  WHERE k.instance_id = instance AND k.state = 'running' AND k.billing = 'payg' AND k.hold_id IS NOT NULL
 		  FOR UPDATE) d
 	LEFT JOIN @extschema@.account a ON a.owner_kind = 'partner' AND a.owner_id = d.partner_id AND a.purpose = 'income'
 								   AND a.currency = @extschema@.currency(d.hourly_fee);
-	r := @extschema@.settle_staged(b, CASE WHEN run_ends THEN 'payg_stop' ELSE 'payg' END, NOT run_ends,
+	r := @extschema@.settle_staged(b, CASE WHEN run_ends THEN 'payg_stop' ELSE 'payg' END,
 								   CASE then_ WHEN 'interim' THEN 'insufficient_balance' WHEN 'convert' THEN NULL ELSE then_ END);
 	settled := r.settled;
 	stopped := r.stopped;

@@ -61,14 +61,14 @@ BEGIN
 			HINT = 'New rentals need a listed machine; a delisted one still lets stopped instances start.';
 	END IF;
 	/* R-PRT-5: delisted from the owner end time less delist_before_end_days, whether or not tick has run */
-	delist_at := m.owner_end_time - @extschema@.setting_value('delist_before_end_days')::integer * interval '1 day';
+	delist_at := @extschema@.delist_at(m.owner_end_time, @extschema@.partner_settings());
 	IF t >= m.owner_end_time THEN
 		RAISE EXCEPTION 'machine % reached its owner end time at %: nothing runs on it any more', machine, m.owner_end_time
 			USING ERRCODE = 'GB004';
 	END IF;
 	IF NOT for_start AND t >= delist_at THEN
 		RAISE EXCEPTION 'machine % is delisted from % (its owner end time less % days)', machine, delist_at,
-			@extschema@.setting_value('delist_before_end_days') USING ERRCODE = 'GB004';
+			(@extschema@.partner_settings()).delist_before_end_days USING ERRCODE = 'GB004';
 	END IF;
 	IF @extschema@.currency(m.price_per_gpu_hour) <> cur THEN
 		RAISE EXCEPTION 'currency mismatch: machine % is priced in %, the customer pays in %', machine,
@@ -95,7 +95,7 @@ CREATE FUNCTION @extschema@.hold_run(customer bigint, instance bigint, fee @exts
 	LANGUAGE plpgsql VOLATILE CALLED ON NULL INPUT PARALLEL UNSAFE
 	AS $$
 BEGIN
-	RETURN @extschema@.hold_funds(customer, @extschema@.round(fee, 2) * @extschema@.setting_value('payg_hold_hours')::integer,
+	RETURN @extschema@.hold_funds(customer, @extschema@.payg_hold(fee, @extschema@.payg_settings()),
 								  cash_only, NULL, 'instance', instance, t, NULL);
 END
 $$;
@@ -107,20 +107,20 @@ CREATE FUNCTION @extschema@.check_payg_limits(w @extschema@.wallet, gpus integer
 	AS $$
 DECLARE
 	n integer;
-	threshold @extschema@.amount := @extschema@.amount(@extschema@.setting_value('payg_multi_gpu_recharge_threshold')::numeric,
+	threshold @extschema@.amount := @extschema@.amount((@extschema@.payg_settings()).payg_multi_gpu_recharge_threshold,
 													   @extschema@.currency(w.cash));
 BEGIN
 	SELECT pg_catalog.count(*) INTO n FROM @extschema@.instance i
 	WHERE i.customer_id = w.customer_id AND i.billing = 'payg' AND i.state <> 'released'
 	  AND i.instance_id IS DISTINCT FROM except_instance;
 	IF @extschema@.micros(w.recharged) = 0 THEN
-		IF n >= @extschema@.setting_value('payg_limit_unrecharged_instances')::integer OR gpus > 1 THEN
+		IF n >= (@extschema@.payg_settings()).payg_limit_unrecharged_instances OR gpus > 1 THEN
 			RAISE EXCEPTION 'a customer who never recharged may run % pay-as-you-go instance(s) of 1 GPU',
-				@extschema@.setting_value('payg_limit_unrecharged_instances')
+				(@extschema@.payg_settings()).payg_limit_unrecharged_instances
 				USING ERRCODE = 'GB002', DETAIL = pg_catalog.format('%s instance(s) not released; %s GPU(s) asked.', n, gpus);
 		END IF;
-	ELSIF n >= @extschema@.setting_value('payg_limit_instances')::integer THEN
-		RAISE EXCEPTION 'at most % pay-as-you-go instances that are not released', @extschema@.setting_value('payg_limit_instances')
+	ELSIF n >= (@extschema@.payg_settings()).payg_limit_instances THEN
+		RAISE EXCEPTION 'at most % pay-as-you-go instances that are not released', (@extschema@.payg_settings()).payg_limit_instances
 			USING ERRCODE = 'GB002';
 	ELSIF gpus > 1 AND w.recharged < threshold THEN
 		RAISE EXCEPTION 'instances of more than 1 GPU need % in real recharges', threshold
@@ -165,9 +165,7 @@ BEGIN
 		RAISE EXCEPTION 'invalid billing: %', coalesce(billing, 'NULL')
 			USING ERRCODE = 'invalid_parameter_value', HINT = 'Billing is payg, weekly or monthly.';
 	END IF;
-	IF gpus IS NULL OR gpus <= 0 THEN
-		RAISE EXCEPTION 'GPU count must be positive: %', gpus USING ERRCODE = 'invalid_parameter_value';
-	END IF;
+	PERFORM @extschema@.check_gpus(gpus);
 	IF auto_renew IS NULL THEN
 		RAISE EXCEPTION 'auto_renew must not be null' USING ERRCODE = 'invalid_parameter_value';
 	END IF;
@@ -201,7 +199,7 @@ BEGIN
 									  state, hourly_fee, cash_only, hold_id, billed_until, next_settle_at, run_started_at,
 									  created_at, last_event_at)
 	VALUES (id, customer, machine, m.partner_id, gpus, billing, m.billing, auto_renew, 'running', fee, NOT m.vouchers_allowed,
-			hold, t, CASE WHEN timed THEN @extschema@.upper(@extschema@.billing_period('hour', t, @extschema@.setting_value('billing_timezone'))) END,
+			hold, t, CASE WHEN timed THEN @extschema@.upper(@extschema@.billing_period('hour', t, @extschema@.billing_timezone())) END,
 			t, t, t);
 	IF NOT timed THEN
 		/* R-PRE-1: a weekly or monthly term, or a one_time package (R-PAYG-7), is paid up front */
@@ -233,7 +231,7 @@ BEGIN
 		WHERE k.instance_id = instance;
 		INSERT INTO @extschema@.lifecycle_event (kind, customer_id, subject_type, subject_id, due_at, created_at)
 		VALUES ('local_data_erase_due', i.customer_id, 'instance', instance,
-				t + @extschema@.setting_value('local_data_hours')::integer * interval '1 hour', t)
+				@extschema@.local_data_erase_at(t, @extschema@.payg_settings()), t)
 		ON CONFLICT DO NOTHING;
 	END IF;
 	UPDATE @extschema@.instance k SET last_event_at = GREATEST(k.last_event_at, t) WHERE k.instance_id = instance;
@@ -290,7 +288,7 @@ BEGIN
 	SET state = 'running', hourly_fee = fee, cash_only = NOT m.vouchers_allowed,
 		hold_id = CASE WHEN timed THEN @extschema@.hold_run(i.customer_id, instance, fee, NOT m.vouchers_allowed, t) END,
 		billed_until = t, run_started_at = t,
-		next_settle_at = CASE WHEN timed THEN @extschema@.upper(@extschema@.billing_period('hour', t, @extschema@.setting_value('billing_timezone'))) END,
+		next_settle_at = CASE WHEN timed THEN @extschema@.upper(@extschema@.billing_period('hour', t, @extschema@.billing_timezone())) END,
 		stopped_at = NULL, stop_reason = NULL, last_event_at = t
 	WHERE k.instance_id = instance;
 	IF NOT timed THEN
@@ -371,9 +369,7 @@ DECLARE
 	m @extschema@.machine;
 	fee @extschema@.amount;
 BEGIN
-	IF gpus IS NULL OR gpus <= 0 THEN
-		RAISE EXCEPTION 'GPU count must be positive: %', gpus USING ERRCODE = 'invalid_parameter_value';
-	END IF;
+	PERFORM @extschema@.check_gpus(gpus);
 	IF i.billing <> 'payg' OR i.product = 'one_time' THEN
 		/* R-PRE-3 */
 		RAISE EXCEPTION 'instance % is paid % (%): no configuration change for a prepaid instance', instance, i.billing, i.product
@@ -402,7 +398,7 @@ BEGIN
 	UPDATE @extschema@.instance k
 	SET gpus = resize_instance.gpus, hourly_fee = fee,
 		hold_id = @extschema@.hold_run(i.customer_id, instance, fee, k.cash_only, t),
-		next_settle_at = @extschema@.upper(@extschema@.billing_period('hour', t, @extschema@.setting_value('billing_timezone'))),
+		next_settle_at = @extschema@.upper(@extschema@.billing_period('hour', t, @extschema@.billing_timezone())),
 		run_started_at = t, last_event_at = GREATEST(k.last_event_at, t)
 	WHERE k.instance_id = instance;
 END

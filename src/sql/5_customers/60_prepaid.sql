@@ -22,7 +22,6 @@ CREATE FUNCTION @extschema@.charge_line(i @extschema@.instance, kind text, usage
 	AS $$
 DECLARE
 	w @extschema@.wallet;
-	after @extschema@.wallet;
 	line bigint := pg_catalog.nextval('@extschema@.id_seq');
 	p record;
 BEGIN
@@ -30,12 +29,11 @@ BEGIN
 	IF w.hold_expiry <= t OR w.voucher_expiry <= t THEN	/* rarely: no call on the hot path */
 		w := @extschema@.refresh_wallet(w, t);
 	END IF;
-	/* R-RCH-4, R-PRT-3: the ledger's capture; the funds are checked on what it leaves (an error undoes it) */
+	/* R-RCH-4, R-PRT-3: the ledger's capture; R-LED-2: the funds checked with the cash part it took (an error undoes it) */
 	p := @extschema@.capture(w, charge, i.cash_only,
 							 @extschema@.account_of('partner', i.partner_id, 'income', @extschema@.currency(charge)),
-							 @extschema@.setting_value('service_fee_rate')::numeric, 'order_line', line, t);
-	SELECT * INTO after FROM @extschema@.wallet k WHERE k.customer_id = i.customer_id;
-	IF @extschema@.micros(w.cash) < 0 OR after.cash + after.vouchers < after.held OR after.cash < after.cash_held THEN
+							 (@extschema@.partner_settings()).service_fee_rate, 'order_line', line, t);
+	IF NOT @extschema@.funds_cover(w.cash, w.vouchers, w.held, w.cash_held, charge, p.cash_paid) THEN
 		RAISE EXCEPTION 'insufficient funds: % is to be paid up front', charge
 			USING ERRCODE = 'GB001',
 				  DETAIL = pg_catalog.format('cash %s, vouchers %s (%s), held %s.', w.cash, w.vouchers,
@@ -57,7 +55,7 @@ CREATE FUNCTION @extschema@.term_end_at(billing text, anchor timestamptz, n inte
 	LANGUAGE plpgsql STABLE CALLED ON NULL INPUT PARALLEL UNSAFE
 	AS $$
 DECLARE
-	tz text := @extschema@.setting_value('billing_timezone');
+	tz text := @extschema@.billing_timezone();
 BEGIN
 	RETURN CASE billing
 		WHEN 'weekly' THEN anchor + n * 168 * interval '1 hour'
@@ -109,10 +107,10 @@ BEGIN
 	anchor := CASE WHEN renewal THEN i.term_anchor ELSE t END;
 	s := CASE WHEN renewal THEN i.term_end ELSE t END;
 	e := @extschema@.term_end_at(i.billing, anchor, n, m.package_hours);
-	latest := m.owner_end_time - @extschema@.setting_value('delist_before_end_days')::integer * interval '1 day';
+	latest := @extschema@.delist_at(m.owner_end_time, @extschema@.partner_settings());
 	IF e > latest THEN
 		RAISE EXCEPTION 'a term ending % would end after machine %''s owner end time less % days (%)', e, m.machine_id,
-			@extschema@.setting_value('delist_before_end_days'), latest USING ERRCODE = 'GB004';
+			(@extschema@.partner_settings()).delist_before_end_days, latest USING ERRCODE = 'GB004';
 	END IF;
 	PERFORM @extschema@.charge_line(i, kind, pg_catalog.tstzrange(s, e), price, t);
 	UPDATE @extschema@.instance k
@@ -135,7 +133,7 @@ CREATE FUNCTION @extschema@.end_terms(b timestamptz, OUT renewed integer, OUT en
 	AS $$
 DECLARE
 	r record;
-	erase_after interval := @extschema@.setting_value('local_data_hours')::integer * interval '1 hour';
+	cfg @extschema@.payg_settings := @extschema@.payg_settings();
 BEGIN
 	renewed := 0; ended := 0;
 	FOR r IN SELECT i.instance_id, i.customer_id, i.term_end, i.billing, i.auto_renew FROM @extschema@.instance i
@@ -163,7 +161,7 @@ BEGIN
 			stopped_at = r.term_end, last_event_at = GREATEST(k.last_event_at, r.term_end)
 		WHERE k.instance_id = r.instance_id;
 		INSERT INTO @extschema@.lifecycle_event (kind, customer_id, subject_type, subject_id, due_at, created_at)
-		VALUES ('local_data_erase_due', r.customer_id, 'instance', r.instance_id, r.term_end + erase_after, r.term_end)
+		VALUES ('local_data_erase_due', r.customer_id, 'instance', r.instance_id, @extschema@.local_data_erase_at(r.term_end, cfg), r.term_end)
 		ON CONFLICT DO NOTHING;
 		ended := ended + 1;
 	END LOOP;

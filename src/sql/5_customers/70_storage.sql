@@ -69,8 +69,8 @@ BEGIN
 	END IF;
 	/* R-SEC-3: a finite level up to max_storage_gb, or every later tick would fail on it */
 	IF gb IS NULL OR gb::text IN ('NaN', 'Infinity', '-Infinity') OR gb < 0
-	   OR gb > @extschema@.setting_value('max_storage_gb')::numeric THEN
-		RAISE EXCEPTION 'storage must be from 0 to % GB: %', @extschema@.setting_value('max_storage_gb'), coalesce(gb::text, 'NULL')
+	   OR gb > (@extschema@.storage_settings()).max_storage_gb THEN
+		RAISE EXCEPTION 'storage must be from 0 to % GB: %', (@extschema@.storage_settings()).max_storage_gb, coalesce(gb::text, 'NULL')
 			USING ERRCODE = 'invalid_parameter_value', HINT = 'The largest level is the setting max_storage_gb.';
 	END IF;
 	SELECT pg_catalog.max(l.since) INTO last_at FROM @extschema@.storage_level l
@@ -92,10 +92,10 @@ CREATE FUNCTION @extschema@.storage_usage(f timestamptz, u timestamptz, only_cus
 	LANGUAGE plpgsql STABLE CALLED ON NULL INPUT PARALLEL UNSAFE
 	AS $$
 DECLARE
-	free_disk numeric := @extschema@.setting_value('free_disk_gb')::numeric;
-	free_nas numeric := @extschema@.setting_value('free_nas_gb')::numeric;
-	disk_price numeric := @extschema@.setting_value('disk_price_gb_hour')::numeric;
-	nas_price numeric := @extschema@.setting_value('nas_price_gb_hour')::numeric;
+	free_disk numeric := (@extschema@.storage_settings()).free_disk_gb;
+	free_nas numeric := (@extschema@.storage_settings()).free_nas_gb;
+	disk_price numeric := (@extschema@.storage_settings()).disk_price_gb_hour;
+	nas_price numeric := (@extschema@.storage_settings()).nas_price_gb_hour;
 BEGIN
 	RETURN QUERY
 	SELECT x.customer_id, x.disk, x.nas, x.disk * disk_price + x.nas * nas_price
@@ -125,7 +125,7 @@ CREATE FUNCTION @extschema@.note_arrears(t timestamptz, customers bigint[]) RETU
 	LANGUAGE plpgsql VOLATILE CALLED ON NULL INPUT PARALLEL UNSAFE
 	AS $$
 DECLARE
-	tz text := @extschema@.setting_value('billing_timezone');
+	tz text := @extschema@.billing_timezone();
 	n integer;
 BEGIN
 	WITH opened AS (
@@ -204,7 +204,7 @@ CREATE FUNCTION @extschema@.settle_storage(m timestamptz) RETURNS integer
 	LANGUAGE plpgsql VOLATILE CALLED ON NULL INPUT PARALLEL UNSAFE
 	AS $$
 DECLARE
-	tz text := @extschema@.setting_value('billing_timezone');
+	tz text := @extschema@.billing_timezone();
 	f timestamptz := ((m AT TIME ZONE tz) - interval '1 month') AT TIME ZONE tz;
 	bill_month date := (f AT TIME ZONE tz)::date;
 	n integer;
@@ -250,7 +250,7 @@ CREATE FUNCTION @extschema@.estimate_storage(e timestamptz, m timestamptz) RETUR
 	LANGUAGE plpgsql VOLATILE CALLED ON NULL INPUT PARALLEL UNSAFE
 	AS $$
 DECLARE
-	tz text := @extschema@.setting_value('billing_timezone');
+	tz text := @extschema@.billing_timezone();
 	f timestamptz := ((m AT TIME ZONE tz) - interval '1 month') AT TIME ZONE tz;
 	n integer;
 BEGIN
@@ -276,7 +276,7 @@ CREATE FUNCTION @extschema@.next_storage_step(after timestamptz, OUT step_at tim
 	LANGUAGE plpgsql STABLE CALLED ON NULL INPUT PARALLEL UNSAFE
 	AS $$
 DECLARE
-	tz text := @extschema@.setting_value('billing_timezone');
+	tz text := @extschema@.billing_timezone();
 	m timestamptz := @extschema@.upper(@extschema@.billing_period('month', after, tz));
 	e timestamptz := ((m AT TIME ZONE tz) - interval '5 days') AT TIME ZONE tz;
 BEGIN

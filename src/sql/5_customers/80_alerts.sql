@@ -61,7 +61,7 @@ CREATE FUNCTION @extschema@.check_alerts(t timestamptz, scope @extschema@.tick_s
 	LANGUAGE plpgsql VOLATILE CALLED ON NULL INPUT PARALLEL UNSAFE
 	AS $$
 DECLARE
-	horizon integer := @extschema@.setting_value('alert_horizon_hours')::integer;
+	horizon integer := (@extschema@.payg_settings()).alert_horizon_hours;
 BEGIN
 	WITH need AS (
 		SELECT w.customer_id, n.need, w.cash + w.vouchers - w.held AS available,

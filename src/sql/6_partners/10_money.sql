@@ -47,7 +47,7 @@ BEGIN
 		RAISE EXCEPTION 'unknown partner: %', partner USING ERRCODE = 'no_data_found';
 	END IF;
 	z := @extschema@.zero(cur);
-	month_start := @extschema@.lower(@extschema@.billing_period('month', t, @extschema@.setting_value('billing_timezone')));
+	month_start := @extschema@.lower(@extschema@.billing_period('month', t, @extschema@.billing_timezone()));
 	deposit_account := @extschema@.account_of('partner', partner, 'deposit', cur);
 	payouts := @extschema@.account_of('world', 0, 'payouts', cur);
 	SELECT coalesce(@extschema@.sum(o.partner_income), z) INTO income
@@ -82,7 +82,7 @@ CREATE FUNCTION @extschema@.request_withdrawal(partner bigint, amt @extschema@.a
 	AS $$
 DECLARE
 	t timestamptz := @extschema@.api_time(at);
-	tz text := @extschema@.setting_value('billing_timezone');
+	tz text := @extschema@.billing_timezone();
 	cur text;
 	r record;
 	m record;

@@ -22,8 +22,8 @@ CREATE FUNCTION @extschema@.rating_apply(r @extschema@.rating, delta integer, ga
 	LANGUAGE sql STABLE STRICT PARALLEL SAFE
 	AS $$
 		SELECT @extschema@.rating_apply(r, delta, gained_today, lost_today,
-			@extschema@.setting('rating_daily_gain_cap')::integer,
-			@extschema@.setting('rating_daily_loss_cap')::integer)
+			(@extschema@.partner_settings()).rating_daily_gain_cap,
+			(@extschema@.partner_settings()).rating_daily_loss_cap)
 	$$;
 COMMENT ON FUNCTION @extschema@.rating_apply(@extschema@.rating, integer, integer, integer) IS 'Apply delta points within the daily caps of the settings rating_daily_gain_cap and rating_daily_loss_cap';
 
@@ -57,7 +57,7 @@ CREATE FUNCTION @extschema@.partner_rating(partner bigint)
 DECLARE
 	r @extschema@.rating;
 BEGIN
-	SELECT coalesce(p.rating, @extschema@.setting_value('rating_initial')::@extschema@.rating) INTO r
+	SELECT coalesce(p.rating, (@extschema@.partner_settings()).rating_initial) INTO r
 	FROM @extschema@.partner p WHERE p.partner_id = partner;
 	IF NOT FOUND THEN
 		RAISE EXCEPTION 'unknown partner: %', partner USING ERRCODE = 'no_data_found';
@@ -90,16 +90,16 @@ BEGIN
 	IF p.qualification = 'terminated' THEN
 		RAISE EXCEPTION 'partner % is terminated', partner USING ERRCODE = 'GB006';
 	END IF;
-	d := (t AT TIME ZONE @extschema@.setting_value('billing_timezone'))::date;
+	d := (t AT TIME ZONE @extschema@.billing_timezone())::date;
 	SELECT coalesce(pg_catalog.sum(e.applied) FILTER (WHERE e.applied > 0), 0),
 		   coalesce(-pg_catalog.sum(e.applied) FILTER (WHERE e.applied < 0), 0)
 	INTO gained, lost
 	FROM @extschema@.rating_event e WHERE e.partner_id = partner AND e.day = d;
-	old := coalesce(p.rating, @extschema@.setting_value('rating_initial')::@extschema@.rating);
+	old := coalesce(p.rating, (@extschema@.partner_settings()).rating_initial);
 	/* R-RAT-3: within what the day's caps leave */
 	new := @extschema@.rating_apply(old, points, gained::integer, lost::integer,
-									@extschema@.setting_value('rating_daily_gain_cap')::integer,
-									@extschema@.setting_value('rating_daily_loss_cap')::integer);
+									(@extschema@.partner_settings()).rating_daily_gain_cap,
+									(@extschema@.partner_settings()).rating_daily_loss_cap);
 	INSERT INTO @extschema@.rating_event (partner_id, at, day, points, applied, rating, reason)
 	VALUES (partner, t, d, points, @extschema@.points(new) - @extschema@.points(old), new, reason);
 	UPDATE @extschema@.partner k SET rating = new WHERE k.partner_id = partner;

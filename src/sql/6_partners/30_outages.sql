@@ -64,8 +64,8 @@ CREATE FUNCTION @extschema@.compensate(outage bigint, machine bigint, win tstzra
 	LANGUAGE plpgsql VOLATILE CALLED ON NULL INPUT PARALLEL UNSAFE
 	AS $$
 DECLARE
-	multiple numeric := @extschema@.setting_value('outage_compensation_multiple')::numeric;
-	hold_hours integer := @extschema@.setting_value('payg_hold_hours')::integer;
+	multiple numeric := (@extschema@.partner_settings()).outage_compensation_multiple;
+	cfg @extschema@.payg_settings := @extschema@.payg_settings();
 	m @extschema@.machine;
 	cur text;
 	comp_account bigint;
@@ -88,7 +88,7 @@ BEGIN
 							   FROM @extschema@.order_line o
 							   WHERE o.instance_id = i.instance_id AND o.usage && win AND o.seconds > 0), 0) / 1000000
 					 + CASE WHEN i.instance_id = ANY (lost_hold_instances)
-							THEN @extschema@.micros(@extschema@.round(i.hourly_fee, 2))::numeric * hold_hours / 1000000
+							THEN @extschema@.micros(@extschema@.payg_hold(i.hourly_fee, cfg))::numeric / 1000000
 							ELSE 0 END AS fees
 			  FROM @extschema@.instance i
 			  WHERE i.machine_id = machine AND (only_instances IS NULL OR i.instance_id = ANY (only_instances))
@@ -123,7 +123,7 @@ CREATE FUNCTION @extschema@.report_outage(machine bigint, started timestamptz, e
 	AS $$
 DECLARE
 	t timestamptz;
-	tz text := @extschema@.setting_value('billing_timezone');
+	tz text := @extschema@.billing_timezone();
 	m @extschema@.machine;
 	p @extschema@.partner;
 	win tstzrange;
@@ -207,7 +207,7 @@ BEGIN
 	SELECT pg_catalog.count(*) INTO counted FROM @extschema@.outage k
 	WHERE k.partner_id = m.partner_id AND k.kind = 'outage'
 	  AND k.started >= @extschema@.lower(month) AND k.started < @extschema@.upper(month);
-	IF counted > @extschema@.setting_value('max_unnotified_outages_per_month')::integer AND p.qualification = 'qualified' THEN
+	IF counted > (@extschema@.partner_settings()).max_unnotified_outages_per_month AND p.qualification = 'qualified' THEN
 		PERFORM @extschema@.revoke_partner(m.partner_id, t);
 	END IF;
 	RETURN id;

@@ -255,7 +255,7 @@ CREATE FUNCTION @extschema@.refund_deposits(partner bigint, t timestamptz) RETUR
 	AS $$
 DECLARE
 	cur text := (SELECT p.currency FROM @extschema@.partner p WHERE p.partner_id = partner);
-	tz text := @extschema@.setting_value('billing_timezone');
+	tz text := @extschema@.billing_timezone();
 	before record;
 	held @extschema@.amount;
 	pay @extschema@.amount;
@@ -296,15 +296,15 @@ CREATE FUNCTION @extschema@.delist_ending_machines(t timestamptz) RETURNS intege
 	LANGUAGE plpgsql VOLATILE CALLED ON NULL INPUT PARALLEL UNSAFE
 	AS $$
 DECLARE
-	before interval := @extschema@.setting_value('delist_before_end_days')::integer * interval '1 day';
+	cfg @extschema@.partner_settings := @extschema@.partner_settings();
 	n integer;
 BEGIN
 	WITH due AS (
 		UPDATE @extschema@.machine m
 		SET state = CASE WHEN m.state = 'listed' THEN 'delisted' ELSE m.state END,
-			end_notice_at = GREATEST(m.owner_end_time - before, m.created_at),
-			last_event_at = GREATEST(m.last_event_at, m.owner_end_time - before)
-		WHERE m.end_notice_at IS NULL AND m.state <> 'removed' AND m.owner_end_time <= t + before
+			end_notice_at = GREATEST(@extschema@.delist_at(m.owner_end_time, cfg), m.created_at),
+			last_event_at = GREATEST(m.last_event_at, @extschema@.delist_at(m.owner_end_time, cfg))
+		WHERE m.end_notice_at IS NULL AND m.state <> 'removed' AND @extschema@.delist_at(m.owner_end_time, cfg) <= t
 		RETURNING m.machine_id, m.partner_id, m.owner_end_time, m.end_notice_at
 	), alerts AS (
 		INSERT INTO @extschema@.alert (kind, customer_id, partner_id, subject_type, subject_id, condition, raised_at, payload)

@@ -314,16 +314,16 @@ BEGIN
 		RETURN negotiated;
 	END IF;
 	IF NOT EXISTS (SELECT FROM @extschema@.exchange_commission_tier) THEN
-		RETURN @extschema@.setting_value('exchange_commission_rate')::numeric;
+		RETURN (@extschema@.exchange_settings()).exchange_commission_rate;
 	END IF;
-	month := @extschema@.billing_period('month', t, @extschema@.setting_value('billing_timezone'));
+	month := @extschema@.billing_period('month', t, @extschema@.billing_timezone());
 	SELECT coalesce(pg_catalog.sum(@extschema@.micros(r.gross)), 0) / 1000000 INTO volume
 	FROM @extschema@.contract_receipt r
 	WHERE r.provider_id = provider AND r.at >= @extschema@.lower(month) AND r.at < @extschema@.upper(month)
 	  AND r.kind NOT IN ('premium', 'reseller_refund');
 	RETURN coalesce((SELECT k.rate FROM @extschema@.exchange_commission_tier k WHERE k.min_volume <= volume
 					 ORDER BY k.min_volume DESC LIMIT 1),
-					@extschema@.setting_value('exchange_commission_rate')::numeric);
+					(@extschema@.exchange_settings()).exchange_commission_rate);
 END
 $$;
 COMMENT ON FUNCTION @extschema@.commission_rate(bigint, timestamptz) IS 'The commission rate of a provider''s next receipt: the tier its month''s volume reached (R-EXC-4)';
@@ -453,11 +453,11 @@ CREATE FUNCTION @extschema@.late_from(due timestamptz) RETURNS timestamptz
 	LANGUAGE plpgsql STABLE CALLED ON NULL INPUT PARALLEL UNSAFE
 	AS $$
 DECLARE
-	tz text := @extschema@.setting_value('billing_timezone');
+	tz text := @extschema@.billing_timezone();
 BEGIN
 	/* 00:00 of the day after the grace-th working day after the due day */
 	RETURN (pg_catalog.date_trunc('day', @extschema@.add_working_days(due,
-				@extschema@.setting_value('payment_grace_business_days')::integer) AT TIME ZONE tz)
+				(@extschema@.exchange_settings()).payment_grace_business_days) AT TIME ZONE tz)
 			+ interval '1 day') AT TIME ZONE tz;
 END
 $$;
@@ -492,9 +492,7 @@ BEGIN
 		RAISE EXCEPTION 'currency mismatch: provider % is paid in %, customer % pays in %', provider, p.currency,
 			customer, k.currency USING ERRCODE = 'GB003';
 	END IF;
-	IF gpus IS NULL OR gpus <= 0 THEN
-		RAISE EXCEPTION 'GPU count must be positive: %', gpus USING ERRCODE = 'invalid_parameter_value';
-	END IF;
+	PERFORM @extschema@.check_gpus(gpus);
 	r := @extschema@.begin_request('create_contract', request_id, customer, provider,
 		pg_catalog.jsonb_build_object('customer', customer, 'provider', provider, 'gpus', gpus,
 									  'price_per_gpu_hour', price_per_gpu_hour::text, 'term', term::text), t);
@@ -518,8 +516,8 @@ DECLARE
 	first_pays @extschema@.amount;
 	hold bigint;
 	/* R-EXC-3: the settings in force at acceptance; a later change does not alter this contract */
-	days integer := @extschema@.setting_value('exchange_initial_days')::integer;
-	rate numeric := @extschema@.setting_value('exchange_deposit_rate')::numeric;
+	days integer := (@extschema@.exchange_settings()).exchange_initial_days;
+	rate numeric := (@extschema@.exchange_settings()).exchange_deposit_rate;
 BEGIN
 	IF term IS NULL OR pg_catalog.lower(term) < t THEN
 		RAISE EXCEPTION 'a contract''s term must start at or after its acceptance (%): %', t, term USING ERRCODE = 'GB004';
@@ -528,7 +526,7 @@ BEGIN
 	SELECT id, s.seq, customer, s.due_at, s.covers, s.customer_pays, s.from_deposit, s.kind,
 		   /* R-EXC-5: an approved customer's first payment is late counted from the acceptance (the bidding period) */
 		   @extschema@.late_from(CASE WHEN approved AND s.seq = 1 THEN t ELSE s.due_at END)
-	FROM @extschema@.schedule_of(price_per_gpu_hour * gpus, term, @extschema@.setting_value('billing_timezone'), days, rate) s;
+	FROM @extschema@.schedule_of(price_per_gpu_hour * gpus, term, @extschema@.billing_timezone(), days, rate) s;
 	SELECT p.customer_pays INTO first_pays FROM @extschema@.contract_payment p WHERE p.contract_id = id AND p.seq = 1;
 	IF NOT approved THEN
 		/* R-EXC-1: accepted only if the initial payment is available; held until the term starts */

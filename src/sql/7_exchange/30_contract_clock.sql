@@ -9,28 +9,18 @@
  *
  * Map (scripts/file-map.pl):
  * API: contract_receivables, record_payment_initiated, terminate_contract.
- * Internals: cash_covers, run_contracts.
+ * Internals: run_contracts.
  * Uses: 1_types, 2_base, 3_ledger, 4_parties.
  */
-
--- R-EXC-1: a wallet covers a contract payment in cash (never partly, never with vouchers)
-CREATE FUNCTION @extschema@.cash_covers(w @extschema@.wallet, amt @extschema@.amount) RETURNS boolean
-	LANGUAGE plpgsql IMMUTABLE CALLED ON NULL INPUT PARALLEL SAFE
-	AS $$
-BEGIN
-	RETURN @extschema@.micros(w.cash) >= 0 AND w.cash - w.cash_held >= amt AND w.cash + w.vouchers - w.held >= amt;
-END
-$$;
-COMMENT ON FUNCTION @extschema@.cash_covers(@extschema@.wallet, @extschema@.amount) IS 'Whether a wallet''s cash beyond its cash-only holds (and all holds) covers an amount';
 
 CREATE FUNCTION @extschema@.run_contracts(t timestamptz, OUT started integer, OUT collected integer,
 										   OUT late integer, OUT completed integer)
 	LANGUAGE plpgsql VOLATILE CALLED ON NULL INPUT PARALLEL UNSAFE
 	AS $$
 DECLARE
-	fee_rate numeric := @extschema@.setting_value('reservation_fee_rate')::numeric;
-	charge_fee boolean := @extschema@.setting_value('reservation_fee_on_late')::boolean;
-	revoke boolean := @extschema@.setting_value('revoke_approval_on_late')::boolean;
+	fee_rate numeric := (@extschema@.exchange_settings()).reservation_fee_rate;
+	charge_fee boolean := (@extschema@.exchange_settings()).reservation_fee_on_late;
+	revoke boolean := (@extschema@.exchange_settings()).revoke_approval_on_late;
 	x record;
 	c @extschema@.contract;
 	r @extschema@.contract_payment;
@@ -80,7 +70,8 @@ BEGIN
 		c := @extschema@.lock_contract(x.contract_id);
 		SELECT * INTO w FROM @extschema@.wallet k WHERE k.customer_id = c.customer_id;
 		amt := x.amount;
-		CONTINUE WHEN NOT @extschema@.cash_covers(w, amt);
+		/* R-EXC-1: a contract payment is taken in cash, in full */
+		CONTINUE WHEN NOT @extschema@.funds_cover(w.cash, w.vouchers, w.held, w.cash_held, amt, amt);
 		paid_at := LEAST(t, GREATEST(x.due_at, w.updated_at));
 		IF x.what = 'fee' THEN
 			CONTINUE WHEN (SELECT f.paid_at FROM @extschema@.contract_fee f WHERE f.fee_id = x.id) IS NOT NULL;
@@ -119,7 +110,7 @@ BEGIN
 				VALUES (c.contract_id, c.customer_id, x.seq, amt, x.late_from)
 				RETURNING fee_id INTO fee;
 				SELECT * INTO w FROM @extschema@.wallet k WHERE k.customer_id = c.customer_id;
-				IF @extschema@.cash_covers(w, amt) THEN
+				IF @extschema@.funds_cover(w.cash, w.vouchers, w.held, w.cash_held, amt, amt) THEN
 					PERFORM @extschema@.pay_fee(c, fee, w.cash_account, x.late_from, NULL);
 				END IF;
 			END IF;
@@ -285,7 +276,7 @@ CREATE FUNCTION @extschema@.record_payment_initiated(contract bigint, evidence t
 DECLARE
 	c @extschema@.contract := @extschema@.lock_contract(contract);
 	t timestamptz := @extschema@.call_time(at, c.last_event_at, 'contract ' || contract);
-	tz text := @extschema@.setting_value('billing_timezone');
+	tz text := @extschema@.billing_timezone();
 	p @extschema@.contract_payment;
 BEGIN
 	IF evidence IS NULL OR evidence = '' THEN
@@ -312,7 +303,7 @@ BEGIN
 	UPDATE @extschema@.contract_payment k
 	SET evidence = record_payment_initiated.evidence, evidence_at = t,
 		late_from = (pg_catalog.date_trunc('day', @extschema@.add_working_days(k.late_from - interval '1 day',
-						@extschema@.setting_value('payment_evidence_grace_business_days')::integer) AT TIME ZONE tz)
+						(@extschema@.exchange_settings()).payment_evidence_grace_business_days) AT TIME ZONE tz)
 					 + interval '1 day') AT TIME ZONE tz
 	WHERE k.contract_id = contract AND k.seq = p.seq;
 	UPDATE @extschema@.contract k SET last_event_at = GREATEST(k.last_event_at, t) WHERE k.contract_id = contract;

@@ -56,7 +56,7 @@ CREATE FUNCTION @extschema@.resell_contract(contract bigint, new_customer bigint
 DECLARE
 	c @extschema@.contract;
 	t timestamptz;
-	tz text := @extschema@.setting_value('billing_timezone');
+	tz text := @extschema@.billing_timezone();
 	cur text;
 	z @extschema@.amount;
 	e timestamptz;

@@ -140,8 +140,8 @@ CREATE FUNCTION @extschema@.tick_pass(t timestamptz, scope @extschema@.tick_scop
 	LANGUAGE plpgsql VOLATILE CALLED ON NULL INPUT PARALLEL UNSAFE
 	AS $$
 DECLARE
-	tz text := @extschema@.setting_value('billing_timezone');
-	release_after interval := @extschema@.setting_value('stopped_release_days')::integer * interval '1 day';
+	tz text := @extschema@.billing_timezone();
+	release_after interval := (@extschema@.payg_settings()).stopped_release_days * interval '1 day';
 	storage_done timestamptz := storage_from;
 	pb timestamptz;
 	me timestamptz;
@@ -276,8 +276,10 @@ CREATE FUNCTION @extschema@.tick(at timestamptz DEFAULT NULL)
 DECLARE
 	t timestamptz := @extschema@.api_time(at);
 	started timestamptz := pg_catalog.clock_timestamp();
-	tz text := @extschema@.setting_value('billing_timezone');
-	release_after interval := @extschema@.setting_value('stopped_release_days')::integer * interval '1 day';
+	tz text;
+	release_after interval;
+	st text;
+	msg text;
 	storage_from timestamptz;
 	storage_to timestamptz;
 	step record;
@@ -306,6 +308,19 @@ BEGIN
 		RETURN pg_catalog.jsonb_build_object('at', t, 'skipped', 'another tick is running');
 	END IF;
 	PERFORM @extschema@.prepare_session_tables();
+	/* R-CLK-6: settings broken behind set_setting's back fail the tick, recorded as its own failure */
+	BEGIN
+		tz := @extschema@.billing_timezone();
+		release_after := (@extschema@.payg_settings()).stopped_release_days * interval '1 day';
+	EXCEPTION WHEN OTHERS THEN
+		GET STACKED DIAGNOSTICS st = RETURNED_SQLSTATE, msg = MESSAGE_TEXT;
+		IF @extschema@.transient_error(st) THEN
+			RAISE;
+		END IF;
+		PERFORM @extschema@.note_tick_failure(NULL, 'tick', t, st, msg, NULL);
+		RETURN pg_catalog.jsonb_build_object('at', t, 'failures', pg_catalog.jsonb_build_object('tick', true, 'passes', 0),
+			'ms', pg_catalog.round((EXTRACT(epoch FROM pg_catalog.clock_timestamp() - started) * 1000)::numeric, 1));
+	END;
 
 	/* tick's own progress: the storage steps done, the hourly alert check */
 	SELECT k.done_until INTO storage_from FROM @extschema@.clock_state k WHERE k.job = 'storage' FOR UPDATE;
