@@ -92,43 +92,44 @@ BEGIN
 		random() < 0.5, h + random() * interval '50 minutes')))
 	INTO created
 	FROM (SELECT * FROM pg_temp.profile WHERE random() < 0.004 + 0.004 * thrift) p
-	CROSS JOIN LATERAL (SELECT * FROM gpubill.machine m WHERE m.state = 'listed'
+	CROSS JOIN LATERAL (SELECT * FROM (SELECT * FROM gpubill.machine ORDER BY machine_id OFFSET 0) m WHERE m.state = 'listed'
 						  AND gpubill.currency(m.price_per_gpu_hour) = p.currency
 						  AND p.customer_id IS NOT NULL
 						ORDER BY random() LIMIT 1) m;
 	SELECT count(*) FILTER (WHERE pg_temp.try(format('SELECT gpubill.stop_instance(%s, at => %L)', i.instance_id,
 		GREATEST(i.last_event_at, h + random() * interval '55 minutes'))))
 	INTO stopped
-	FROM gpubill.instance i WHERE i.state = 'running' AND i.billing = 'payg' AND random() < 0.02;
+	FROM (SELECT * FROM gpubill.instance ORDER BY instance_id OFFSET 0) i WHERE i.state = 'running' AND i.billing = 'payg' AND random() < 0.02;
 	SELECT count(*) FILTER (WHERE pg_temp.try(format('SELECT gpubill.start_instance(%s, at => %L)', i.instance_id,
 		GREATEST(i.last_event_at, h + random() * interval '55 minutes'))))
 	INTO started
-	FROM gpubill.instance i WHERE i.state IN ('stopped', 'expired') AND random() < 0.03;
+	FROM (SELECT * FROM gpubill.instance ORDER BY instance_id OFFSET 0) i WHERE i.state IN ('stopped', 'expired') AND random() < 0.03;
 	SELECT count(*) FILTER (WHERE pg_temp.try(format('SELECT gpubill.convert_instance(%s, ''weekly'', at => %L)', i.instance_id,
 		GREATEST(i.last_event_at, h + random() * interval '55 minutes'))))
 	INTO converted
-	FROM gpubill.instance i JOIN gpubill.machine m USING (machine_id)
-	WHERE i.state = 'running' AND i.billing = 'payg' AND m.week_price_per_gpu IS NOT NULL AND i.product <> 'one_time'
-	  AND random() < 0.002;
+	FROM (SELECT i.* FROM gpubill.instance i JOIN gpubill.machine m USING (machine_id)
+		  WHERE i.state = 'running' AND i.billing = 'payg' AND m.week_price_per_gpu IS NOT NULL AND i.product <> 'one_time'
+		  ORDER BY i.instance_id OFFSET 0) i
+	WHERE random() < 0.002;
 	SELECT count(gpubill.recharge(p.customer_id, gpubill.amount(round((30 + random() * 300)::numeric, 0), p.currency), p.channel,
 								  'top-' || p.customer_id || '-' || extract(epoch FROM h)::bigint, h + interval '30 minutes'))
 	INTO recharged
-	FROM (SELECT DISTINCT a.customer FROM gpubill.open_alerts a
-		  WHERE a.kind IN ('balance_low', 'storage_arrears', 'storage_balance_low')) a
-	JOIN pg_temp.profile p ON p.customer_id = a.customer
+	FROM (SELECT p.* FROM (SELECT DISTINCT a.customer FROM gpubill.open_alerts a
+							WHERE a.kind IN ('balance_low', 'storage_arrears', 'storage_balance_low')) a
+		  JOIN pg_temp.profile p ON p.customer_id = a.customer ORDER BY p.customer_id OFFSET 0) p
 	WHERE random() < 0.04 + 0.1 * p.thrift;
 	-- partners: now and then a machine in use had a 20-minute outage in the previous hour (reported late in
 	-- this one: its customers are compensated), or announces maintenance for tomorrow; ratings move
 	SELECT count(gpubill.report_outage(m.machine_id, h - interval '40 minutes', h - interval '20 minutes', false,
 									   h + interval '56 minutes'))
 	INTO outages
-	FROM (SELECT i.machine_id FROM gpubill.instance i WHERE i.state = 'running' ORDER BY random() LIMIT 1) m
+	FROM (SELECT i.machine_id FROM (SELECT * FROM gpubill.instance ORDER BY instance_id OFFSET 0) i WHERE i.state = 'running' ORDER BY random() LIMIT 1) m
 	WHERE random() < 0.12;
 	PERFORM gpubill.report_outage(m.machine_id, h + interval '1 day', h + interval '1 day 2 hours', true, h + interval '56 minutes')
-	FROM gpubill.machine m WHERE m.state = 'listed' AND random() < 0.0005;
+	FROM (SELECT * FROM gpubill.machine ORDER BY machine_id OFFSET 0) m WHERE m.state = 'listed' AND random() < 0.0005;
 	PERFORM gpubill.rate_partner(p.partner_id, (ARRAY[-300, -50, 20, 50])[1 + floor(random() * 4)::int], 'customer review',
 								 h + interval '57 minutes')
-	FROM gpubill.partner p WHERE p.qualification = 'qualified' AND random() < 0.02;
+	FROM (SELECT * FROM gpubill.partner ORDER BY partner_id OFFSET 0) p WHERE p.qualification = 'qualified' AND random() < 0.02;
 	IF h = '2026-11-12 10:00+08' THEN
 		-- lab-4 resells the rest of its contract to lab-5, 10% above its price, from Dec 1
 		PERFORM gpubill.resell_contract(c.contract_id, n.customer_id, '4.40 CNY', h + interval '10 minutes')
@@ -160,6 +161,7 @@ BEGIN
 END
 $$;
 
+-- every random sample reads its rows in id order, so the month replays exactly whatever the physical order of the rows
 \echo '== simulating November 2026, one tick per hour (720 ticks)'
 SELECT pg_temp.hour('2026-10-31 23:00+08') IS NOT NULL AS warm_up;
 -- one transaction per hour, as pg_cron's ticks would be

@@ -24,9 +24,9 @@
  * PAYG instances) and the one funds check they use (funds_cover).
  *
  * Map (scripts/file-map.pl):
- * Internals: capture, capture_staged, hold_staged, leg, leg_delta,
- *   move_wallets, open_wallet, post_staged_transfers, post_transfers,
- *   prepare_session_tables.
+ * Internals: capture, capture_staged, empty_stage, hold_staged, leg,
+ *   leg_delta, move_wallets, open_wallet, post_staged_transfers,
+ *   post_transfers, prepare_session_tables.
  * Types: leg, wallet_move.
  * Uses: 1_types, 2_base.
  */
@@ -163,28 +163,39 @@ CREATE FUNCTION @extschema@.prepare_session_tables() RETURNS void
 	LANGUAGE plpgsql VOLATILE CALLED ON NULL INPUT PARALLEL UNSAFE
 	AS $$
 DECLARE
+	shapes CONSTANT text[][] := ARRAY[
+		['gpubill_settling', 'customer_id bigint PRIMARY KEY'],
+		['gpubill_pass', 'customer_id bigint PRIMARY KEY'],
+		['gpubill_locked', 'customer_id bigint PRIMARY KEY'],
+		['gpubill_leg', 'LIKE @extschema@.transfer INCLUDING DEFAULTS'],
+		['gpubill_capture', 'customer_id bigint NOT NULL, seq bigint NOT NULL, at timestamptz NOT NULL, '
+							'charge @extschema@.amount NOT NULL, cash_only boolean NOT NULL, '
+							'hold_id bigint, hold_amount @extschema@.amount, hold_cash_only boolean, '
+							'income_account bigint, fee_rate numeric NOT NULL, object_type text, object_id bigint, '
+							'next_hold @extschema@.amount, next_hold_id bigint, next_object_type text, next_object_id bigint']];
+	me oid := (SELECT r.oid FROM pg_catalog.pg_roles r WHERE r.rolname = CURRENT_USER);
+	amount_type oid := '@extschema@.amount'::regtype::oid;
 	t text;
 	cols text;
 	sig text;
 	rel regclass;
 BEGIN
-	FOR t, cols IN VALUES
-		('gpubill_settling', 'customer_id bigint PRIMARY KEY'),
-		('gpubill_pass', 'customer_id bigint PRIMARY KEY'),
-		('gpubill_locked', 'customer_id bigint PRIMARY KEY'),
-		('gpubill_leg', 'LIKE @extschema@.transfer INCLUDING DEFAULTS'),
-		('gpubill_capture', 'customer_id bigint NOT NULL, seq bigint NOT NULL, at timestamptz NOT NULL, '
-							'charge @extschema@.amount NOT NULL, cash_only boolean NOT NULL, hold_id bigint, '
-							'income_account bigint, fee_rate numeric NOT NULL, object_type text, object_id bigint, '
-							'next_hold @extschema@.amount, next_hold_id bigint, next_object_type text, next_object_id bigint')
-	LOOP
-		/* the shape, with the oid of the amount type: a table left by an extension dropped and
-		   created again in this session (its amount columns dropped with the type) is made anew */
-		sig := pg_catalog.md5(cols || ' ' || '@extschema@.amount'::regtype::oid);
+	/* the shape is signed with the oid of the amount type: a table left by an extension dropped and
+	   created again in this session (its amount columns dropped with the type) is made anew */
+	IF (SELECT pg_catalog.count(*) FROM pg_catalog.generate_subscripts(shapes, 1) k
+		JOIN pg_catalog.pg_class c ON c.relname = shapes[k][1] AND c.relnamespace = pg_catalog.pg_my_temp_schema()
+		WHERE c.relowner = me
+		  AND pg_catalog.obj_description(c.oid, 'pg_class') = pg_catalog.md5(shapes[k][2] || ' ' || amount_type))
+	   = pg_catalog.array_length(shapes, 1) THEN
+		RETURN;		/* every table there, as made: one catalog query per call */
+	END IF;
+	FOR k IN 1 .. pg_catalog.array_length(shapes, 1) LOOP
+		t := shapes[k][1];
+		cols := shapes[k][2];
+		sig := pg_catalog.md5(cols || ' ' || amount_type);
 		rel := pg_catalog.to_regclass('pg_temp.' || t);
 		IF rel IS NOT NULL THEN
-			IF (SELECT c.relowner FROM pg_catalog.pg_class c WHERE c.oid = rel)
-			   <> (SELECT r.oid FROM pg_catalog.pg_roles r WHERE r.rolname = CURRENT_USER) THEN
+			IF (SELECT c.relowner FROM pg_catalog.pg_class c WHERE c.oid = rel) <> me THEN
 				RAISE EXCEPTION 'pg_temp.% belongs to another role', t USING ERRCODE = 'insufficient_privilege',
 					HINT = 'Drop the temporary table of that name in this session.';
 			END IF;
@@ -197,6 +208,25 @@ BEGIN
 END
 $$;
 COMMENT ON FUNCTION @extschema@.prepare_session_tables() IS 'Create (or check) the session''s temporary tables: customers tick locked, its current pass, a settlement''s customers, and the legs, charges and holds staged for the ledger''s set forms';
+
+/*
+ * Empty a stage: TRUNCATE when it held many rows (a tick's settlement), else
+ * DELETE — TRUNCATE invalidates the session's plans of every statement on
+ * the table, and one instance stopped would otherwise replan the
+ * settlement's statements at each call.
+ */
+CREATE FUNCTION @extschema@.empty_stage(stage regclass, rows_staged bigint) RETURNS void
+	LANGUAGE plpgsql VOLATILE CALLED ON NULL INPUT PARALLEL UNSAFE
+	AS $$
+BEGIN
+	IF rows_staged > 1000 THEN
+		EXECUTE pg_catalog.format('TRUNCATE %s', stage);
+	ELSE
+		EXECUTE pg_catalog.format('DELETE FROM %s', stage);
+	END IF;
+END
+$$;
+COMMENT ON FUNCTION @extschema@.empty_stage(regclass, bigint) IS 'Empty a temporary stage: TRUNCATE after many rows, DELETE after a few (no replanning of the session''s statements on it)';
 
 /*
  * The set form: the legs staged in pg_temp.gpubill_leg, in one statement
@@ -228,7 +258,7 @@ BEGIN
 	IF moves IS NOT NULL THEN
 		PERFORM @extschema@.move_wallets(moves);
 	END IF;
-	TRUNCATE pg_temp.gpubill_leg;
+	PERFORM @extschema@.empty_stage('pg_temp.gpubill_leg', n);
 	RETURN coalesce(n, 0);
 END
 $$;
@@ -274,8 +304,12 @@ COMMENT ON FUNCTION @extschema@.capture(@extschema@.wallet, @extschema@.amount, 
  * seq); the caller holds their wallets' locks).  Vouchers pay first in seq
  * order within a customer (a cash-only row takes none); the cash part is
  * split as in capture; a row's hold, if any, ends — captured up to its
- * amount, or released when the charge is zero.  Returns the split of each
- * row; the staged rows stay (the caller's due set) until it empties them.
+ * amount, or released when the charge is zero (the stage carries the hold's
+ * amount and cash-only flag as read with the due set: a stage has no
+ * statistics, and a join with the whole history of holds planned for the
+ * hundreds of rows it is assumed to hold would cost a call that stops one
+ * instance a scan of every hold).  Returns the split of each row; the
+ * staged rows stay (the caller's due set) until it empties them.
  */
 CREATE FUNCTION @extschema@.capture_staged()
 	RETURNS TABLE (customer_id bigint, seq bigint, object_id bigint, charge @extschema@.amount,
@@ -288,10 +322,9 @@ BEGIN
 		SELECT s.customer_id, s.seq, s.at, s.charge, s.cash_only, s.hold_id, s.income_account, s.fee_rate,
 			   s.object_type, s.object_id, @extschema@.zero(@extschema@.currency(s.charge)) AS z,
 			   w.vouchers, w.cash_account, w.voucher_account, w.fee_account, w.voucher_expense_account,
-			   h.amount AS hold_amount, h.cash_only AS hold_cash_only	/* the hold keeps what it reserved */
+			   s.hold_amount, s.hold_cash_only	/* the hold keeps what it reserved */
 		FROM pg_temp.gpubill_capture s
 		JOIN @extschema@.wallet w ON w.customer_id = s.customer_id
-		LEFT JOIN @extschema@.hold h ON h.hold_id = s.hold_id
 	), split AS (	/* vouchers first, in seq order within a customer (the window only where there are vouchers) */
 		SELECT c.*, c.z AS v FROM staged c WHERE @extschema@.micros(c.vouchers) <= 0
 		UNION ALL

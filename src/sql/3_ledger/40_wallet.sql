@@ -20,6 +20,7 @@ DECLARE
 	r record;
 	rate numeric;
 	bonus @extschema@.amount;
+	legs @extschema@.leg[];
 BEGIN
 	IF channel IS NULL OR channel NOT IN ('wechat', 'alipay', 'stripe', 'crypto', 'paypal', 'bank_transfer') THEN
 		RAISE EXCEPTION 'unknown recharge channel: %', coalesce(channel, 'NULL')
@@ -55,6 +56,10 @@ BEGIN
 	bonus := @extschema@.round(amt * rate, 2);
 	INSERT INTO @extschema@.recharge (recharge_id, customer_id, channel, external_id, amount, bonus, at)
 	VALUES (r.id, customer, channel, external_id, amt, bonus, t);
+	legs := ARRAY[@extschema@.leg(customer, NULL, t, 'recharge', @extschema@.account_of('world', 0, 'payments_in', cur), w.cash_account,
+								  amt, 'recharge', r.id, channel || ':' || external_id),
+				  @extschema@.leg(customer, NULL, t, 'bonus', w.voucher_expense_account, w.voucher_account, bonus, 'recharge', r.id)];
+	legs[1].transfer_id := pg_catalog.nextval('@extschema@.id_seq');	/* the recharge takes its id before its bonus voucher */
 	IF @extschema@.micros(bonus) > 0 THEN
 		/* R-RCH-2: the channel bonus is a voucher */
 		INSERT INTO @extschema@.voucher (voucher_id, customer_id, amount, expires_at, at, recharge_id)
@@ -62,10 +67,7 @@ BEGIN
 		INSERT INTO @extschema@.voucher_left (voucher_id, customer_id, expires_at, amount)
 		VALUES (pg_catalog.currval('@extschema@.id_seq'), customer, NULL, bonus);
 	END IF;
-	PERFORM @extschema@.post_transfers(ARRAY[
-		@extschema@.leg(customer, NULL, t, 'recharge', @extschema@.account_of('world', 0, 'payments_in', cur), w.cash_account,
-						amt, 'recharge', r.id, channel || ':' || external_id),
-		@extschema@.leg(customer, NULL, t, 'bonus', w.voucher_expense_account, w.voucher_account, bonus, 'recharge', r.id)]);
+	PERFORM @extschema@.post_transfers(legs);
 	UPDATE @extschema@.wallet SET recharged = recharged + amt WHERE customer_id = customer;
 	RETURN r.id;
 END

@@ -141,12 +141,14 @@ BEGIN
 	  AND i.customer_id IN (SELECT s.customer_id FROM pg_temp.gpubill_settling s)
 	ORDER BY i.instance_id FOR UPDATE) locked;	/* one row back, not one per row locked */
 	/* the due set: each instance's charge up to b, and the hold of its next hour */
-	INSERT INTO pg_temp.gpubill_capture (customer_id, seq, at, charge, cash_only, hold_id, income_account, fee_rate,
-										 object_type, object_id, next_hold, next_hold_id, next_object_type, next_object_id)
+	INSERT INTO pg_temp.gpubill_capture (customer_id, seq, at, charge, cash_only, hold_id, hold_amount, hold_cash_only,
+										 income_account, fee_rate, object_type, object_id,
+										 next_hold, next_hold_id, next_object_type, next_object_id)
 	SELECT d.customer_id, d.instance_id, b, @extschema@.usage_charge(d.hourly_fee, d.billed_until, b),
-		   d.cash_only, d.hold_id, a.account_id, fee_rate, 'order_line', pg_catalog.nextval('@extschema@.id_seq'),
+		   d.cash_only, d.hold_id, h.amount, h.cash_only, a.account_id, fee_rate, 'order_line', pg_catalog.nextval('@extschema@.id_seq'),
 		   @extschema@.payg_hold(d.hourly_fee, cfg), pg_catalog.nextval('@extschema@.id_seq'), 'instance', d.instance_id
 	FROM @extschema@.instance d
+	JOIN @extschema@.hold h ON h.hold_id = d.hold_id
 	LEFT JOIN @extschema@.account a ON a.owner_kind = 'partner' AND a.owner_id = d.partner_id AND a.purpose = 'income'
 								   AND a.currency = @extschema@.currency(d.hourly_fee)
 	WHERE d.state = 'running' AND d.billing = 'payg' AND d.hold_id IS NOT NULL AND d.next_settle_at = b
@@ -178,19 +180,21 @@ BEGIN
 		SELECT w.customer_id FROM @extschema@.wallet w
 		WHERE w.voucher_expiry <= b
 		  AND w.customer_id = (SELECT i.customer_id FROM @extschema@.instance i WHERE i.instance_id = instance)));
-	INSERT INTO pg_temp.gpubill_capture (customer_id, seq, at, charge, cash_only, hold_id, income_account, fee_rate,
-										 object_type, object_id, next_hold, next_hold_id, next_object_type, next_object_id)
+	INSERT INTO pg_temp.gpubill_capture (customer_id, seq, at, charge, cash_only, hold_id, hold_amount, hold_cash_only,
+										 income_account, fee_rate, object_type, object_id,
+										 next_hold, next_hold_id, next_object_type, next_object_id)
 	SELECT d.customer_id, d.instance_id, b,
 		   CASE WHEN run_ends AND d.product = 'usage_hourly'
 				THEN @extschema@.run_end_charge(d.instance_id, d.hourly_fee, d.run_started_at, b)
 				ELSE @extschema@.usage_charge(d.hourly_fee, d.billed_until, b) END,
-		   d.cash_only, d.hold_id, a.account_id, fee_rate, 'order_line', pg_catalog.nextval('@extschema@.id_seq'),
+		   d.cash_only, d.hold_id, h.amount, h.cash_only, a.account_id, fee_rate, 'order_line', pg_catalog.nextval('@extschema@.id_seq'),
 		   /* interim: it runs on, on the hold of its next hour */
 		   CASE WHEN NOT run_ends THEN @extschema@.payg_hold(d.hourly_fee, @extschema@.payg_settings()) END,
 		   CASE WHEN NOT run_ends THEN pg_catalog.nextval('@extschema@.id_seq') END, 'instance', d.instance_id
 	FROM (SELECT * FROM @extschema@.instance k
 		  WHERE k.instance_id = instance AND k.state = 'running' AND k.billing = 'payg' AND k.hold_id IS NOT NULL
 		  FOR UPDATE) d
+	JOIN @extschema@.hold h ON h.hold_id = d.hold_id
 	LEFT JOIN @extschema@.account a ON a.owner_kind = 'partner' AND a.owner_id = d.partner_id AND a.purpose = 'income'
 								   AND a.currency = @extschema@.currency(d.hourly_fee);
 	r := @extschema@.settle_staged(b, CASE WHEN run_ends THEN 'payg_stop' ELSE 'payg' END,
