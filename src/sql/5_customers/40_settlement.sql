@@ -81,8 +81,10 @@ BEGIN
 	CROSS JOIN LATERAL (SELECT pg_catalog.floor(EXTRACT(epoch FROM b - i.billed_until))::bigint AS seconds) x
 	WHERE x.seconds > 0 OR @extschema@.micros(c.charge) > 0;	/* a stop on the settlement instant charges nothing */
 
-	/* 2. the next hours held (the ledger's holds, in instance order per customer) */
-	PERFORM @extschema@.hold_staged();
+	/* 2. the next hours held (the ledger's holds, in instance order per customer); a stop holds nothing */
+	IF EXISTS (SELECT FROM pg_temp.gpubill_capture c WHERE c.next_hold IS NOT NULL) THEN
+		PERFORM @extschema@.hold_staged();
+	END IF;
 
 	/* 3. each instance moves on to the next hour with its hold, or stops (or, converted, runs on unheld) */
 	WITH verdict AS (
