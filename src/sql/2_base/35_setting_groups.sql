@@ -1,17 +1,31 @@
 /*
  * 35_setting_groups.sql — typed accessors of the settings, one per group of
- * rules: each reads its group's keys in one query and returns them typed,
- * so a rule reads a setting in one place (grep the key) and a set-based
+ * rules: each reads its group's keys in one query (settings_object) and
+ * returns them typed (jsonb_populate_record: the type's fields are the
+ * keys), so a rule reads a setting in one place (grep the key) and a set-based
  * statement reads it once, not once per row.  billing_timezone() is the
  * calendar's, channel_bonus_rate(channel) the recharges'.
  *
  * Map (scripts/file-map.pl):
  * Internals: channel_bonus_rate, exchange_settings, partner_settings,
- *   payg_settings, storage_settings.
+ *   payg_settings, settings_object, storage_settings.
  * Types: exchange_settings, partner_settings, payg_settings,
  *   storage_settings.
  * Uses: 1_types.
  */
+
+-- the current values of some settings, as one object (keys of the group's type, so the accessors below
+-- populate their record from it; every key is named where it is read)
+CREATE FUNCTION @extschema@.settings_object(keys text[]) RETURNS jsonb
+	LANGUAGE plpgsql STABLE CALLED ON NULL INPUT PARALLEL SAFE
+	AS $$
+BEGIN
+	RETURN (SELECT pg_catalog.jsonb_object_agg(d.key, coalesce(s.value, d.value))
+			FROM @extschema@.setting_defaults d LEFT JOIN @extschema@.settings s ON s.key = d.key
+			WHERE d.key = ANY (keys));
+END
+$$;
+COMMENT ON FUNCTION @extschema@.settings_object(text[]) IS 'The current values of settings, as a jsonb object of key and text value (the typed accessors populate their record from it)';
 
 CREATE TYPE @extschema@.payg_settings AS (
 	payg_hold_hours	integer,
@@ -28,16 +42,8 @@ CREATE FUNCTION @extschema@.payg_settings() RETURNS @extschema@.payg_settings
 	LANGUAGE plpgsql STABLE CALLED ON NULL INPUT PARALLEL SAFE
 	AS $$
 BEGIN
-	RETURN (SELECT ROW((pg_catalog.max(k.v) FILTER (WHERE k.key = 'payg_hold_hours'))::integer,
-			   (pg_catalog.max(k.v) FILTER (WHERE k.key = 'payg_limit_unrecharged_instances'))::integer,
-			   (pg_catalog.max(k.v) FILTER (WHERE k.key = 'payg_limit_instances'))::integer,
-			   (pg_catalog.max(k.v) FILTER (WHERE k.key = 'payg_multi_gpu_recharge_threshold'))::numeric,
-			   (pg_catalog.max(k.v) FILTER (WHERE k.key = 'stopped_release_days'))::integer,
-			   (pg_catalog.max(k.v) FILTER (WHERE k.key = 'local_data_hours'))::integer,
-			   (pg_catalog.max(k.v) FILTER (WHERE k.key = 'alert_horizon_hours'))::integer)::@extschema@.payg_settings
-			FROM (SELECT d.key, coalesce(s.value, d.value) AS v
-				  FROM @extschema@.setting_defaults d LEFT JOIN @extschema@.settings s ON s.key = d.key
-				  WHERE d.key IN ('payg_hold_hours', 'payg_limit_unrecharged_instances', 'payg_limit_instances', 'payg_multi_gpu_recharge_threshold', 'stopped_release_days', 'local_data_hours', 'alert_horizon_hours')) k);
+	RETURN pg_catalog.jsonb_populate_record(NULL::@extschema@.payg_settings,
+		@extschema@.settings_object(ARRAY['payg_hold_hours', 'payg_limit_unrecharged_instances', 'payg_limit_instances', 'payg_multi_gpu_recharge_threshold', 'stopped_release_days', 'local_data_hours', 'alert_horizon_hours']));
 END
 $$;
 COMMENT ON FUNCTION @extschema@.payg_settings() IS 'The settings of pay-as-you-go instances, their release and alerts (R-PAYG-1, R-PAYG-2, R-PAYG-6, R-ALR-1), typed';
@@ -55,14 +61,8 @@ CREATE FUNCTION @extschema@.storage_settings() RETURNS @extschema@.storage_setti
 	LANGUAGE plpgsql STABLE CALLED ON NULL INPUT PARALLEL SAFE
 	AS $$
 BEGIN
-	RETURN (SELECT ROW((pg_catalog.max(k.v) FILTER (WHERE k.key = 'free_disk_gb'))::numeric,
-			   (pg_catalog.max(k.v) FILTER (WHERE k.key = 'free_nas_gb'))::numeric,
-			   (pg_catalog.max(k.v) FILTER (WHERE k.key = 'disk_price_gb_hour'))::numeric,
-			   (pg_catalog.max(k.v) FILTER (WHERE k.key = 'nas_price_gb_hour'))::numeric,
-			   (pg_catalog.max(k.v) FILTER (WHERE k.key = 'max_storage_gb'))::numeric)::@extschema@.storage_settings
-			FROM (SELECT d.key, coalesce(s.value, d.value) AS v
-				  FROM @extschema@.setting_defaults d LEFT JOIN @extschema@.settings s ON s.key = d.key
-				  WHERE d.key IN ('free_disk_gb', 'free_nas_gb', 'disk_price_gb_hour', 'nas_price_gb_hour', 'max_storage_gb')) k);
+	RETURN pg_catalog.jsonb_populate_record(NULL::@extschema@.storage_settings,
+		@extschema@.settings_object(ARRAY['free_disk_gb', 'free_nas_gb', 'disk_price_gb_hour', 'nas_price_gb_hour', 'max_storage_gb']));
 END
 $$;
 COMMENT ON FUNCTION @extschema@.storage_settings() IS 'The settings of storage (R-STO-1, R-STO-2), typed';
@@ -83,17 +83,8 @@ CREATE FUNCTION @extschema@.partner_settings() RETURNS @extschema@.partner_setti
 	LANGUAGE plpgsql STABLE CALLED ON NULL INPUT PARALLEL SAFE
 	AS $$
 BEGIN
-	RETURN (SELECT ROW((pg_catalog.max(k.v) FILTER (WHERE k.key = 'service_fee_rate'))::numeric,
-			   (pg_catalog.max(k.v) FILTER (WHERE k.key = 'machine_deposit'))::numeric,
-			   (pg_catalog.max(k.v) FILTER (WHERE k.key = 'rating_initial'))::@extschema@.rating,
-			   (pg_catalog.max(k.v) FILTER (WHERE k.key = 'rating_daily_gain_cap'))::integer,
-			   (pg_catalog.max(k.v) FILTER (WHERE k.key = 'rating_daily_loss_cap'))::integer,
-			   (pg_catalog.max(k.v) FILTER (WHERE k.key = 'outage_compensation_multiple'))::numeric,
-			   (pg_catalog.max(k.v) FILTER (WHERE k.key = 'max_unnotified_outages_per_month'))::integer,
-			   (pg_catalog.max(k.v) FILTER (WHERE k.key = 'delist_before_end_days'))::integer)::@extschema@.partner_settings
-			FROM (SELECT d.key, coalesce(s.value, d.value) AS v
-				  FROM @extschema@.setting_defaults d LEFT JOIN @extschema@.settings s ON s.key = d.key
-				  WHERE d.key IN ('service_fee_rate', 'machine_deposit', 'rating_initial', 'rating_daily_gain_cap', 'rating_daily_loss_cap', 'outage_compensation_multiple', 'max_unnotified_outages_per_month', 'delist_before_end_days')) k);
+	RETURN pg_catalog.jsonb_populate_record(NULL::@extschema@.partner_settings,
+		@extschema@.settings_object(ARRAY['service_fee_rate', 'machine_deposit', 'rating_initial', 'rating_daily_gain_cap', 'rating_daily_loss_cap', 'outage_compensation_multiple', 'max_unnotified_outages_per_month', 'delist_before_end_days']));
 END
 $$;
 COMMENT ON FUNCTION @extschema@.partner_settings() IS 'The settings of partners: the service fee, deposits, ratings, outages, the end of machines (R-PRT-2, R-PRT-3, R-PRT-5, R-PRT-7, R-PRT-8, R-RAT-3), typed';
@@ -114,17 +105,8 @@ CREATE FUNCTION @extschema@.exchange_settings() RETURNS @extschema@.exchange_set
 	LANGUAGE plpgsql STABLE CALLED ON NULL INPUT PARALLEL SAFE
 	AS $$
 BEGIN
-	RETURN (SELECT ROW((pg_catalog.max(k.v) FILTER (WHERE k.key = 'exchange_commission_rate'))::numeric,
-			   (pg_catalog.max(k.v) FILTER (WHERE k.key = 'exchange_deposit_rate'))::numeric,
-			   (pg_catalog.max(k.v) FILTER (WHERE k.key = 'exchange_initial_days'))::integer,
-			   (pg_catalog.max(k.v) FILTER (WHERE k.key = 'reservation_fee_rate'))::numeric,
-			   (pg_catalog.max(k.v) FILTER (WHERE k.key = 'payment_grace_business_days'))::integer,
-			   (pg_catalog.max(k.v) FILTER (WHERE k.key = 'reservation_fee_on_late'))::boolean,
-			   (pg_catalog.max(k.v) FILTER (WHERE k.key = 'revoke_approval_on_late'))::boolean,
-			   (pg_catalog.max(k.v) FILTER (WHERE k.key = 'payment_evidence_grace_business_days'))::integer)::@extschema@.exchange_settings
-			FROM (SELECT d.key, coalesce(s.value, d.value) AS v
-				  FROM @extschema@.setting_defaults d LEFT JOIN @extschema@.settings s ON s.key = d.key
-				  WHERE d.key IN ('exchange_commission_rate', 'exchange_deposit_rate', 'exchange_initial_days', 'reservation_fee_rate', 'payment_grace_business_days', 'reservation_fee_on_late', 'revoke_approval_on_late', 'payment_evidence_grace_business_days')) k);
+	RETURN pg_catalog.jsonb_populate_record(NULL::@extschema@.exchange_settings,
+		@extschema@.settings_object(ARRAY['exchange_commission_rate', 'exchange_deposit_rate', 'exchange_initial_days', 'reservation_fee_rate', 'payment_grace_business_days', 'reservation_fee_on_late', 'revoke_approval_on_late', 'payment_evidence_grace_business_days']));
 END
 $$;
 COMMENT ON FUNCTION @extschema@.exchange_settings() IS 'The settings of the compute exchange (R-EXC-3, R-EXC-4, R-EXC-5), typed';
