@@ -24,9 +24,9 @@
  * PAYG instances) and the one funds check they use (funds_cover).
  *
  * Map (scripts/file-map.pl):
- * Internals: capture, capture_staged, empty_stage, hold_staged, leg,
- *   leg_delta, move_wallets, open_wallet, post_staged_transfers,
- *   post_transfers, prepare_session_tables.
+ * Internals: capture, capture_staged, hold_staged, leg, leg_delta,
+ *   move_wallets, open_wallet, post_staged_transfers, post_transfers,
+ *   prepare_session_tables.
  * Types: leg, wallet_move.
  * Uses: 1_types, 2_base.
  */
@@ -150,20 +150,19 @@ $$;
 COMMENT ON FUNCTION @extschema@.post_transfers(@extschema@.leg[]) IS 'The door for money, row form: write the legs as transfers and move the cached cash and vouchers of the customers whose accounts they touch (R-LED-1, R-LED-3)';
 
 /*
- * The session's temporary tables (local buffers: no memory per row; rows
- * gone at commit): gpubill_locked, the customers whose wallets tick locked
- * up front; gpubill_pass, those of them in the current pass;
- * gpubill_settling, those a settlement at one instant settles;
- * gpubill_leg, legs staged for post_staged_transfers; gpubill_capture,
- * charges staged for capture_staged, each with the next hold to place
- * after it, if any (hold_staged).  A look-alike made by the session's user is refused, since
- * the owner would write into it (and fire its triggers).
+ * The ledger's temporary tables (session_tables): gpubill_locked, the
+ * customers whose wallets tick locked up front; gpubill_pass, those of them
+ * in the current pass; gpubill_settling, those a settlement at one instant
+ * settles; gpubill_leg, legs staged for post_staged_transfers;
+ * gpubill_capture, charges staged for capture_staged, each with the next
+ * hold to place after it, if any (hold_staged).  A layer above adds its own
+ * (more), checked in the same catalog query.
  */
-CREATE FUNCTION @extschema@.prepare_session_tables() RETURNS void
+CREATE FUNCTION @extschema@.prepare_session_tables(more text[] DEFAULT '{}') RETURNS void
 	LANGUAGE plpgsql VOLATILE CALLED ON NULL INPUT PARALLEL UNSAFE
 	AS $$
-DECLARE
-	shapes CONSTANT text[][] := ARRAY[
+BEGIN
+	PERFORM @extschema@.session_tables(more || ARRAY[
 		['gpubill_settling', 'customer_id bigint PRIMARY KEY'],
 		['gpubill_pass', 'customer_id bigint PRIMARY KEY'],
 		['gpubill_locked', 'customer_id bigint PRIMARY KEY'],
@@ -172,61 +171,11 @@ DECLARE
 							'charge @extschema@.amount NOT NULL, cash_only boolean NOT NULL, '
 							'hold_id bigint, hold_amount @extschema@.amount, hold_cash_only boolean, '
 							'income_account bigint, fee_rate numeric NOT NULL, object_type text, object_id bigint, '
-							'next_hold @extschema@.amount, next_hold_id bigint, next_object_type text, next_object_id bigint']];
-	me oid := (SELECT r.oid FROM pg_catalog.pg_roles r WHERE r.rolname = CURRENT_USER);
-	amount_type oid := '@extschema@.amount'::regtype::oid;
-	t text;
-	cols text;
-	sig text;
-	rel regclass;
-BEGIN
-	/* the shape is signed with the oid of the amount type: a table left by an extension dropped and
-	   created again in this session (its amount columns dropped with the type) is made anew */
-	IF (SELECT pg_catalog.count(*) FROM pg_catalog.generate_subscripts(shapes, 1) k
-		JOIN pg_catalog.pg_class c ON c.relname = shapes[k][1] AND c.relnamespace = pg_catalog.pg_my_temp_schema()
-		WHERE c.relowner = me
-		  AND pg_catalog.obj_description(c.oid, 'pg_class') = pg_catalog.md5(shapes[k][2] || ' ' || amount_type))
-	   = pg_catalog.array_length(shapes, 1) THEN
-		RETURN;		/* every table there, as made: one catalog query per call */
-	END IF;
-	FOR k IN 1 .. pg_catalog.array_length(shapes, 1) LOOP
-		t := shapes[k][1];
-		cols := shapes[k][2];
-		sig := pg_catalog.md5(cols || ' ' || amount_type);
-		rel := pg_catalog.to_regclass('pg_temp.' || t);
-		IF rel IS NOT NULL THEN
-			IF (SELECT c.relowner FROM pg_catalog.pg_class c WHERE c.oid = rel) <> me THEN
-				RAISE EXCEPTION 'pg_temp.% belongs to another role', t USING ERRCODE = 'insufficient_privilege',
-					HINT = 'Drop the temporary table of that name in this session.';
-			END IF;
-			CONTINUE WHEN pg_catalog.obj_description(rel, 'pg_class') IS NOT DISTINCT FROM sig;
-			EXECUTE pg_catalog.format('DROP TABLE pg_temp.%I', t);
-		END IF;
-		EXECUTE pg_catalog.format('CREATE TEMP TABLE %I (%s) ON COMMIT DELETE ROWS', t, cols);
-		EXECUTE pg_catalog.format('COMMENT ON TABLE pg_temp.%I IS %L', t, sig);
-	END LOOP;
+							'next_hold @extschema@.amount, next_hold_id bigint, next_object_type text, next_object_id bigint']]);
 END
 $$;
-COMMENT ON FUNCTION @extschema@.prepare_session_tables() IS 'Create (or check) the session''s temporary tables: customers tick locked, its current pass, a settlement''s customers, and the legs, charges and holds staged for the ledger''s set forms';
+COMMENT ON FUNCTION @extschema@.prepare_session_tables(text[]) IS 'Create (or check) the ledger''s temporary tables (customers tick locked, its current pass, a settlement''s customers, and the legs, charges and holds staged for the ledger''s set forms) and those of the caller''s layer given as {name, column list}, in one check';
 
-/*
- * Empty a stage: TRUNCATE when it held many rows (a tick's settlement), else
- * DELETE — TRUNCATE invalidates the session's plans of every statement on
- * the table, and one instance stopped would otherwise replan the
- * settlement's statements at each call.
- */
-CREATE FUNCTION @extschema@.empty_stage(stage regclass, rows_staged bigint) RETURNS void
-	LANGUAGE plpgsql VOLATILE CALLED ON NULL INPUT PARALLEL UNSAFE
-	AS $$
-BEGIN
-	IF rows_staged > 1000 THEN
-		EXECUTE pg_catalog.format('TRUNCATE %s', stage);
-	ELSE
-		EXECUTE pg_catalog.format('DELETE FROM %s', stage);
-	END IF;
-END
-$$;
-COMMENT ON FUNCTION @extschema@.empty_stage(regclass, bigint) IS 'Empty a temporary stage: TRUNCATE after many rows, DELETE after a few (no replanning of the session''s statements on it)';
 
 /*
  * The set form: the legs staged in pg_temp.gpubill_leg, in one statement

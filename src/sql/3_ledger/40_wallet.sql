@@ -160,6 +160,9 @@ DECLARE
 	legs @extschema@.leg[];
 	touched bigint[];
 BEGIN
+	IF pg_catalog.cardinality(customers) = 0 THEN
+		RETURN 0;	/* none of the customers given has a voucher expired (a settlement's usual case) */
+	END IF;
 	IF customers IS NULL THEN
 		PERFORM pg_catalog.count(*) FROM (SELECT FROM @extschema@.wallet w
 		WHERE w.customer_id IN (SELECT l.customer_id FROM @extschema@.voucher_left l WHERE l.expires_at <= t)

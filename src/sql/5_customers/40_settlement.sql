@@ -23,12 +23,17 @@
  * b (insufficient_balance).  Vouchers expired by b are written off first
  * (R-RCH-3).
  *
+ * The due set is kept in pg_temp.gpubill_due (one row per instance, with
+ * what its order line needs), so no step after the choice reads the
+ * instance table by anything but its key: one instance settled costs the
+ * same whatever the number of instances.
+ *
  * Locks: the customers' wallets in customer order, then the instances in
  * instance order — the order every API call uses (wallet, then instance).
  *
  * Map (scripts/file-map.pl):
- * Internals: run_end_charge, settle_boundary, settle_instance,
- *   settle_instance_until, settle_staged, usage_charge.
+ * Internals: prepare_settlement_tables, run_end_charge, settle_boundary,
+ *   settle_instance, settle_instance_until, settle_staged, usage_charge.
  * Uses: 1_types, 2_base, 3_ledger.
  */
 
@@ -50,6 +55,19 @@ CREATE FUNCTION @extschema@.run_end_charge(instance bigint, hourly_fee @extschem
 					  @extschema@.zero(@extschema@.currency(hourly_fee)))
 $$;
 COMMENT ON FUNCTION @extschema@.run_end_charge(bigint, @extschema@.amount, timestamptz, timestamptz) IS 'The charge that ends a usage_hourly run at b: at least ceil(hours) x the hourly fee over the run, less what the run was charged (R-PAYG-7)';
+
+-- the settlement's session tables: the ledger's stages, and the due set with what the order lines need
+CREATE FUNCTION @extschema@.prepare_settlement_tables() RETURNS void
+	LANGUAGE plpgsql VOLATILE CALLED ON NULL INPUT PARALLEL UNSAFE
+	AS $$
+BEGIN
+	PERFORM @extschema@.prepare_session_tables(ARRAY[
+		['gpubill_due', 'instance_id bigint NOT NULL, customer_id bigint NOT NULL, machine_id bigint NOT NULL, '
+						'partner_id bigint NOT NULL, hourly_fee @extschema@.amount NOT NULL, billed_until timestamptz NOT NULL, '
+						'hold_id bigint NOT NULL, cash_only boolean NOT NULL, charge @extschema@.amount NOT NULL']]);
+END
+$$;
+COMMENT ON FUNCTION @extschema@.prepare_settlement_tables() IS 'Create (or check) the session tables of PAYG settlement: the ledger''s stages and the due set (pg_temp.gpubill_due)';
 
 /*
  * The shared phases, over what the entry point staged in
@@ -77,7 +95,7 @@ BEGIN
 		   pg_catalog.tstzrange(i.billed_until, b, CASE WHEN x.seconds > 0 THEN '[)' ELSE '[]' END),
 		   x.seconds, i.hourly_fee, c.charge, c.voucher_paid, c.cash_paid, c.partner_income, c.cash_paid - c.partner_income, b
 	FROM @extschema@.capture_staged() c
-	JOIN @extschema@.instance i ON i.instance_id = c.seq
+	JOIN pg_temp.gpubill_due i ON i.instance_id = c.seq
 	CROSS JOIN LATERAL (SELECT pg_catalog.floor(EXTRACT(epoch FROM b - i.billed_until))::bigint AS seconds) x
 	WHERE x.seconds > 0 OR @extschema@.micros(c.charge) > 0;	/* a stop on the settlement instant charges nothing */
 
@@ -108,7 +126,9 @@ BEGIN
 	SELECT 'local_data_erase_due', x.customer_id, 'instance', x.instance_id, @extschema@.local_data_erase_at(b, cfg), b FROM stops x
 	ON CONFLICT DO NOTHING;
 	GET DIAGNOSTICS stopped = ROW_COUNT;
-	TRUNCATE pg_temp.gpubill_capture;
+	/* emptied for the next settlement of this transaction (TRUNCATE would replan these statements at every call) */
+	PERFORM @extschema@.empty_stage('pg_temp.gpubill_capture', settled);
+	PERFORM @extschema@.empty_stage('pg_temp.gpubill_due', settled);
 END
 $$;
 COMMENT ON FUNCTION @extschema@.settle_staged(timestamptz, text, text) IS 'The shared phases of PAYG settlement over the staged charges: capture and order lines, the next hour held, instances moved on or stopped (R-PAYG-4, R-PAYG-5)';
@@ -128,7 +148,7 @@ DECLARE
 	cfg @extschema@.payg_settings := @extschema@.payg_settings();
 	r record;
 BEGIN
-	PERFORM @extschema@.prepare_session_tables();
+	PERFORM @extschema@.prepare_settlement_tables();
 	DELETE FROM pg_temp.gpubill_settling;
 	INSERT INTO pg_temp.gpubill_settling
 	SELECT w.customer_id FROM @extschema@.wallet w
@@ -143,18 +163,25 @@ BEGIN
 	  AND i.customer_id IN (SELECT s.customer_id FROM pg_temp.gpubill_settling s)
 	ORDER BY i.instance_id FOR UPDATE) locked;	/* one row back, not one per row locked */
 	/* the due set: each instance's charge up to b, and the hold of its next hour */
+	WITH due AS (
+		INSERT INTO pg_temp.gpubill_due AS n
+		SELECT d.instance_id, d.customer_id, d.machine_id, d.partner_id, d.hourly_fee, d.billed_until, d.hold_id, d.cash_only,
+			   @extschema@.usage_charge(d.hourly_fee, d.billed_until, b)
+		FROM @extschema@.instance d
+		WHERE d.state = 'running' AND d.billing = 'payg' AND d.hold_id IS NOT NULL AND d.next_settle_at = b
+		  AND d.customer_id IN (SELECT s.customer_id FROM pg_temp.gpubill_settling s)
+		RETURNING n.*
+	)
 	INSERT INTO pg_temp.gpubill_capture (customer_id, seq, at, charge, cash_only, hold_id, hold_amount, hold_cash_only,
 										 income_account, fee_rate, object_type, object_id,
 										 next_hold, next_hold_id, next_object_type, next_object_id)
-	SELECT d.customer_id, d.instance_id, b, @extschema@.usage_charge(d.hourly_fee, d.billed_until, b),
+	SELECT d.customer_id, d.instance_id, b, d.charge,
 		   d.cash_only, d.hold_id, h.amount, h.cash_only, a.account_id, fee_rate, 'order_line', pg_catalog.nextval('@extschema@.id_seq'),
 		   @extschema@.payg_hold(d.hourly_fee, cfg), pg_catalog.nextval('@extschema@.id_seq'), 'instance', d.instance_id
-	FROM @extschema@.instance d
+	FROM due d
 	JOIN @extschema@.hold h ON h.hold_id = d.hold_id
 	LEFT JOIN @extschema@.account a ON a.owner_kind = 'partner' AND a.owner_id = d.partner_id AND a.purpose = 'income'
-								   AND a.currency = @extschema@.currency(d.hourly_fee)
-	WHERE d.state = 'running' AND d.billing = 'payg' AND d.hold_id IS NOT NULL AND d.next_settle_at = b
-	  AND d.customer_id IN (SELECT s.customer_id FROM pg_temp.gpubill_settling s);
+								   AND a.currency = @extschema@.currency(d.hourly_fee);
 	r := @extschema@.settle_staged(b, 'payg', 'insufficient_balance');
 	settled := r.settled;
 	stopped := r.stopped;
@@ -177,25 +204,31 @@ DECLARE
 	run_ends boolean := then_ <> 'interim';
 	r record;
 BEGIN
-	PERFORM @extschema@.prepare_session_tables();
+	PERFORM @extschema@.prepare_settlement_tables();
 	PERFORM @extschema@.expire_vouchers(b, ARRAY(
 		SELECT w.customer_id FROM @extschema@.wallet w
 		WHERE w.voucher_expiry <= b
 		  AND w.customer_id = (SELECT i.customer_id FROM @extschema@.instance i WHERE i.instance_id = instance)));
+	WITH due AS (
+		INSERT INTO pg_temp.gpubill_due AS n
+		SELECT d.instance_id, d.customer_id, d.machine_id, d.partner_id, d.hourly_fee, d.billed_until, d.hold_id, d.cash_only,
+			   CASE WHEN run_ends AND d.product = 'usage_hourly'
+					THEN @extschema@.run_end_charge(d.instance_id, d.hourly_fee, d.run_started_at, b)
+					ELSE @extschema@.usage_charge(d.hourly_fee, d.billed_until, b) END
+		FROM (SELECT * FROM @extschema@.instance k
+			  WHERE k.instance_id = instance AND k.state = 'running' AND k.billing = 'payg' AND k.hold_id IS NOT NULL
+			  FOR UPDATE) d
+		RETURNING n.*
+	)
 	INSERT INTO pg_temp.gpubill_capture (customer_id, seq, at, charge, cash_only, hold_id, hold_amount, hold_cash_only,
 										 income_account, fee_rate, object_type, object_id,
 										 next_hold, next_hold_id, next_object_type, next_object_id)
-	SELECT d.customer_id, d.instance_id, b,
-		   CASE WHEN run_ends AND d.product = 'usage_hourly'
-				THEN @extschema@.run_end_charge(d.instance_id, d.hourly_fee, d.run_started_at, b)
-				ELSE @extschema@.usage_charge(d.hourly_fee, d.billed_until, b) END,
+	SELECT d.customer_id, d.instance_id, b, d.charge,
 		   d.cash_only, d.hold_id, h.amount, h.cash_only, a.account_id, fee_rate, 'order_line', pg_catalog.nextval('@extschema@.id_seq'),
 		   /* interim: it runs on, on the hold of its next hour */
 		   CASE WHEN NOT run_ends THEN @extschema@.payg_hold(d.hourly_fee, @extschema@.payg_settings()) END,
 		   CASE WHEN NOT run_ends THEN pg_catalog.nextval('@extschema@.id_seq') END, 'instance', d.instance_id
-	FROM (SELECT * FROM @extschema@.instance k
-		  WHERE k.instance_id = instance AND k.state = 'running' AND k.billing = 'payg' AND k.hold_id IS NOT NULL
-		  FOR UPDATE) d
+	FROM due d
 	JOIN @extschema@.hold h ON h.hold_id = d.hold_id
 	LEFT JOIN @extschema@.account a ON a.owner_kind = 'partner' AND a.owner_id = d.partner_id AND a.purpose = 'income'
 								   AND a.currency = @extschema@.currency(d.hourly_fee);
