@@ -287,4 +287,4 @@ SELECT * FROM customer_statement
 WHERE customer = (SELECT customer_id FROM order_line GROUP BY 1 ORDER BY count(*) DESC LIMIT 1) ORDER BY month;
 
 \echo 'Ledger invariants:'
-SELECT check_name, ok FROM verify();
+SELECT check_name, ok FROM verify(full => true);

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # TAP: pg_dump of a database with billing data (ledger, instances, outages,
-# ratings, exchange contracts and a resale), restored into a fresh
+# ratings, exchange contracts and a resale; the journal's months as
+# partitions), restored into a fresh
 # database, keeps every row and verify() stays all ok (STYLE 11, R-LED-3).
 # Needs a running cluster (PGHOST/PGPORT/PGUSER), as scripts/test.sh provides.
 set -euo pipefail
@@ -14,6 +15,10 @@ CREATE EXTENSION gpubill;
 SET search_path = gpubill, public;
 SELECT set_setting('service_fee_rate', '0.25');
 SELECT set_setting('channel_bonus_rate.wechat', '0.10');
+-- the journal's months: October to December get partitions of their own (issue 14); a recharge
+-- dated before any tick stays in the default partitions
+SELECT recharge(open_customer('dump-early', 'CNY', '2026-09-01'), '10 CNY', 'wechat', 'dump-early', '2026-09-01');
+SELECT tick('2026-10-31 12:00+08') IS NOT NULL;
 SELECT open_customer('dump-' || i, 'CNY', '2026-11-01') FROM generate_series(1, 20) i;
 SELECT open_partner('dump-partner', 'CNY', '2026-11-01');
 SELECT recharge(customer_id, amount(customer_id % 7 * 10 + 50, 'CNY'), 'wechat', 'dump-wx-' || customer_id, '2026-11-02')
@@ -64,10 +69,15 @@ after=$(fingerprint $dst | tr '\n' ' ')
 psql -qXAt -d $dst -v before="$before" -v after="$after" -v errors="$(grep -c . "$dump.err" || true)" <<'SQL'
 CREATE EXTENSION IF NOT EXISTS pgtap;
 SET search_path = gpubill, public;
-SELECT plan(5);
+SELECT plan(7);
 SELECT is(:'errors'::text, '0', 'pg_restore reports no error');
 SELECT is(:'after'::text, :'before'::text, 'every billing table and the id sequence are restored row for row');
 SELECT cmp_ok((SELECT count(*) FROM transfer), '>', 0::bigint, 'the journal was restored');
+SELECT cmp_ok((SELECT count(*) FROM transfer_2026_11), '>', 0::bigint, 'November''s partition with its rows');
+SELECT is(ARRAY(SELECT c.relname::text FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid
+				WHERE i.inhparent = 'gpubill.transfer'::regclass ORDER BY 1),
+		  ARRAY['transfer_2026_10', 'transfer_2026_11', 'transfer_2026_12', 'transfer_2027_01', 'transfer_default'],
+		  'the journal''s months are partitions again, with the default partition');
 SELECT is((SELECT count(*) FROM verify() WHERE NOT ok), 0::bigint, 'verify() is all ok on the restored database');
 SELECT is(setting('service_fee_rate'), '0.25', 'changed settings are restored');
 SELECT * FROM finish();

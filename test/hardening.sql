@@ -172,16 +172,19 @@ SELECT throws_ok(format($$SELECT grant_voucher(%s, '9000000000000 USD', NULL, '2
 				 'so does a voucher that takes cash + vouchers beyond it (available could not be computed)');
 SELECT results_eq($$SELECT * FROM written$$, $$SELECT * FROM before$$, 'and nothing is written');
 
--- 8. R-LED-4: every table whose comment says append-only refuses UPDATE, DELETE and TRUNCATE
+-- 8. R-LED-4: every table whose comment says append-only, and every partition of one (the journal's
+-- months), refuses UPDATE, DELETE and TRUNCATE: the row trigger (a partition's is its table's,
+-- cloned) and a TRUNCATE trigger of its own (TRUNCATE of a partition by name fires only its own)
 SELECT is(ARRAY(SELECT c.relname::text FROM pg_class c
-				WHERE c.relnamespace = 'gpubill'::regnamespace AND c.relkind = 'r'
-				  AND obj_description(c.oid, 'pg_class') ILIKE '%append-only%'
-				  AND (NOT EXISTS (SELECT FROM pg_trigger g WHERE g.tgrelid = c.oid AND g.tgname = c.relname || '_append_only')
+				JOIN pg_class r ON r.oid = coalesce(pg_partition_root(c.oid), c.oid)
+				WHERE c.relnamespace = 'gpubill'::regnamespace AND c.relkind IN ('r', 'p')
+				  AND obj_description(r.oid, 'pg_class') ILIKE '%append-only%'
+				  AND (NOT EXISTS (SELECT FROM pg_trigger g WHERE g.tgrelid = c.oid AND g.tgname = r.relname || '_append_only')
 					   OR NOT EXISTS (SELECT FROM pg_trigger g WHERE g.tgrelid = c.oid AND g.tgname = c.relname || '_no_truncate'))),
-		  '{}'::text[], 'every append-only table has its row and TRUNCATE triggers');
-SELECT cmp_ok((SELECT count(*) FROM pg_class c WHERE c.relnamespace = 'gpubill'::regnamespace AND c.relkind = 'r'
-			   AND obj_description(c.oid, 'pg_class') ILIKE '%append-only%'), '>=', 16::bigint,
-			  'at least the 16 append-only tables are declared so');
+		  '{}'::text[], 'every append-only table and partition has its row and TRUNCATE triggers');
+SELECT cmp_ok((SELECT count(*) FROM pg_class c WHERE c.relnamespace = 'gpubill'::regnamespace AND c.relkind IN ('r', 'p')
+			   AND obj_description(c.oid, 'pg_class') ILIKE '%append-only%'), '>=', 17::bigint,
+			  'at least the 17 append-only tables are declared so');
 SELECT throws_ok($$UPDATE storage_bill SET amount = amount$$, 'GB004', NULL, 'UPDATE of storage_bill raises GB004');
 SELECT throws_ok($$DELETE FROM storage_bill$$, 'GB004', NULL, 'DELETE from storage_bill raises GB004');
 SELECT throws_ok($$TRUNCATE storage_bill$$, 'GB004', NULL, 'TRUNCATE of storage_bill raises GB004');

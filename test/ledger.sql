@@ -2,7 +2,7 @@
 -- R-LED-1 R-LED-2 R-LED-3 R-LED-4 R-LED-5 R-LED-7 R-RCH-1 R-RCH-2 R-RCH-3 R-RCH-4 R-SEC-3
 BEGIN;
 SET LOCAL search_path = gpubill, public;
-SELECT plan(76);
+SELECT plan(77);
 
 SELECT open_customer('t-alice', 'CNY', '2026-11-01 09:00+08') AS alice \gset
 SELECT open_customer('t-bob', 'CNY', '2026-11-01 09:00+08') AS bob \gset
@@ -149,7 +149,9 @@ SELECT results_eq(format($$SELECT kind, amount::text, debit_purpose, credit_owne
 
 -- the journal is the truth (R-LED-3)
 SELECT is((SELECT count(*) FROM verify() WHERE NOT ok), 0::bigint, 'verify() is all ok');
-SELECT is((SELECT count(*) FROM verify()), 14::bigint, 'verify() runs 14 checks');
+SELECT is((SELECT count(*) FROM verify()), 19::bigint, 'verify() runs 19 checks');
+SELECT is(ARRAY(SELECT check_name FROM verify(full => true) WHERE NOT ok), '{}'::text[],
+		  'verify(full => true), the whole journal re-checked, is all ok too');
 SELECT is((SELECT sum(balance) FROM accounts WHERE currency = 'CNY'), '0 CNY'::amount, 'CNY accounts sum to zero');
 
 -- append-only for every role, also the owner (R-LED-4)

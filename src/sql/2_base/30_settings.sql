@@ -60,7 +60,9 @@ INSERT INTO @extschema@.setting_defaults (key, value, kind, description) VALUES
 	('channel_bonus_rate.paypal', '0', 'rate', 'Voucher bonus rate of PayPal recharges (R-RCH-2)'),
 	('channel_bonus_rate.bank_transfer', '0', 'rate', 'Voucher bonus rate of bank transfers (R-RCH-2)'),
 	('max_storage_gb', '1000000', 'count', 'Largest disk or NAS level set_storage accepts, in GB (R-STO-1, R-SEC-3)'),
-	('shard_id', '0', 'count', 'This database''s shard: ids are shard_id * 2^48 + n, unique across shards (SPEC section 10)');
+	('shard_id', '0', 'count', 'This database''s shard: ids are shard_id * 2^48 + n, unique across shards (SPEC section 10)'),
+	('period_close_months', '1', 'count', 'Months after a billing month''s end before tick closes it: 1 closes the month before last (issue 14)'),
+	('period_close_days', '0', 'count', 'Days added to that delay before tick closes a month (issue 14)');
 
 /*
  * R-SEC-3: the range of every numeric setting.  A value outside it would
@@ -81,7 +83,8 @@ FROM (VALUES
 	('payment_evidence_grace_business_days', 0, 260),
 	('rating_daily_gain_cap', 0, 5000), ('rating_daily_loss_cap', 0, 5000),
 	('outage_compensation_multiple', 0, 100), ('max_unnotified_outages_per_month', 0, 10000),
-	('delist_before_end_days', 0, 3660), ('shard_id', 0, 32767)
+	('delist_before_end_days', 0, 3660), ('shard_id', 0, 32767),
+	('period_close_months', 0, 120), ('period_close_days', 0, 3660)
 ) r(key, lo, hi)
 WHERE d.key = r.key;
 UPDATE @extschema@.setting_defaults d SET min_value = 0, max_value = 1 WHERE d.key LIKE 'channel\_bonus\_rate.%';

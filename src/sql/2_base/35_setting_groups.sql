@@ -8,8 +8,8 @@
  *
  * Map (scripts/file-map.pl):
  * Internals: channel_bonus_rate, exchange_settings, partner_settings,
- *   payg_settings, settings_object, storage_settings.
- * Types: exchange_settings, partner_settings, payg_settings,
+ *   payg_settings, period_settings, settings_object, storage_settings.
+ * Types: exchange_settings, partner_settings, payg_settings, period_settings,
  *   storage_settings.
  * Uses: 1_types.
  */
@@ -110,6 +110,22 @@ BEGIN
 END
 $$;
 COMMENT ON FUNCTION @extschema@.exchange_settings() IS 'The settings of the compute exchange (R-EXC-3, R-EXC-4, R-EXC-5), typed';
+
+CREATE TYPE @extschema@.period_settings AS (
+	period_close_months	integer,
+	period_close_days	integer
+);
+COMMENT ON TYPE @extschema@.period_settings IS 'The settings of period close: how long after a month''s end tick closes it (issue 14)';
+
+CREATE FUNCTION @extschema@.period_settings() RETURNS @extschema@.period_settings
+	LANGUAGE plpgsql STABLE CALLED ON NULL INPUT PARALLEL SAFE
+	AS $$
+BEGIN
+	RETURN pg_catalog.jsonb_populate_record(NULL::@extschema@.period_settings,
+		@extschema@.settings_object(ARRAY['period_close_months', 'period_close_days']));
+END
+$$;
+COMMENT ON FUNCTION @extschema@.period_settings() IS 'The settings of period close (issue 14), typed';
 
 -- R-RCH-2: the voucher bonus rate of a recharge channel
 CREATE FUNCTION @extschema@.channel_bonus_rate(channel text) RETURNS numeric

@@ -16,7 +16,7 @@
  * Map (scripts/file-map.pl):
  * Internals: check_transition, make_append_only, refuse_change.
  * Tables: account, customer, hold, hold_end, invoice, partner, recharge,
- *   request, transfer, voucher, voucher_left, wallet.
+ *   request, transfer, transfer_default, voucher, voucher_left, wallet.
  * Uses: 1_types, 2_base.
  */
 
@@ -88,7 +88,7 @@ CREATE TABLE @extschema@.wallet (
 COMMENT ON TABLE @extschema@.wallet IS 'Cached balances of a customer''s accounts, checked against the journal by verify(); the row every money movement of the customer locks';
 
 CREATE TABLE @extschema@.transfer (
-	transfer_id	bigint PRIMARY KEY DEFAULT pg_catalog.nextval('@extschema@.id_seq'),
+	transfer_id	bigint NOT NULL DEFAULT pg_catalog.nextval('@extschema@.id_seq'),
 	customer_id	bigint,					/* party key of a customer's movement */
 	partner_id	bigint,					/* party key of a partner-only movement */
 	at			timestamptz NOT NULL,	/* business time */
@@ -107,9 +107,17 @@ CREATE TABLE @extschema@.transfer (
 	note		text,
 	CHECK (debit_account <> credit_account),
 	CHECK (customer_id IS NOT NULL OR partner_id IS NOT NULL)
-);
-CREATE INDEX transfer_customer_idx ON @extschema@.transfer (customer_id) WHERE customer_id IS NOT NULL;
-CREATE INDEX transfer_partner_idx ON @extschema@.transfer (partner_id) WHERE partner_id IS NOT NULL;
+) PARTITION BY RANGE (at);					/* a partition per billing month (25_months.sql) */
+/*
+ * The default partition: the rows of months without a partition of their
+ * own, and the template of every month's partition — its keys and indexes
+ * are copied to each (the journal's tables have none of their own, or
+ * attaching a month restored by pg_restore would make them twice).
+ */
+CREATE TABLE @extschema@.transfer_default PARTITION OF @extschema@.transfer (PRIMARY KEY (transfer_id)) DEFAULT;
+COMMENT ON TABLE @extschema@.transfer_default IS 'The journal''s transfers of months without a partition of their own; the template of the months'' partitions';
+CREATE INDEX transfer_customer_idx ON @extschema@.transfer_default (customer_id) WHERE customer_id IS NOT NULL;
+CREATE INDEX transfer_partner_idx ON @extschema@.transfer_default (partner_id) WHERE partner_id IS NOT NULL;
 COMMENT ON TABLE @extschema@.transfer IS 'The journal: one row per money movement, append-only (R-LED-1, R-LED-4, R-LED-7)';
 
 CREATE TABLE @extschema@.hold (
@@ -249,8 +257,12 @@ CREATE FUNCTION @extschema@.make_append_only(tbl regclass) RETURNS void
 DECLARE
 	name text := (SELECT c.relname FROM pg_catalog.pg_class c WHERE c.oid = tbl);
 BEGIN
-	EXECUTE pg_catalog.format('CREATE TRIGGER %I BEFORE UPDATE OR DELETE ON %s
-							   FOR EACH ROW EXECUTE FUNCTION @extschema@.refuse_change()', name || '_append_only', tbl);
+	/* a partition has the row trigger of its table already (cloned); TRUNCATE of a partition by name
+	   fires only the partition's own statement trigger */
+	IF NOT (SELECT c.relispartition FROM pg_catalog.pg_class c WHERE c.oid = tbl) THEN
+		EXECUTE pg_catalog.format('CREATE TRIGGER %I BEFORE UPDATE OR DELETE ON %s
+								   FOR EACH ROW EXECUTE FUNCTION @extschema@.refuse_change()', name || '_append_only', tbl);
+	END IF;
 	EXECUTE pg_catalog.format('CREATE TRIGGER %I BEFORE TRUNCATE ON %s
 							   FOR EACH STATEMENT EXECUTE FUNCTION @extschema@.refuse_change()', name || '_no_truncate', tbl);
 END
@@ -258,7 +270,7 @@ $$;
 COMMENT ON FUNCTION @extschema@.make_append_only(regclass) IS 'Make a table append-only: UPDATE, DELETE and TRUNCATE raise GB004 for every role (R-LED-4)';
 
 SELECT @extschema@.make_append_only(t)
-FROM pg_catalog.unnest(ARRAY['@extschema@.transfer', '@extschema@.hold', '@extschema@.hold_end', '@extschema@.recharge',
+FROM pg_catalog.unnest(ARRAY['@extschema@.transfer', '@extschema@.transfer_default', '@extschema@.hold', '@extschema@.hold_end', '@extschema@.recharge',
 							 '@extschema@.voucher', '@extschema@.invoice', '@extschema@.request']::regclass[]) t;
 
 -- pg_dump keeps the billing data (STYLE 11)
@@ -269,6 +281,7 @@ SELECT pg_catalog.pg_extension_config_dump('@extschema@.partner', '');
 SELECT pg_catalog.pg_extension_config_dump('@extschema@.account', '');
 SELECT pg_catalog.pg_extension_config_dump('@extschema@.wallet', '');
 SELECT pg_catalog.pg_extension_config_dump('@extschema@.transfer', '');
+SELECT pg_catalog.pg_extension_config_dump('@extschema@.transfer_default', '');
 SELECT pg_catalog.pg_extension_config_dump('@extschema@.hold', '');
 SELECT pg_catalog.pg_extension_config_dump('@extschema@.hold_end', '');
 SELECT pg_catalog.pg_extension_config_dump('@extschema@.recharge', '');

@@ -125,6 +125,7 @@ DECLARE
 	n integer;
 	moves @extschema@.wallet_move[];
 BEGIN
+	PERFORM @extschema@.check_open((SELECT pg_catalog.min(l.at) FROM pg_catalog.unnest(legs) l));	/* no closed month */
 	WITH moved AS (
 		INSERT INTO @extschema@.transfer (transfer_id, customer_id, partner_id, at, kind, debit_account, credit_account,
 										  amount, object_type, object_id, request_id, reverses, note)
@@ -188,6 +189,7 @@ DECLARE
 	n integer;
 	moves @extschema@.wallet_move[];
 BEGIN
+	PERFORM @extschema@.check_open((SELECT pg_catalog.min(l.at) FROM pg_temp.gpubill_leg l));	/* no closed month */
 	WITH moved AS (
 		INSERT INTO @extschema@.transfer (transfer_id, customer_id, partner_id, at, kind, debit_account, credit_account,
 										  amount, object_type, object_id, request_id, reverses, note)
@@ -266,6 +268,7 @@ CREATE FUNCTION @extschema@.capture_staged()
 	LANGUAGE plpgsql VOLATILE CALLED ON NULL INPUT PARALLEL UNSAFE
 	AS $$
 BEGIN
+	PERFORM @extschema@.check_open((SELECT pg_catalog.min(s.at) FROM pg_temp.gpubill_capture s));	/* no closed month */
 	RETURN QUERY
 	WITH staged AS (
 		SELECT s.customer_id, s.seq, s.at, s.charge, s.cash_only, s.hold_id, s.income_account, s.fee_rate,

@@ -75,6 +75,7 @@ BEGIN
 	IF NOT FOUND THEN
 		RAISE EXCEPTION 'unknown customer: %', customer USING ERRCODE = 'no_data_found';
 	END IF;
+	PERFORM @extschema@.check_open(t);	/* no hold is placed in a closed month */
 	IF amt IS NULL OR @extschema@.currency(amt) <> @extschema@.currency(w.cash) OR @extschema@.micros(amt) <= 0 THEN
 		PERFORM @extschema@.check_amount(amt, @extschema@.currency(w.cash), 'hold amount');
 	END IF;

@@ -3,6 +3,7 @@
  *
  * Map (scripts/file-map.pl):
  * API: reverse_transfer.
+ * Tables: reversal.
  * Uses: 1_types, 2_base.
  */
 
@@ -42,7 +43,7 @@ BEGIN
 	IF x.reverses IS NOT NULL THEN
 		RAISE EXCEPTION 'transfer % is itself a reversal', transfer USING ERRCODE = 'GB004';
 	END IF;
-	IF EXISTS (SELECT FROM @extschema@.transfer k WHERE k.reverses = transfer) THEN
+	IF EXISTS (SELECT FROM @extschema@.reversal k WHERE k.reverses = transfer) THEN
 		RAISE EXCEPTION 'transfer % has already been reversed', transfer USING ERRCODE = 'GB004';
 	END IF;
 	IF x.customer_id IS NOT NULL THEN
@@ -58,6 +59,8 @@ BEGIN
 			RAISE EXCEPTION 'insufficient funds to reverse transfer %', transfer USING ERRCODE = 'GB001';
 		END IF;
 	END IF;
+	INSERT INTO @extschema@.reversal (reverses, transfer_id, customer_id, partner_id, at)
+	VALUES (transfer, r.id, x.customer_id, x.partner_id, t);
 	PERFORM @extschema@.post_transfers(ARRAY[ROW(r.id, x.customer_id, x.partner_id, t, 'reversal', x.credit_account, x.debit_account,
 			x.amount, x.object_type, x.object_id, request_id, transfer, reason)::@extschema@.leg]);
 	IF x.customer_id IS NOT NULL THEN
@@ -76,4 +79,21 @@ BEGIN
 END
 $$;
 COMMENT ON FUNCTION @extschema@.reverse_transfer(bigint, text, timestamptz, text) IS 'Correct a transfer with a new transfer in the opposite direction that references it; once per transfer; gpubill_admin only (R-LED-4)';
-CREATE UNIQUE INDEX transfer_reverses_idx ON @extschema@.transfer (reverses) WHERE reverses IS NOT NULL;
+CREATE INDEX transfer_reverses_idx ON @extschema@.transfer_default (reverses) WHERE reverses IS NOT NULL;
+
+/*
+ * A transfer is reversed once: the journal is partitioned by month, so a
+ * unique index on it could not see a second reversal in another month; this
+ * table's key does (and stops two reversals racing for a partner's transfer,
+ * which no wallet lock orders).
+ */
+CREATE TABLE @extschema@.reversal (
+	reverses	bigint PRIMARY KEY,		/* the transfer reversed */
+	transfer_id	bigint NOT NULL,		/* the reversing transfer */
+	customer_id	bigint,					/* the party keys of the transfer reversed */
+	partner_id	bigint,
+	at			timestamptz NOT NULL
+);
+COMMENT ON TABLE @extschema@.reversal IS 'Each transfer reversed, once, and the transfer that reversed it; append-only (R-LED-4)';
+SELECT pg_catalog.pg_extension_config_dump('@extschema@.reversal', '');
+SELECT @extschema@.make_append_only('@extschema@.reversal');

@@ -7,7 +7,7 @@
  * Uses: 1_types.
  */
 
-CREATE FUNCTION @extschema@.verify_ledger()
+CREATE FUNCTION @extschema@.verify_ledger(whole boolean)
 	RETURNS TABLE (check_name text, ok boolean, detail text)
 	LANGUAGE sql STABLE CALLED ON NULL INPUT PARALLEL UNSAFE
 	SET search_path = pg_catalog, @extschema@, pg_temp
@@ -15,23 +15,21 @@ CREATE FUNCTION @extschema@.verify_ledger()
 	/*
 	 * Balances in micro-units as numeric: the world's and the platform's
 	 * accounts sum every customer's movements and may leave the amount range
-	 * (R-AMT-1) — a check must never fail on them.
+	 * (R-AMT-1) — a check must never fail on them.  Not full: the closed
+	 * months are read from their roll-ups (their closing balances, the holds
+	 * active at their end), the journal from the end of the last on.
 	 */
-	WITH legs AS (
-		SELECT credit_account AS account_id, @extschema@.micros(amount) AS micros FROM @extschema@.transfer
-		UNION ALL
-		SELECT debit_account, -@extschema@.micros(amount) FROM @extschema@.transfer
+	WITH open_from AS (
+		SELECT CASE WHEN whole THEN '-infinity' ELSE coalesce(@extschema@.closed_until(), '-infinity') END AS at
 	), balance AS (
-		SELECT l.account_id, a.currency, pg_catalog.sum(l.micros) AS balance
-		FROM legs l JOIN @extschema@.account a USING (account_id)
-		GROUP BY l.account_id, a.currency
+		SELECT b.account_id, a.currency, b.balance
+		FROM @extschema@.journal_balances(whole) b JOIN @extschema@.account a USING (account_id)
 	), per_currency AS (
 		SELECT currency, pg_catalog.sum(balance) AS total FROM balance GROUP BY currency
 	), active AS (
 		SELECT h.customer_id, @extschema@.sum(h.amount) AS held,
 			   @extschema@.sum(h.amount) FILTER (WHERE h.cash_only) AS cash_held
-		FROM @extschema@.hold h
-		WHERE NOT EXISTS (SELECT FROM @extschema@.hold_end e WHERE e.hold_id = h.hold_id)
+		FROM @extschema@.active_holds(whole) h
 		GROUP BY h.customer_id
 	), lots AS (
 		SELECT l.customer_id, @extschema@.sum(l.amount) AS vouchers FROM @extschema@.voucher_left l GROUP BY l.customer_id
@@ -58,8 +56,9 @@ CREATE FUNCTION @extschema@.verify_ledger()
 	FROM @extschema@.transfer t
 	LEFT JOIN @extschema@.account d ON d.account_id = t.debit_account
 	LEFT JOIN @extschema@.account c ON c.account_id = t.credit_account
-	WHERE d.account_id IS NULL OR c.account_id IS NULL
-	   OR @extschema@.currency(t.amount) <> d.currency OR @extschema@.currency(t.amount) <> c.currency
+	WHERE t.at >= (SELECT o.at FROM open_from o)
+	  AND (d.account_id IS NULL OR c.account_id IS NULL
+		   OR @extschema@.currency(t.amount) <> d.currency OR @extschema@.currency(t.amount) <> c.currency)
 	UNION ALL
 	SELECT 'wallets belong to their customer''s accounts', count(*) = 0,
 		   count(*) || ' wallets with a wrong customer or account' || coalesce(': ' || string_agg(w.customer_id::text, ', '), '')
@@ -101,39 +100,45 @@ CREATE FUNCTION @extschema@.verify_ledger()
 		   count(*) || ' hold ends without their hold or captured beyond its amount'
 		   || coalesce(': ' || string_agg(e.hold_id::text, ', '), '')
 	FROM @extschema@.hold_end e LEFT JOIN @extschema@.hold h USING (hold_id)
-	WHERE h.hold_id IS NULL OR h.customer_id <> e.customer_id
+	WHERE e.at >= (SELECT o.at FROM open_from o)
+	  AND (h.hold_id IS NULL OR h.customer_id <> e.customer_id
 	   OR @extschema@.currency(e.captured) <> @extschema@.currency(h.amount) OR e.captured > h.amount
-	   OR @extschema@.micros(e.captured) < 0
+	   OR @extschema@.micros(e.captured) < 0)
 	UNION ALL
+	/* each reversal is recorded once (reversal) with its reversing transfer, which mirrors the original */
 	SELECT 'reversals reverse an existing transfer', count(*) = 0,
-		   count(*) || ' reversals without a matching original' || coalesce(': ' || string_agg(r.transfer_id::text, ', '), '')
-	FROM @extschema@.transfer r LEFT JOIN @extschema@.transfer o ON o.transfer_id = r.reverses
-	WHERE r.reverses IS NOT NULL
-	  AND (o.transfer_id IS NULL OR o.debit_account <> r.credit_account OR o.credit_account <> r.debit_account
-		   OR o.amount <> r.amount)
+		   count(*) || ' reversals without a matching original' || coalesce(': ' || string_agg(v.transfer_id::text, ', '), '')
+	FROM @extschema@.reversal v
+	LEFT JOIN @extschema@.transfer r ON r.transfer_id = v.transfer_id
+	LEFT JOIN @extschema@.transfer o ON o.transfer_id = v.reverses
+	WHERE v.at >= (SELECT f.at FROM open_from f)
+	  AND (r.transfer_id IS NULL OR o.transfer_id IS NULL OR r.reverses IS DISTINCT FROM o.transfer_id
+		   OR o.debit_account <> r.credit_account OR o.credit_account <> r.debit_account OR o.amount <> r.amount)
+	UNION ALL
+	SELECT 'every reversing transfer is recorded as the reversal', count(*) = 0,
+		   count(*) || ' reversing transfers without their reversal' || coalesce(': ' || string_agg(r.transfer_id::text, ', '), '')
+	FROM @extschema@.transfer r
+	WHERE r.reverses IS NOT NULL AND r.at >= (SELECT f.at FROM open_from f)
+	  AND NOT EXISTS (SELECT FROM @extschema@.reversal v WHERE v.reverses = r.reverses AND v.transfer_id = r.transfer_id)
 	UNION ALL
 	SELECT 'recharged equals the recharges', count(*) = 0,
 		   count(*) || ' wallets whose recharged total differs' || coalesce(': ' || string_agg(w.customer_id::text, ', '), '')
 	FROM @extschema@.wallet w
 	LEFT JOIN (SELECT r.customer_id, @extschema@.sum(r.amount) AS total FROM @extschema@.recharge r
-			   WHERE NOT EXISTS (SELECT FROM @extschema@.transfer x
-								 WHERE x.reverses IS NOT NULL AND x.object_type = 'recharge' AND x.object_id = r.recharge_id
+			   WHERE NOT EXISTS (SELECT FROM @extschema@.reversal v JOIN @extschema@.transfer x ON x.transfer_id = v.transfer_id
+								 WHERE v.customer_id = r.customer_id AND x.object_type = 'recharge' AND x.object_id = r.recharge_id
 								   AND x.kind = 'reversal' AND x.customer_id = r.customer_id
 								   AND x.debit_account = (SELECT w2.cash_account FROM @extschema@.wallet w2 WHERE w2.customer_id = r.customer_id))
 			   GROUP BY r.customer_id) r USING (customer_id)
 	WHERE w.recharged <> coalesce(r.total, @extschema@.zero(@extschema@.currency(w.cash)))
 $$;
-COMMENT ON FUNCTION @extschema@.verify_ledger() IS 'The ledger''s invariants (R-LED-3): one row per check with ok and a detail';
+COMMENT ON FUNCTION @extschema@.verify_ledger(boolean) IS 'The ledger''s invariants (R-LED-3): one row per check with ok and a detail';
 
 -- the journal balance (credits minus debits, micro-units as numeric) of every account of a purpose that has moved
-CREATE FUNCTION @extschema@.account_balances(purpose text) RETURNS TABLE (account_id bigint, balance numeric)
+CREATE FUNCTION @extschema@.account_balances(purpose text, whole boolean) RETURNS TABLE (account_id bigint, balance numeric)
 	LANGUAGE sql STABLE CALLED ON NULL INPUT PARALLEL UNSAFE
 	AS $$
-	SELECT l.account_id, pg_catalog.sum(l.micros)
-	FROM (SELECT t.credit_account AS account_id, @extschema@.micros(t.amount) AS micros FROM @extschema@.transfer t
-		  UNION ALL
-		  SELECT t.debit_account, -@extschema@.micros(t.amount) FROM @extschema@.transfer t) l
-	WHERE l.account_id IN (SELECT a.account_id FROM @extschema@.account a WHERE a.purpose = account_balances.purpose)
-	GROUP BY l.account_id
+	SELECT b.account_id, b.balance FROM @extschema@.journal_balances(whole) b
+	WHERE b.account_id IN (SELECT a.account_id FROM @extschema@.account a WHERE a.purpose = account_balances.purpose)
 $$;
-COMMENT ON FUNCTION @extschema@.account_balances(text) IS 'Journal balance of every account of a purpose that has moved, in micro-units (verify''s checks of later layers)';
+COMMENT ON FUNCTION @extschema@.account_balances(text, boolean) IS 'Journal balance of every account of a purpose that has moved, in micro-units (verify''s checks of later layers)';

@@ -20,16 +20,13 @@ COMMENT ON VIEW @extschema@.transfers IS 'The journal, one row per transfer: an 
  * Sums in numeric micro-units: the world's payments_in account holds minus
  * every recharge ever made and may leave the amount range (R-AMT-1); its
  * balance is then NULL and balance_exact still exact — the view never fails.
+ * The closed months come from their closing balances (journal_balances).
  */
 CREATE VIEW @extschema@.accounts AS
-SELECT b.account_id, b.owner_kind, b.owner_id, b.purpose, b.currency,
-	   CASE WHEN pg_catalog.abs(b.micros) <= 9223372036854775807
-			THEN @extschema@.amount(b.micros / 1000000, b.currency) END AS balance,
-	   b.micros / 1000000 AS balance_exact
-FROM (SELECT a.account_id, a.owner_kind, a.owner_id, a.purpose, a.currency,
-			 coalesce((SELECT pg_catalog.sum(@extschema@.micros(t.amount)) FROM @extschema@.transfer t
-					   WHERE t.credit_account = a.account_id), 0)
-		   - coalesce((SELECT pg_catalog.sum(@extschema@.micros(t.amount)) FROM @extschema@.transfer t
-					   WHERE t.debit_account = a.account_id), 0) AS micros
-	  FROM @extschema@.account a) b;
+SELECT a.account_id, a.owner_kind, a.owner_id, a.purpose, a.currency,
+	   CASE WHEN pg_catalog.abs(coalesce(j.balance, 0)) <= 9223372036854775807
+			THEN @extschema@.amount(coalesce(j.balance, 0) / 1000000, a.currency) END AS balance,
+	   coalesce(j.balance, 0) / 1000000 AS balance_exact
+FROM @extschema@.account a
+LEFT JOIN @extschema@.journal_balances(false) j ON j.account_id = a.account_id;
 COMMENT ON VIEW @extschema@.accounts IS 'Every ledger account with its balance (credits minus debits) summed from the journal, a row per account; balance is NULL where it leaves the amount range, balance_exact (numeric, in currency units) never is';

@@ -11,7 +11,7 @@
  *
  * Map (scripts/file-map.pl):
  * Internals: payg_hold.
- * Tables: instance, instance_transition, order_line.
+ * Tables: instance, instance_transition, order_line, order_line_default.
  * Uses: 1_types, 2_base, 3_ledger.
  */
 
@@ -69,7 +69,7 @@ CREATE TRIGGER instance_state_machine AFTER UPDATE ON @extschema@.instance
 
 -- order lines: every charge on a machine, split per R-PRT-3; append-only
 CREATE TABLE @extschema@.order_line (
-	line_id		bigint PRIMARY KEY DEFAULT pg_catalog.nextval('@extschema@.id_seq'),
+	line_id		bigint NOT NULL DEFAULT pg_catalog.nextval('@extschema@.id_seq'),
 	customer_id	bigint NOT NULL,
 	instance_id	bigint NOT NULL,
 	machine_id	bigint NOT NULL,
@@ -85,11 +85,18 @@ CREATE TABLE @extschema@.order_line (
 	platform_fee @extschema@.amount NOT NULL,
 	at			timestamptz NOT NULL,
 	recorded_at	timestamptz NOT NULL DEFAULT pg_catalog.statement_timestamp(),
-	UNIQUE (instance_id, usage),
 	CHECK (charge = voucher_paid + cash_paid AND cash_paid = partner_income + platform_fee)
-);
-CREATE INDEX order_line_customer_idx ON @extschema@.order_line (customer_id);
-CREATE INDEX order_line_partner_idx ON @extschema@.order_line (partner_id, at);	/* a partner's income by month */
+) PARTITION BY RANGE (at);					/* a partition per billing month (3_ledger/25_months.sql) */
+/* the default partition: months without a partition, and the template of the months' keys and indexes */
+CREATE TABLE @extschema@.order_line_default PARTITION OF @extschema@.order_line (
+	PRIMARY KEY (line_id),
+	UNIQUE (instance_id, usage)				/* a stretch of usage is charged once (in each month's partition) */
+) DEFAULT;
+COMMENT ON TABLE @extschema@.order_line_default IS 'The order lines of months without a partition of their own; the template of the months'' partitions';
+CREATE INDEX order_line_customer_idx ON @extschema@.order_line_default (customer_id);
+CREATE INDEX order_line_partner_idx ON @extschema@.order_line_default (partner_id, at);	/* a partner's income by month */
 COMMENT ON TABLE @extschema@.order_line IS 'An order line: the charge for a stretch of an instance''s usage and its split into voucher part, actual payment, partner income and platform fee (R-PRT-3); append-only';
 SELECT pg_catalog.pg_extension_config_dump('@extschema@.order_line', '');
+SELECT pg_catalog.pg_extension_config_dump('@extschema@.order_line_default', '');
 SELECT @extschema@.make_append_only('@extschema@.order_line');
+SELECT @extschema@.make_append_only('@extschema@.order_line_default');

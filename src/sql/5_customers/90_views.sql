@@ -5,36 +5,36 @@
  *
  * Map (scripts/file-map.pl):
  * API: arrears, customer_statement, instance_usage.
- * Uses: 1_types, 2_base, 3_ledger.
+ * Uses: 1_types, 3_ledger.
  */
 
+/*
+ * Closed months come from their roll-ups (88_months.sql), the open months
+ * from the journal dated from closed_until() on: a month's query reads one
+ * month of roll-ups and the open months' partitions, whatever the history.
+ */
 CREATE VIEW @extschema@.instance_usage AS
-SELECT o.instance_id AS instance, o.customer_id AS customer,
-	   pg_catalog.date_trunc('hour', pg_catalog.lower(o.usage) AT TIME ZONE @extschema@.billing_timezone())
-		   AT TIME ZONE @extschema@.billing_timezone() AS hour,
-	   pg_catalog.sum(o.seconds)::bigint AS seconds,
-	   @extschema@.sum(o.charge) AS charged,
-	   @extschema@.sum(o.voucher_paid) AS voucher_paid,
-	   @extschema@.sum(o.cash_paid) AS cash_paid
-FROM @extschema@.order_line o
+SELECT u.instance, u.customer, u.hour, pg_catalog.sum(u.seconds)::bigint AS seconds,
+	   @extschema@.sum(u.charged) AS charged, @extschema@.sum(u.voucher_paid) AS voucher_paid,
+	   @extschema@.sum(u.cash_paid) AS cash_paid
+FROM (SELECT h.instance_id AS instance, h.customer_id AS customer, h.hour, h.seconds, h.charged, h.voucher_paid, h.cash_paid
+	  FROM @extschema@.instance_hour h
+	  UNION ALL
+	  SELECT o.instance, o.customer, o.hour, o.seconds, o.charged, o.voucher_paid, o.cash_paid
+	  FROM @extschema@.instance_hours(coalesce(@extschema@.closed_until(), '-infinity'), 'infinity') o) u
 GROUP BY 1, 2, 3;
 COMMENT ON VIEW @extschema@.instance_usage IS 'One row per instance and hour (billing time zone) of use: seconds charged and the charge; a prepaid term counts in the hour it starts';
 
 CREATE VIEW @extschema@.customer_statement AS
+SELECT k.customer_id AS customer, k.month, k.recharged, k.vouchers_granted, k.charged, k.refunded, k.closing_cash
+FROM @extschema@.customer_month k
+UNION ALL
 SELECT s.customer, s.month, s.recharged, s.vouchers_granted, s.charged, s.refunded,
-	   @extschema@.sum(s.cash_change) OVER (PARTITION BY s.customer ORDER BY s.month) AS closing_cash
-FROM (SELECT x.customer_id AS customer,
-			 (pg_catalog.date_trunc('month', x.at AT TIME ZONE @extschema@.billing_timezone()))::date AS month,
-			 coalesce(@extschema@.sum(x.amount) FILTER (WHERE x.kind = 'recharge'), z.z) AS recharged,
-			 coalesce(@extschema@.sum(x.amount) FILTER (WHERE x.kind IN ('voucher', 'bonus')), z.z) AS vouchers_granted,
-			 coalesce(@extschema@.sum(x.amount) FILTER (WHERE x.kind IN ('income', 'fee', 'voucher_spend', 'storage')), z.z) AS charged,
-			 coalesce(@extschema@.sum(x.amount) FILTER (WHERE x.kind = 'refund'), z.z) AS refunded,
-			 coalesce(@extschema@.sum(CASE WHEN x.credit_account = w.cash_account THEN x.amount ELSE -x.amount END)
-					  FILTER (WHERE w.cash_account IN (x.debit_account, x.credit_account)), z.z) AS cash_change
-	  FROM @extschema@.transfer x
-	  JOIN @extschema@.wallet w ON w.customer_id = x.customer_id
-	  CROSS JOIN LATERAL (SELECT @extschema@.zero(@extschema@.currency(w.cash)) AS z) z
-	  GROUP BY 1, 2, z.z) s;
+	   coalesce(p.closing_cash, @extschema@.zero(@extschema@.currency(s.cash_change)))
+	   + @extschema@.sum(s.cash_change) OVER (PARTITION BY s.customer ORDER BY s.month) AS closing_cash
+FROM @extschema@.customer_movements(coalesce(@extschema@.closed_until(), '-infinity'), 'infinity') s
+LEFT JOIN LATERAL (SELECT c.closing_cash FROM @extschema@.customer_month c
+				   WHERE c.customer_id = s.customer ORDER BY c.month DESC LIMIT 1) p ON true;
 COMMENT ON VIEW @extschema@.customer_statement IS 'One row per customer and month (billing time zone) with movements: recharged, vouchers granted, charged (cash and vouchers, storage included), refunded, and cash at the month''s end';
 
 CREATE VIEW @extschema@.arrears AS

@@ -7,7 +7,7 @@
  * Uses: 3_ledger.
  */
 
-CREATE FUNCTION @extschema@.verify_customers()
+CREATE FUNCTION @extschema@.verify_customers(whole boolean)
 	RETURNS TABLE (check_name text, ok boolean, detail text)
 	LANGUAGE sql STABLE CALLED ON NULL INPUT PARALLEL UNSAFE
 	SET search_path = pg_catalog, @extschema@, pg_temp
@@ -20,10 +20,10 @@ CREATE FUNCTION @extschema@.verify_customers()
 				 i.state = 'running' AND i.billing = 'payg' AND i.product <> 'one_time' AS holds_one
 		  FROM @extschema@.instance i
 		  LEFT JOIN (SELECT h.object_id, count(*) AS holds, array_agg(h.hold_id) AS hold_ids
-					 FROM @extschema@.hold h
-					 WHERE h.object_type = 'instance' AND NOT EXISTS (SELECT FROM @extschema@.hold_end e WHERE e.hold_id = h.hold_id)
+					 FROM @extschema@.active_holds(whole) h
+					 WHERE h.object_type = 'instance'
 					 GROUP BY h.object_id) a ON a.object_id = i.instance_id) x
 	WHERE CASE WHEN x.holds_one THEN x.holds IS DISTINCT FROM 1 OR x.hold_ids[1] IS DISTINCT FROM x.hold_id
 			   ELSE x.holds IS NOT NULL END
 $$;
-COMMENT ON FUNCTION @extschema@.verify_customers() IS 'The customers layer''s invariants (R-SEC-3): one row per check with ok and a detail';
+COMMENT ON FUNCTION @extschema@.verify_customers(boolean) IS 'The customers layer''s invariants (R-SEC-3): one row per check with ok and a detail';

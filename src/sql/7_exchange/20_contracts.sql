@@ -296,7 +296,8 @@ BEGIN
 END
 $$;
 COMMENT ON FUNCTION @extschema@.provider_wallet(bigint) IS 'A provider''s exchange wallet: what it received net of commission, and the commission deducted (R-EXC-4)';
-CREATE INDEX transfer_contract_idx ON @extschema@.transfer (object_id) WHERE object_type = 'contract';
+CREATE INDEX transfer_contract_idx ON @extschema@.transfer_default (object_id) WHERE object_type = 'contract';
+CREATE INDEX transfer_offset_idx ON @extschema@.transfer_default (object_id) WHERE kind = 'offset';	/* verify: what each offset recovered */
 
 -- R-EXC-4: the commission rate of a provider's next receipt at t
 CREATE FUNCTION @extschema@.commission_rate(provider bigint, t timestamptz) RETURNS numeric

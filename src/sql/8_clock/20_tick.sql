@@ -20,8 +20,8 @@
  *
  * Map (scripts/file-map.pl):
  * API: schedule_jobs, tick, tick_failures, unschedule_jobs.
- * Internals: add_counts, close_tick_failure, note_tick_failure, partner_step,
- *   tick_pass, transient_error, try_pass.
+ * Internals: add_counts, close_tick_failure, note_tick_failure, tick_pass,
+ *   tick_step, transient_error, try_pass.
  * Tables: tick_failure.
  * Uses: 1_types, 2_base, 3_ledger, 5_customers, 6_partners, 7_exchange.
  */
@@ -29,7 +29,7 @@
 CREATE TABLE @extschema@.tick_failure (
 	failure_id	bigint PRIMARY KEY DEFAULT pg_catalog.nextval('@extschema@.id_seq'),
 	customer_id	bigint,						/* the customer whose work fails; NULL: a step for all */
-	job			text NOT NULL,				/* customer | tick | delist_ending_machines | end_qualifications */
+	job			text NOT NULL,				/* customer | tick | delist_ending_machines | end_qualifications | close_months | journal_months */
 	at			timestamptz NOT NULL,		/* the business time of the tick that first failed */
 	sqlstate	text NOT NULL,
 	message		text NOT NULL,
@@ -96,26 +96,62 @@ $$;
 COMMENT ON FUNCTION @extschema@.close_tick_failure(bigint, text, timestamptz) IS 'Close the open failure of a customer or step and its alert (R-CLK-6)';
 
 /*
- * A partners' step of tick (delist_ending_machines, end_qualifications) in
- * a subtransaction of its own: its failure is recorded under its name and
- * retried at the next tick (R-CLK-6); the customers' work is done already.
+ * A step of tick for all customers (delist_ending_machines,
+ * end_qualifications, close_months, journal_months) in a subtransaction of its own: its
+ * failure is recorded under its name and retried at the next tick
+ * (R-CLK-6).  journal_months makes the journal's partitions of the months
+ * not yet handled up to two months after t's, each month once (a month
+ * whose rows are in the default partition already is not tried again);
+ * it waits at most 200 ms for its locks (attaching a month locks the default
+ * partition: calls writing there wait for tick's commit), else leaves the
+ * work to the next tick.
  */
-CREATE FUNCTION @extschema@.partner_step(job text, t timestamptz) RETURNS integer
+CREATE FUNCTION @extschema@.tick_step(job text, t timestamptz) RETURNS integer
 	LANGUAGE plpgsql VOLATILE STRICT PARALLEL UNSAFE
 	AS $$
 DECLARE
-	n integer;
+	n integer := 0;
 	state text;
 	msg text;
+	tz text;
+	m @extschema@.billing_period;
+	last_month timestamptz;
+	lock_wait text;
 BEGIN
 	CASE job
 		WHEN 'delist_ending_machines' THEN n := @extschema@.delist_ending_machines(t);
 		WHEN 'end_qualifications' THEN n := @extschema@.end_qualifications(t);
+		WHEN 'close_months' THEN	/* the months ended period_close_months and _days before t (issue 14) */
+			tz := @extschema@.billing_timezone();
+			n := @extschema@.close_months(
+				(pg_catalog.date_trunc('month', (t - pg_catalog.make_interval(months => (@extschema@.period_settings()).period_close_months,
+																			   days => (@extschema@.period_settings()).period_close_days))
+											 AT TIME ZONE tz) - interval '1 month')::date, t, false);
+		WHEN 'journal_months' THEN
+			tz := @extschema@.billing_timezone();
+			last_month := @extschema@.add_term(@extschema@.lower(@extschema@.billing_period('month', t, tz)), 'month', 2, tz);
+			m := @extschema@.billing_period('month',
+				GREATEST(t, (SELECT k.done_until FROM @extschema@.clock_state k WHERE k.job = 'journal_months')), tz);
+			IF @extschema@.lower(m) > last_month THEN
+				RETURN 0;
+			END IF;
+			lock_wait := pg_catalog.current_setting('lock_timeout');
+			PERFORM pg_catalog.set_config('lock_timeout', '200ms', true);	/* below deadlock_timeout: never a deadlock */
+			WHILE @extschema@.lower(m) <= last_month LOOP
+				n := n + @extschema@.add_journal_month(@extschema@.lower(m));
+				m := @extschema@.next(m, tz);
+			END LOOP;
+			PERFORM pg_catalog.set_config('lock_timeout', lock_wait, true);
+			INSERT INTO @extschema@.clock_state AS k (job, done_until) VALUES ('journal_months', @extschema@.lower(m))
+			ON CONFLICT ON CONSTRAINT clock_state_pkey DO UPDATE SET done_until = GREATEST(k.done_until, EXCLUDED.done_until);
 	END CASE;
 	PERFORM @extschema@.close_tick_failure(NULL, job, t);
 	RETURN n;
 EXCEPTION WHEN OTHERS THEN
 	GET STACKED DIAGNOSTICS state = RETURNED_SQLSTATE, msg = MESSAGE_TEXT;
+	IF job = 'journal_months' AND state = '55P03' THEN
+		RETURN NULL;		/* a lock not granted in time: the next tick tries again */
+	END IF;
 	IF @extschema@.transient_error(state) THEN
 		RAISE;
 	END IF;
@@ -123,7 +159,7 @@ EXCEPTION WHEN OTHERS THEN
 	RETURN NULL;
 END
 $$;
-COMMENT ON FUNCTION @extschema@.partner_step(text, timestamptz) IS 'Run a partners'' step of tick on its own; a failure is recorded under the step''s name (R-CLK-6)';
+COMMENT ON FUNCTION @extschema@.tick_step(text, timestamptz) IS 'Run a step of tick for all customers on its own (machines delisted, qualifications ended, the journal''s months partitioned ahead); a failure is recorded under the step''s name (R-CLK-6)';
 
 /*
  * One pass of tick over the customers of a scope, up to t: every boundary
@@ -449,8 +485,20 @@ BEGIN
 	END IF;
 
 	/* partners' work, each step on its own */
-	machines_delisted := @extschema@.partner_step('delist_ending_machines', t);	/* R-PRT-5 */
-	qualifications_ended := @extschema@.partner_step('end_qualifications', t);		/* R-PRT-6 */
+	machines_delisted := @extschema@.tick_step('delist_ending_machines', t);	/* R-PRT-5 */
+	qualifications_ended := @extschema@.tick_step('end_qualifications', t);		/* R-PRT-6 */
+	/* tick's progress (period close waits for it), and the months due to close on the clock (issue 14) */
+	IF NOT global_failed THEN
+		INSERT INTO @extschema@.clock_state AS k (job, done_until) VALUES ('tick', t)
+		ON CONFLICT ON CONSTRAINT clock_state_pkey DO UPDATE SET done_until = GREATEST(k.done_until, EXCLUDED.done_until);
+	END IF;
+	IF at IS NULL THEN	/* on the clock (pg_cron): a simulated or backfilling tick leaves months open (close_period) */
+		PERFORM @extschema@.tick_step('close_months', t);
+	END IF;
+	/* the journal's months ahead, last: attaching a month locks the default partition to the end of
+	   tick's transaction, and a call that wrote there must not wait for it while tick still needs
+	   anything (the wallets are locked first by tick and by every call alike) */
+	PERFORM @extschema@.tick_step('journal_months', t);
 
 	RETURN pg_catalog.jsonb_strip_nulls(pg_catalog.jsonb_build_object(
 		'at', t,

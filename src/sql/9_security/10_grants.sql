@@ -45,7 +45,7 @@ GRANT EXECUTE ON FUNCTION
 	@extschema@.place_hold(bigint, @extschema@.amount, boolean, timestamptz, text, bigint, timestamptz, text),
 	@extschema@.capture_hold(bigint, @extschema@.amount, bigint, timestamptz, text),
 	@extschema@.release_hold(bigint, timestamptz, text),
-	@extschema@.verify(),
+	@extschema@.verify(boolean),
 	@extschema@.list_machine(bigint, integer, @extschema@.amount, timestamptz, boolean, @extschema@.amount, @extschema@.amount, text, timestamptz, integer),
 	@extschema@.create_instance(bigint, bigint, integer, text, boolean, timestamptz, text),
 	@extschema@.stop_instance(bigint, timestamptz),
@@ -98,3 +98,8 @@ GRANT SELECT ON @extschema@.transfers, @extschema@.accounts, @extschema@.lifecyc
 	@extschema@.due_lifecycle_events, @extschema@.open_alerts, @extschema@.instance_usage,
 	@extschema@.customer_statement, @extschema@.arrears, @extschema@.partner_statement,
 	@extschema@.platform_revenue, @extschema@.contract_receivables, @extschema@.tick_failures TO gpubill_reader;
+-- what the views call for the open months (issue 14): the journal's figures from the end of the closed months on
+GRANT EXECUTE ON FUNCTION @extschema@.closed_until(), @extschema@.journal_balances(boolean),
+	@extschema@.customer_movements(timestamptz, timestamptz),
+	@extschema@.instance_hours(timestamptz, timestamptz), @extschema@.partner_movements(timestamptz, timestamptz),
+	@extschema@.platform_days(timestamptz, timestamptz) TO gpubill_reader, gpubill_app, gpubill_admin;
