@@ -5,7 +5,7 @@
 -- waits for tick and for failing customers; tick closes the month before last
 -- only on the clock; verify() stays all ok (R-LED-3, R-LED-4).
 BEGIN;
-SELECT plan(33);
+SELECT plan(35);
 SET search_path = gpubill, public;
 SET TimeZone = 'UTC';
 SELECT set_setting('channel_bonus_rate.alipay', '0.05');
@@ -136,6 +136,14 @@ SELECT is(ARRAY(SELECT check_name FROM verify(full => true) WHERE NOT ok), '{}':
 		  'verify(full => true): the whole journal, the roll-ups recomputed from it, is all ok');
 
 -- verify() reads the closed months' roll-ups against their digests; verify(full => true) the journal
+-- (and the hours of use, as many as the order lines, which verify() leaves to it)
+ALTER TABLE instance_hour DISABLE TRIGGER USER;
+UPDATE instance_hour SET seconds = seconds + 1
+WHERE (month, instance_id, hour) = (SELECT month, instance_id, hour FROM instance_hour WHERE month = '2026-02-01' LIMIT 1);
+SELECT is(ARRAY(SELECT check_name FROM verify() WHERE NOT ok), '{}'::text[], 'an hour of use changed: verify() does not read them');
+SELECT is(ARRAY(SELECT check_name FROM verify(full => true) WHERE NOT ok ORDER BY 1),
+		  ARRAY['closed months'' roll-ups match their digests', 'closed months'' statements equal the journal'],
+		  'verify(full => true) does');
 ALTER TABLE customer_month DISABLE TRIGGER USER;
 UPDATE customer_month SET charged = charged + '0.01 CNY' WHERE month = '2026-03-01' AND customer_id = :c1;
 SELECT is(ARRAY(SELECT check_name FROM verify() WHERE NOT ok), ARRAY['closed months'' roll-ups match their digests'],

@@ -8,7 +8,8 @@
  *
  * Map (scripts/file-map.pl):
  * API: customer_movements, instance_hours.
- * Internals: close_customer_month, customer_month_digest.
+ * Internals: close_customer_month, customer_month_digest,
+ *   instance_hour_digest.
  * Tables: customer_month, instance_hour.
  * Uses: 1_types, 2_base, 3_ledger.
  */
@@ -24,6 +25,7 @@ CREATE FUNCTION @extschema@.customer_movements(lo timestamptz, hi timestamptz)
 				   charged @extschema@.amount, refunded @extschema@.amount, cash_change @extschema@.amount)
 	LANGUAGE sql STABLE SECURITY DEFINER CALLED ON NULL INPUT PARALLEL SAFE
 	SET search_path = pg_catalog, @extschema@, pg_temp
+	SET jit = off			/* compiling the plan of every month's partition costs more than the read */
 	AS $$
 	SELECT x.customer_id,
 		   (pg_catalog.date_trunc('month', x.at AT TIME ZONE (SELECT @extschema@.billing_timezone())))::date,
@@ -63,6 +65,7 @@ CREATE FUNCTION @extschema@.instance_hours(lo timestamptz, hi timestamptz)
 				   voucher_paid @extschema@.amount, cash_paid @extschema@.amount)
 	LANGUAGE sql STABLE SECURITY DEFINER CALLED ON NULL INPUT PARALLEL SAFE
 	SET search_path = pg_catalog, @extschema@, pg_temp
+	SET jit = off			/* compiling the plan of every month's partition costs more than the read */
 	AS $$
 	SELECT o.instance_id, o.customer_id,
 		   pg_catalog.date_trunc('hour', pg_catalog.lower(o.usage) AT TIME ZONE (SELECT @extschema@.billing_timezone()))
@@ -113,7 +116,7 @@ BEGIN
 	INSERT INTO @extschema@.instance_hour (month, instance_id, customer_id, hour, seconds, charged, voucher_paid, cash_paid)
 	SELECT m, h.instance, h.customer, h.hour, h.seconds, h.charged, h.voucher_paid, h.cash_paid
 	FROM @extschema@.instance_hours(b.starts_at, b.ends_at) h;
-	RETURN @extschema@.customer_month_digest(m);
+	RETURN @extschema@.customer_month_digest(m);	/* the hours: instance_hour_digest */
 END
 $$;
 COMMENT ON FUNCTION @extschema@.close_customer_month(date) IS 'Write the customers'' roll-ups of a closed month (statement rows, instance hours); returns their digest';
@@ -121,11 +124,16 @@ COMMENT ON FUNCTION @extschema@.close_customer_month(date) IS 'Write the custome
 CREATE FUNCTION @extschema@.customer_month_digest(m date) RETURNS text
 	LANGUAGE sql STABLE CALLED ON NULL INPUT PARALLEL SAFE
 	AS $$
-	SELECT pg_catalog.md5(
-		coalesce((SELECT pg_catalog.string_agg(k::text, ',' ORDER BY k.customer_id)
-				  FROM @extschema@.customer_month k WHERE k.month = m), '')
-		|| ';' ||
-		coalesce((SELECT pg_catalog.string_agg(h::text, ',' ORDER BY h.instance_id, h.hour)
-				  FROM @extschema@.instance_hour h WHERE h.month = m), ''))
+	SELECT pg_catalog.md5(coalesce((SELECT pg_catalog.string_agg(k::text, ',' ORDER BY k.customer_id)
+									FROM @extschema@.customer_month k WHERE k.month = m), ''))
 $$;
-COMMENT ON FUNCTION @extschema@.customer_month_digest(date) IS 'The digest of the customers'' roll-ups of a month';
+COMMENT ON FUNCTION @extschema@.customer_month_digest(date) IS 'The digest of the customers'' statement roll-up of a month';
+
+-- the hours of use are as many as the month's order lines: verify(full => true) checks their digest
+CREATE FUNCTION @extschema@.instance_hour_digest(m date) RETURNS text
+	LANGUAGE sql STABLE CALLED ON NULL INPUT PARALLEL SAFE
+	AS $$
+	SELECT pg_catalog.md5(coalesce((SELECT pg_catalog.string_agg(h::text, ',' ORDER BY h.instance_id, h.hour)
+									FROM @extschema@.instance_hour h WHERE h.month = m), ''))
+$$;
+COMMENT ON FUNCTION @extschema@.instance_hour_digest(date) IS 'The digest of the instance hours of a month''s order lines';

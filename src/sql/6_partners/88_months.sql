@@ -24,6 +24,7 @@ CREATE FUNCTION @extschema@.partner_movements(lo timestamptz, hi timestamptz)
 				   compensation @extschema@.amount, withdrawn @extschema@.amount, change @extschema@.amount)
 	LANGUAGE sql STABLE SECURITY DEFINER CALLED ON NULL INPUT PARALLEL SAFE
 	SET search_path = pg_catalog, @extschema@, pg_temp
+	SET jit = off			/* compiling the plan of every month's partition costs more than the read */
 	AS $$
 	WITH lines AS (
 		SELECT o.partner_id, (pg_catalog.date_trunc('month', o.at AT TIME ZONE (SELECT @extschema@.billing_timezone())))::date AS month,
@@ -83,6 +84,7 @@ CREATE FUNCTION @extschema@.platform_days(lo timestamptz, hi timestamptz)
 				   compensation_recovered @extschema@.amount, vouchers_spent @extschema@.amount, forfeits @extschema@.amount)
 	LANGUAGE sql STABLE SECURITY DEFINER CALLED ON NULL INPUT PARALLEL SAFE
 	SET search_path = pg_catalog, @extschema@, pg_temp
+	SET jit = off			/* compiling the plan of every month's partition costs more than the read */
 	AS $$
 	WITH legs AS (
 		SELECT x.at, x.kind, x.credit_account AS account_id, x.amount FROM @extschema@.transfer x

@@ -12,12 +12,16 @@ CREATE FUNCTION @extschema@.verify_exchange(whole boolean)
 	LANGUAGE sql STABLE CALLED ON NULL INPUT PARALLEL UNSAFE
 	SET search_path = pg_catalog, @extschema@, pg_temp
 	AS $$
+	WITH deposit AS MATERIALIZED (	/* the customers' deposit accounts' balances, once */
+		SELECT a.owner_id AS customer_id, b.balance
+		FROM @extschema@.account a JOIN @extschema@.account_balances('deposit', whole) b USING (account_id)
+		WHERE a.owner_kind = 'customer' AND a.purpose = 'deposit'
+	)
 	SELECT 'contract deposits equal the customers'' deposit accounts', count(*) = 0,
 		   count(*) || ' customers whose unapplied contract deposits differ from their deposit account'
 		   || coalesce(': ' || string_agg(customer_id::text, ', '), '')
 	FROM (SELECT c.customer_id, @extschema@.sum(c.deposit_left) AS deposit_left FROM @extschema@.contract c GROUP BY 1) k
-	FULL JOIN (SELECT a.owner_id AS customer_id, b.balance FROM @extschema@.account a JOIN @extschema@.account_balances('deposit', whole) b USING (account_id)
-			   WHERE a.owner_kind = 'customer' AND a.purpose = 'deposit') d USING (customer_id)
+	FULL JOIN deposit d USING (customer_id)
 	WHERE coalesce(@extschema@.micros(k.deposit_left), 0) <> coalesce(d.balance, 0)
 	UNION ALL
 	/* R-EXC-9: what each offset recovered is what its offset transfers moved */
@@ -31,8 +35,7 @@ CREATE FUNCTION @extschema@.verify_exchange(whole boolean)
 	/* R-EXC-3: a deposit is applied only from what was paid in */
 	SELECT 'no contract deposit account is below zero', count(*) = 0,
 		   count(*) || ' customers whose contract deposit account is below zero'
-		   || coalesce(': ' || string_agg(a.owner_id::text, ', '), '')
-	FROM @extschema@.account a JOIN @extschema@.account_balances('deposit', whole) b USING (account_id)
-	WHERE a.owner_kind = 'customer' AND a.purpose = 'deposit' AND b.balance < 0
+		   || coalesce(': ' || string_agg(d.customer_id::text, ', '), '')
+	FROM deposit d WHERE d.balance < 0
 $$;
 COMMENT ON FUNCTION @extschema@.verify_exchange(boolean) IS 'The exchange''s invariants (R-EXC-3, R-EXC-9): one row per check with ok and a detail';

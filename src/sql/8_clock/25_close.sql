@@ -68,8 +68,8 @@ BEGIN
 		END IF;
 		digest := pg_catalog.md5(@extschema@.close_ledger_month(m) || @extschema@.close_customer_month(m)
 								 || @extschema@.close_partner_month(m));
-		INSERT INTO @extschema@.closed_month (month, starts_at, ends_at, at, digest)
-		VALUES (m, b.starts_at, b.ends_at, t, digest);
+		INSERT INTO @extschema@.closed_month (month, starts_at, ends_at, at, digest, usage_digest)
+		VALUES (m, b.starts_at, b.ends_at, t, digest, @extschema@.instance_hour_digest(m));
 		/* its partitions refuse every insert; a reader holding one is not waited for (the door refuses anyway) */
 		BEGIN
 			lock_wait := pg_catalog.current_setting('lock_timeout');
