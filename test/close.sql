@@ -5,7 +5,7 @@
 -- waits for tick and for failing customers; tick closes the month before last
 -- only on the clock; verify() stays all ok (R-LED-3, R-LED-4).
 BEGIN;
-SELECT plan(35);
+SELECT plan(36);
 SET search_path = gpubill, public;
 SET TimeZone = 'UTC';
 SELECT set_setting('channel_bonus_rate.alipay', '0.05');
@@ -65,6 +65,7 @@ CREATE TEMP TABLE before_cs AS SELECT * FROM customer_statement;
 CREATE TEMP TABLE before_ps AS SELECT * FROM partner_statement;
 CREATE TEMP TABLE before_pr AS SELECT * FROM platform_revenue;
 CREATE TEMP TABLE before_iu AS SELECT * FROM instance_usage;
+CREATE TEMP TABLE before_pm AS SELECT * FROM partner_money(:owner, '2026-12-21 00:00+08');
 SELECT ok(pg_temp.same('customer_statement', 'journal_customer_statement'), 'before any close: customer_statement is the journal''s');
 
 -- who and when
@@ -93,6 +94,8 @@ SELECT ok(pg_temp.same('customer_statement', 'before_cs'), 'customer_statement: 
 SELECT ok(pg_temp.same('partner_statement', 'before_ps'), 'partner_statement: the same rows');
 SELECT ok(pg_temp.same('platform_revenue', 'before_pr'), 'platform_revenue: the same rows');
 SELECT ok(pg_temp.same('instance_usage', 'before_iu'), 'instance_usage: the same rows');
+SELECT results_eq($$SELECT * FROM gpubill.partner_money($$ || :owner || $$, '2026-12-21 00:00+08')$$,
+				  'SELECT * FROM before_pm', 'a partner''s money (withdrawable) is the same, its closed months from their roll-up (R-PRT-2)');
 SELECT is((SELECT count(*) FROM customer_month), (SELECT count(*) FROM before_cs WHERE month < '2026-12-01'),
 		  'the closed months'' statements are read from their roll-up');
 

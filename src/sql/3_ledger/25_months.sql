@@ -256,14 +256,13 @@ CREATE FUNCTION @extschema@.ledger_month_digest(m date) RETURNS text
 	LANGUAGE sql STABLE CALLED ON NULL INPUT PARALLEL SAFE
 	AS $$
 	SELECT pg_catalog.md5(
-		coalesce((SELECT pg_catalog.string_agg(pg_catalog.concat_ws('|', k.account_id, k.debits, k.credits, k.closing),
-											   ',' ORDER BY k.account_id)
-				  FROM @extschema@.account_month k WHERE k.month = m), '')
+		(SELECT pg_catalog.count(*) || ':' || coalesce(pg_catalog.sum(pg_catalog.hash_record(k)), 0)
+		 FROM @extschema@.account_month k WHERE k.month = m)
 		|| ';' ||
-		coalesce((SELECT pg_catalog.string_agg(c.hold_id::text, ',' ORDER BY c.hold_id)
-				  FROM @extschema@.hold_carry c WHERE c.month = m), ''))
+		(SELECT pg_catalog.count(*) || ':' || coalesce(pg_catalog.sum(pg_catalog.hash_record(c)), 0)
+		 FROM @extschema@.hold_carry c WHERE c.month = m))
 $$;
-COMMENT ON FUNCTION @extschema@.ledger_month_digest(date) IS 'The digest of the ledger''s roll-up of a month';
+COMMENT ON FUNCTION @extschema@.ledger_month_digest(date) IS 'The digest of the ledger''s roll-up of a month: its rows counted and their hashes summed (every column''s type''s hash; no text)';
 
 -- the partitions of a closed month refuse every insert (a constraint no row meets, not validated); returns how many
 CREATE FUNCTION @extschema@.freeze_journal_month(m date) RETURNS integer

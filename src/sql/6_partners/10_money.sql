@@ -41,6 +41,8 @@ DECLARE
 	month_start timestamptz;
 	deposit_account bigint;
 	payouts bigint;
+	since timestamptz := @extschema@.closed_until();	/* the closed months come from their roll-up (issue 14) */
+	k record;
 BEGIN
 	SELECT p.currency INTO cur FROM @extschema@.partner p WHERE p.partner_id = partner;
 	IF NOT FOUND THEN
@@ -50,18 +52,26 @@ BEGIN
 	month_start := @extschema@.lower(@extschema@.billing_period('month', t, @extschema@.billing_timezone()));
 	deposit_account := @extschema@.account_of('partner', partner, 'deposit', cur);
 	payouts := @extschema@.account_of('world', 0, 'payouts', cur);
-	SELECT coalesce(@extschema@.sum(o.partner_income), z) INTO income
-	FROM @extschema@.order_line o WHERE o.partner_id = partner AND o.at < month_start AND @extschema@.currency(o.charge) = cur;
-	SELECT coalesce(@extschema@.sum(CASE WHEN x.credit_account = deposit_account THEN x.amount ELSE -x.amount END)
-					FILTER (WHERE deposit_account IN (x.debit_account, x.credit_account)), z),
-		   coalesce(@extschema@.sum(x.amount) FILTER (WHERE x.credit_account = payouts), z),
-		   coalesce(@extschema@.sum(x.amount) FILTER (WHERE x.kind = 'compensation'), z)
+	IF since IS NULL OR t < since THEN
+		since := '-infinity';		/* a time in a closed month: the whole journal */
+	END IF;
+	SELECT coalesce(@extschema@.sum(m.income), z) AS income, coalesce(@extschema@.sum(m.deposits), z) AS deposits,
+		   coalesce(@extschema@.sum(m.withdrawn), z) AS withdrawn, coalesce(@extschema@.sum(m.compensation), z) AS compensation
+	INTO k FROM @extschema@.partner_month m
+	WHERE m.partner_id = partner AND since > '-infinity' AND @extschema@.currency(m.income) = cur;
+	SELECT k.income + coalesce(@extschema@.sum(o.partner_income), z) INTO income
+	FROM @extschema@.order_line o
+	WHERE o.partner_id = partner AND o.at >= since AND o.at < month_start AND @extschema@.currency(o.charge) = cur;
+	SELECT k.deposits + coalesce(@extschema@.sum(CASE WHEN x.credit_account = deposit_account THEN x.amount ELSE -x.amount END)
+								 FILTER (WHERE deposit_account IN (x.debit_account, x.credit_account)), z),
+		   k.withdrawn + coalesce(@extschema@.sum(x.amount) FILTER (WHERE x.credit_account = payouts), z),
+		   k.compensation + coalesce(@extschema@.sum(x.amount) FILTER (WHERE x.kind = 'compensation'), z)
 	INTO deposits, withdrawn, compensation
-	FROM @extschema@.transfer x WHERE x.partner_id = partner AND x.at <= t;
+	FROM @extschema@.transfer x WHERE x.partner_id = partner AND x.at >= since AND x.at <= t;
 	withdrawable := GREATEST(income - deposits - withdrawn - compensation, z);
 END
 $$;
-COMMENT ON FUNCTION @extschema@.partner_money(bigint, timestamptz) IS 'A partner''s income before the month of t, deposits held, withdrawn, compensation deducted and withdrawable (R-PRT-2)';
+COMMENT ON FUNCTION @extschema@.partner_money(bigint, timestamptz) IS 'A partner''s income before the month of t, deposits held, withdrawn, compensation deducted and withdrawable (R-PRT-2); the closed months from their roll-up, the open ones from the journal';
 
 CREATE FUNCTION @extschema@.withdrawable(partner bigint, at timestamptz DEFAULT NULL)
 	RETURNS @extschema@.amount

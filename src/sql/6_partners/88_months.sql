@@ -154,10 +154,10 @@ CREATE FUNCTION @extschema@.partner_month_digest(m date) RETURNS text
 	LANGUAGE sql STABLE CALLED ON NULL INPUT PARALLEL SAFE
 	AS $$
 	SELECT pg_catalog.md5(
-		coalesce((SELECT pg_catalog.string_agg(k::text, ',' ORDER BY k.partner_id)
-				  FROM @extschema@.partner_month k WHERE k.month = m), '')
+		(SELECT pg_catalog.count(*) || ':' || coalesce(pg_catalog.sum(pg_catalog.hash_record(k)), 0)
+		 FROM @extschema@.partner_month k WHERE k.month = m)
 		|| ';' ||
-		coalesce((SELECT pg_catalog.string_agg(d::text, ',' ORDER BY d.day, d.currency)
-				  FROM @extschema@.platform_day d WHERE d.month = m), ''))
+		(SELECT pg_catalog.count(*) || ':' || coalesce(pg_catalog.sum(pg_catalog.hash_record(d)), 0)
+		 FROM @extschema@.platform_day d WHERE d.month = m))
 $$;
 COMMENT ON FUNCTION @extschema@.partner_month_digest(date) IS 'The digest of the partners'' and the platform''s roll-ups of a month';

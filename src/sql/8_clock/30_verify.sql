@@ -39,7 +39,7 @@ CREATE FUNCTION @extschema@.verify_months(whole boolean)
 		  SELECT pg_catalog.format('%s in %s', k.account_id, pg_catalog.to_char(k.month, 'YYYY-MM'))
 		  FROM @extschema@.account_month k
 		  LEFT JOIN @extschema@.account_month p ON p.account_id = k.account_id AND p.month = (k.month - interval '1 month')::date
-		  WHERE k.closing <> coalesce(p.closing, 0) + k.credits - k.debits) x
+		  WHERE whole AND k.closing <> coalesce(p.closing, 0) + k.credits - k.debits) x	/* else: the digests vouch for it */
 	UNION ALL
 	/* full: the closed months' roll-ups are what the journal gives */
 	SELECT 'closed months'' closing balances equal the journal', count(*) = 0,
