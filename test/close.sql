@@ -5,7 +5,7 @@
 -- waits for tick and for failing customers; tick closes the month before last
 -- only on the clock; verify() stays all ok (R-LED-3, R-LED-4).
 BEGIN;
-SELECT plan(36);
+SELECT plan(37);
 SET search_path = gpubill, public;
 SET TimeZone = 'UTC';
 SELECT set_setting('channel_bonus_rate.alipay', '0.05');
@@ -66,6 +66,7 @@ CREATE TEMP TABLE before_ps AS SELECT * FROM partner_statement;
 CREATE TEMP TABLE before_pr AS SELECT * FROM platform_revenue;
 CREATE TEMP TABLE before_iu AS SELECT * FROM instance_usage;
 CREATE TEMP TABLE before_pm AS SELECT * FROM partner_money(:owner, '2026-12-21 00:00+08');
+CREATE TEMP TABLE before_rf AS SELECT w.customer_id, refundable(w) AS refundable FROM wallet w;
 SELECT ok(pg_temp.same('customer_statement', 'journal_customer_statement'), 'before any close: customer_statement is the journal''s');
 
 -- who and when
@@ -96,6 +97,8 @@ SELECT ok(pg_temp.same('platform_revenue', 'before_pr'), 'platform_revenue: the 
 SELECT ok(pg_temp.same('instance_usage', 'before_iu'), 'instance_usage: the same rows');
 SELECT results_eq($$SELECT * FROM gpubill.partner_money($$ || :owner || $$, '2026-12-21 00:00+08')$$,
 				  'SELECT * FROM before_pm', 'a partner''s money (withdrawable) is the same, its closed months from their roll-up (R-PRT-2)');
+SELECT results_eq('SELECT w.customer_id, gpubill.refundable(w) FROM gpubill.wallet w ORDER BY 1',
+				  'SELECT * FROM before_rf ORDER BY 1', 'what each customer may have refunded is the same (R-REF-1)');
 SELECT is((SELECT count(*) FROM customer_month), (SELECT count(*) FROM before_cs WHERE month < '2026-12-01'),
 		  'the closed months'' statements are read from their roll-up');
 

@@ -217,6 +217,8 @@ CREATE FUNCTION @extschema@.hold_split(hold bigint, customer bigint)
 		ON t.customer_id = customer AND t.object_type = 'hold' AND t.object_id = hold
 	GROUP BY z
 $$;
+/* the transfers of a captured hold, found in each month by the hold (not by all of the customer's transfers) */
+CREATE INDEX transfer_hold_idx ON @extschema@.transfer_default (object_id) WHERE object_type = 'hold';
 COMMENT ON FUNCTION @extschema@.hold_split(bigint, bigint) IS 'Voucher, cash, partner income and platform fee parts of a captured hold, from the journal';
 
 CREATE FUNCTION @extschema@.capture_hold(hold bigint, amt @extschema@.amount, partner bigint DEFAULT NULL,

@@ -11,7 +11,7 @@
  *
  * Map (scripts/file-map.pl):
  * API: request_refund.
- * Internals: refundable.
+ * Internals: refundable, reverses_used, used_kind.
  * Tables: refund, refund_part.
  * Uses: 1_types, 2_base, 3_ledger.
  */
@@ -44,6 +44,18 @@ SELECT @extschema@.make_append_only('@extschema@.refund');
 SELECT @extschema@.make_append_only('@extschema@.refund_part');
 
 
+-- R-REF-1: the kinds of transfer that use a customer's money (what is used is not refundable)
+CREATE FUNCTION @extschema@.used_kind(kind text) RETURNS boolean
+	LANGUAGE sql IMMUTABLE CALLED ON NULL INPUT PARALLEL SAFE
+	AS $$ SELECT kind IN ('income', 'fee', 'voucher_spend', 'storage', 'charge') $$;
+COMMENT ON FUNCTION @extschema@.used_kind(text) IS 'R-REF-1: whether a transfer of this kind uses the customer''s money (not refundable): charges, fees, vouchers spent, storage';
+
+-- a reversal gives back what its original used: whether the original was of a used kind
+CREATE FUNCTION @extschema@.reverses_used(original bigint) RETURNS boolean
+	LANGUAGE sql STABLE CALLED ON NULL INPUT PARALLEL SAFE
+	AS $$ SELECT @extschema@.used_kind(o.kind) FROM @extschema@.transfer o WHERE o.transfer_id = original $$;
+COMMENT ON FUNCTION @extschema@.reverses_used(bigint) IS 'Whether the transfer a reversal reverses used the customer''s money (R-REF-1)';
+
 -- R-REF-1: what a customer may have refunded now (wallet locked by the caller)
 CREATE FUNCTION @extschema@.refundable(w @extschema@.wallet) RETURNS @extschema@.amount
 	LANGUAGE plpgsql STABLE CALLED ON NULL INPUT PARALLEL UNSAFE
@@ -53,11 +65,14 @@ DECLARE
 	used @extschema@.amount;
 	before @extschema@.amount;
 	r @extschema@.amount;
+	since timestamptz := @extschema@.closed_until();	/* the closed months come from their roll-up (issue 14) */
 BEGIN
-	SELECT coalesce(@extschema@.sum(CASE WHEN x.reverses IS NULL THEN x.amount ELSE -x.amount END), z) INTO used
-	FROM @extschema@.transfer x LEFT JOIN @extschema@.transfer o ON o.transfer_id = x.reverses
-	WHERE x.customer_id = w.customer_id
-	  AND coalesce(o.kind, x.kind) IN ('income', 'fee', 'voucher_spend', 'storage', 'charge')
+	SELECT coalesce(@extschema@.sum(k.used), z) INTO used
+	FROM @extschema@.customer_month k WHERE k.customer_id = w.customer_id AND since IS NOT NULL;
+	SELECT used + coalesce(@extschema@.sum(CASE WHEN x.reverses IS NULL THEN x.amount ELSE -x.amount END), z) INTO used
+	FROM @extschema@.transfer x
+	WHERE x.customer_id = w.customer_id AND x.at >= coalesce(since, '-infinity')
+	  AND CASE WHEN x.reverses IS NULL THEN @extschema@.used_kind(x.kind) ELSE @extschema@.reverses_used(x.reverses) END
 	  AND (x.debit_account IN (w.cash_account, w.voucher_account) OR x.credit_account IN (w.cash_account, w.voucher_account));
 	SELECT coalesce(@extschema@.sum(f.amount + f.forfeited_cash), z) INTO before
 	FROM @extschema@.refund f WHERE f.customer_id = w.customer_id;

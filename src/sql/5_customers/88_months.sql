@@ -22,7 +22,8 @@
  */
 CREATE FUNCTION @extschema@.customer_movements(lo timestamptz, hi timestamptz)
 	RETURNS TABLE (customer bigint, month date, recharged @extschema@.amount, vouchers_granted @extschema@.amount,
-				   charged @extschema@.amount, refunded @extschema@.amount, cash_change @extschema@.amount)
+				   charged @extschema@.amount, refunded @extschema@.amount, cash_change @extschema@.amount,
+				   used @extschema@.amount)
 	LANGUAGE sql STABLE SECURITY DEFINER CALLED ON NULL INPUT PARALLEL SAFE
 	SET search_path = pg_catalog, @extschema@, pg_temp
 	SET jit = off			/* compiling the plan of every month's partition costs more than the read */
@@ -34,7 +35,13 @@ CREATE FUNCTION @extschema@.customer_movements(lo timestamptz, hi timestamptz)
 		   coalesce(@extschema@.sum(x.amount) FILTER (WHERE x.kind IN ('income', 'fee', 'voucher_spend', 'storage')), z.z),
 		   coalesce(@extschema@.sum(x.amount) FILTER (WHERE x.kind = 'refund'), z.z),
 		   coalesce(@extschema@.sum(CASE WHEN x.credit_account = w.cash_account THEN x.amount ELSE -x.amount END)
-					FILTER (WHERE w.cash_account IN (x.debit_account, x.credit_account)), z.z)
+					FILTER (WHERE w.cash_account IN (x.debit_account, x.credit_account)), z.z),
+		   /* R-REF-1: what the customer's money paid, not refundable (refundable) */
+		   coalesce(@extschema@.sum(CASE WHEN x.reverses IS NULL THEN x.amount ELSE -x.amount END)
+					FILTER (WHERE CASE WHEN x.reverses IS NULL THEN @extschema@.used_kind(x.kind)
+									   ELSE @extschema@.reverses_used(x.reverses) END
+							  AND (x.debit_account IN (w.cash_account, w.voucher_account)
+								   OR x.credit_account IN (w.cash_account, w.voucher_account))), z.z)
 	FROM @extschema@.transfer x
 	JOIN @extschema@.wallet w ON w.customer_id = x.customer_id
 	CROSS JOIN LATERAL (SELECT @extschema@.zero(@extschema@.currency(w.cash)) AS z) z
@@ -52,6 +59,7 @@ CREATE TABLE @extschema@.customer_month (
 	refunded	@extschema@.amount NOT NULL,
 	cash_change	@extschema@.amount NOT NULL,
 	closing_cash @extschema@.amount NOT NULL,	/* cash at the month's end: the statements' running sum */
+	used		@extschema@.amount NOT NULL,	/* what the customer's money paid: not refundable (R-REF-1) */
 	PRIMARY KEY (customer_id, month)
 );
 CREATE INDEX customer_month_month_idx ON @extschema@.customer_month (month);
@@ -107,9 +115,9 @@ DECLARE
 	b record := @extschema@.month_bounds(m);
 BEGIN
 	INSERT INTO @extschema@.customer_month (customer_id, month, recharged, vouchers_granted, charged, refunded,
-											cash_change, closing_cash)
+											cash_change, closing_cash, used)
 	SELECT s.customer, s.month, s.recharged, s.vouchers_granted, s.charged, s.refunded, s.cash_change,
-		   coalesce(p.closing_cash, @extschema@.zero(@extschema@.currency(s.cash_change))) + s.cash_change
+		   coalesce(p.closing_cash, @extschema@.zero(@extschema@.currency(s.cash_change))) + s.cash_change, s.used
 	FROM @extschema@.customer_movements(b.starts_at, b.ends_at) s
 	LEFT JOIN LATERAL (SELECT k.closing_cash FROM @extschema@.customer_month k
 					   WHERE k.customer_id = s.customer AND k.month < s.month ORDER BY k.month DESC LIMIT 1) p ON true;

@@ -59,14 +59,14 @@ CREATE FUNCTION @extschema@.verify_months(whole boolean)
 	SELECT 'closed months'' statements equal the journal', count(*) = 0,
 		   count(*) || ' roll-up rows that differ from the journal' || coalesce(': ' || string_agg(d.what, ', '), '')
 	FROM (SELECT 'customer ' || x.customer_id AS what FROM (
-			  (SELECT k.customer_id, k.month, k.recharged, k.vouchers_granted, k.charged, k.refunded, k.cash_change
+			  (SELECT k.customer_id, k.month, k.recharged, k.vouchers_granted, k.charged, k.refunded, k.cash_change, k.used
 			   FROM @extschema@.customer_month k WHERE whole
 			   EXCEPT ALL
 			   SELECT * FROM @extschema@.customer_movements('-infinity', @extschema@.closed_until()) WHERE whole)
 			  UNION ALL
 			  (SELECT * FROM @extschema@.customer_movements('-infinity', @extschema@.closed_until()) WHERE whole
 			   EXCEPT ALL
-			   SELECT k.customer_id, k.month, k.recharged, k.vouchers_granted, k.charged, k.refunded, k.cash_change
+			   SELECT k.customer_id, k.month, k.recharged, k.vouchers_granted, k.charged, k.refunded, k.cash_change, k.used
 			   FROM @extschema@.customer_month k WHERE whole)) x
 		  UNION ALL
 		  SELECT 'partner ' || x.partner_id FROM (
