@@ -86,6 +86,3 @@ BEGIN
 	END IF;
 	RETURN (SELECT count(*) FROM gpubill.instance);
 END $$;
-
--- between measurements the instances wait, due at no boundary (the months of history are written around them)
-CREATE FUNCTION public.hist_park() RETURNS void LANGUAGE sql SET search_path = gpubill, public AS $$ UPDATE gpubill.instance SET next_settle_at = NULL $$;

@@ -316,24 +316,34 @@ COMMENT ON FUNCTION @extschema@.carry_holds(date) IS 'Write the holds active at 
  * grow with history).
  */
 CREATE FUNCTION @extschema@.journal_balances(whole boolean) RETURNS TABLE (account_id bigint, balance numeric)
-	LANGUAGE sql STABLE SECURITY DEFINER CALLED ON NULL INPUT PARALLEL SAFE
+	LANGUAGE plpgsql STABLE SECURITY DEFINER CALLED ON NULL INPUT PARALLEL SAFE
 	SET search_path = pg_catalog, @extschema@, pg_temp
+	SET plan_cache_mode = force_custom_plan	/* the bound known when planning: closed months not even planned */
 	SET jit = off			/* compiling the plan of every month's partition costs more than the read */
 	AS $$
-	WITH last AS (
-		SELECT c.month, c.ends_at FROM @extschema@.closed_month c WHERE NOT whole ORDER BY c.month DESC LIMIT 1
-	), moved AS (	/* summed per account in bigint micro-units first (128-bit sums: exact, and 3x faster than numeric) */
+#variable_conflict use_column
+DECLARE
+	last date;
+	since timestamptz := '-infinity';
+BEGIN
+	IF NOT whole THEN
+		SELECT c.month, c.ends_at INTO last, since FROM @extschema@.closed_month c ORDER BY c.month DESC LIMIT 1;
+		since := coalesce(since, '-infinity');
+	END IF;
+	RETURN QUERY
+	WITH moved AS (	/* summed per account in bigint micro-units first (128-bit sums: exact, and 3x faster than numeric) */
 		SELECT t.credit_account AS account_id, pg_catalog.sum(@extschema@.micros(t.amount)) AS micros
-		FROM @extschema@.transfer t WHERE t.at >= coalesce((SELECT ends_at FROM last), '-infinity') GROUP BY 1
+		FROM @extschema@.transfer t WHERE t.at >= since GROUP BY 1
 		UNION ALL
 		SELECT t.debit_account, -pg_catalog.sum(@extschema@.micros(t.amount))
-		FROM @extschema@.transfer t WHERE t.at >= coalesce((SELECT ends_at FROM last), '-infinity') GROUP BY 1
+		FROM @extschema@.transfer t WHERE t.at >= since GROUP BY 1
 	)
 	SELECT l.account_id, pg_catalog.sum(l.micros)
-	FROM (SELECT k.account_id, k.closing AS micros FROM @extschema@.account_month k WHERE k.month = (SELECT month FROM last)
+	FROM (SELECT k.account_id, k.closing AS micros FROM @extschema@.account_month k WHERE k.month = last
 		  UNION ALL
 		  SELECT m.account_id, m.micros FROM moved m) l
-	GROUP BY l.account_id
+	GROUP BY l.account_id;
+END
 $$;
 COMMENT ON FUNCTION @extschema@.journal_balances(boolean) IS 'Every account''s journal balance in micro-units: over the whole journal (full), else the last closed month''s closing balances plus the open months';
 

@@ -24,10 +24,14 @@ CREATE FUNCTION @extschema@.customer_movements(lo timestamptz, hi timestamptz)
 	RETURNS TABLE (customer bigint, month date, recharged @extschema@.amount, vouchers_granted @extschema@.amount,
 				   charged @extschema@.amount, refunded @extschema@.amount, cash_change @extschema@.amount,
 				   used @extschema@.amount)
-	LANGUAGE sql STABLE SECURITY DEFINER CALLED ON NULL INPUT PARALLEL SAFE
+	LANGUAGE plpgsql STABLE SECURITY DEFINER CALLED ON NULL INPUT PARALLEL SAFE
 	SET search_path = pg_catalog, @extschema@, pg_temp
+	SET plan_cache_mode = force_custom_plan	/* the bounds known when planning: months outside them not even planned */
 	SET jit = off			/* compiling the plan of every month's partition costs more than the read */
 	AS $$
+#variable_conflict use_column
+BEGIN
+	RETURN QUERY
 	SELECT x.customer_id,
 		   (pg_catalog.date_trunc('month', x.at AT TIME ZONE (SELECT @extschema@.billing_timezone())))::date,
 		   coalesce(@extschema@.sum(x.amount) FILTER (WHERE x.kind = 'recharge'), z.z),
@@ -45,8 +49,9 @@ CREATE FUNCTION @extschema@.customer_movements(lo timestamptz, hi timestamptz)
 	FROM @extschema@.transfer x
 	JOIN @extschema@.wallet w ON w.customer_id = x.customer_id
 	CROSS JOIN LATERAL (SELECT @extschema@.zero(@extschema@.currency(w.cash)) AS z) z
-	WHERE x.at >= (SELECT lo) AND x.at < (SELECT hi)
-	GROUP BY 1, 2, z.z
+	WHERE x.at >= lo AND x.at < hi
+	GROUP BY 1, 2, z.z;
+END
 $$;
 COMMENT ON FUNCTION @extschema@.customer_movements(timestamptz, timestamptz) IS 'Each customer''s movements by billing month over the transfers dated in [lo, hi) (customer_statement, its roll-up)';
 
@@ -71,17 +76,22 @@ SELECT @extschema@.make_append_only('@extschema@.customer_month');
 CREATE FUNCTION @extschema@.instance_hours(lo timestamptz, hi timestamptz)
 	RETURNS TABLE (instance bigint, customer bigint, hour timestamptz, seconds bigint, charged @extschema@.amount,
 				   voucher_paid @extschema@.amount, cash_paid @extschema@.amount)
-	LANGUAGE sql STABLE SECURITY DEFINER CALLED ON NULL INPUT PARALLEL SAFE
+	LANGUAGE plpgsql STABLE SECURITY DEFINER CALLED ON NULL INPUT PARALLEL SAFE
 	SET search_path = pg_catalog, @extschema@, pg_temp
+	SET plan_cache_mode = force_custom_plan	/* the bounds known when planning: months outside them not even planned */
 	SET jit = off			/* compiling the plan of every month's partition costs more than the read */
 	AS $$
+#variable_conflict use_column
+BEGIN
+	RETURN QUERY
 	SELECT o.instance_id, o.customer_id,
 		   pg_catalog.date_trunc('hour', pg_catalog.lower(o.usage) AT TIME ZONE (SELECT @extschema@.billing_timezone()))
 			   AT TIME ZONE (SELECT @extschema@.billing_timezone()),
 		   pg_catalog.sum(o.seconds)::bigint, @extschema@.sum(o.charge), @extschema@.sum(o.voucher_paid), @extschema@.sum(o.cash_paid)
 	FROM @extschema@.order_line o
-	WHERE o.at >= (SELECT lo) AND o.at < (SELECT hi)
-	GROUP BY 1, 2, 3
+	WHERE o.at >= lo AND o.at < hi
+	GROUP BY 1, 2, 3;
+END
 $$;
 COMMENT ON FUNCTION @extschema@.instance_hours(timestamptz, timestamptz) IS 'The usage of each instance and hour of use over the order lines dated in [lo, hi) (instance_usage, its roll-up)';
 

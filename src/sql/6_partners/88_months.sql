@@ -82,16 +82,20 @@ CREATE FUNCTION @extschema@.platform_days(lo timestamptz, hi timestamptz)
 	RETURNS TABLE (day date, currency text, service_fees @extschema@.amount, commissions @extschema@.amount,
 				   voucher_breakage @extschema@.amount, compensation_paid @extschema@.amount,
 				   compensation_recovered @extschema@.amount, vouchers_spent @extschema@.amount, forfeits @extschema@.amount)
-	LANGUAGE sql STABLE SECURITY DEFINER CALLED ON NULL INPUT PARALLEL SAFE
+	LANGUAGE plpgsql STABLE SECURITY DEFINER CALLED ON NULL INPUT PARALLEL SAFE
 	SET search_path = pg_catalog, @extschema@, pg_temp
+	SET plan_cache_mode = force_custom_plan	/* the bounds known when planning: months outside them not even planned */
 	SET jit = off			/* compiling the plan of every month's partition costs more than the read */
 	AS $$
+#variable_conflict use_column
+BEGIN
+	RETURN QUERY
 	WITH legs AS (
 		SELECT x.at, x.kind, x.credit_account AS account_id, x.amount FROM @extschema@.transfer x
-		WHERE x.at >= (SELECT lo) AND x.at < (SELECT hi)
+		WHERE x.at >= lo AND x.at < hi
 		UNION ALL
 		SELECT x.at, x.kind, x.debit_account, -x.amount FROM @extschema@.transfer x
-		WHERE x.at >= (SELECT lo) AND x.at < (SELECT hi)
+		WHERE x.at >= lo AND x.at < hi
 	)
 	SELECT (l.at AT TIME ZONE (SELECT @extschema@.billing_timezone()))::date, a.currency,
 		   coalesce(@extschema@.sum(l.amount) FILTER (WHERE a.purpose = 'fee'), z.z),
@@ -104,7 +108,8 @@ CREATE FUNCTION @extschema@.platform_days(lo timestamptz, hi timestamptz)
 	FROM legs l
 	JOIN @extschema@.account a ON a.account_id = l.account_id AND a.owner_kind = 'platform'
 	CROSS JOIN LATERAL (SELECT @extschema@.zero(a.currency) AS z) z
-	GROUP BY 1, 2, z.z
+	GROUP BY 1, 2, z.z;
+END
 $$;
 COMMENT ON FUNCTION @extschema@.platform_days(timestamptz, timestamptz) IS 'The platform''s revenue of each day and currency over the transfers dated in [lo, hi) (platform_revenue, its roll-up)';
 
