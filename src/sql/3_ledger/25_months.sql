@@ -25,7 +25,8 @@
  * API: closed_until, journal_balances.
  * Internals: active_holds, add_journal_month, add_journal_months,
  *   carry_holds, check_open, close_ledger_month, freeze_journal_month,
- *   journal_tables, ledger_month_digest, month_bounds, month_lock_key.
+ *   journal_tables, ledger_month_digest, month_bounds, month_lock_key,
+ *   rollup_sum.
  * Tables: account_month, closed_month, hold_carry.
  * Uses: 1_types, 2_base.
  */
@@ -252,15 +253,25 @@ END
 $$;
 COMMENT ON FUNCTION @extschema@.close_ledger_month(date) IS 'Write the ledger''s roll-up of a closed month (each account''s debits, credits, closing balance); returns its digest';
 
+-- a roll-up table's rows of month m, counted and their hashes summed (each column type's hash, no text): the digests' part
+CREATE FUNCTION @extschema@.rollup_sum(tbl regclass, m date) RETURNS text
+	LANGUAGE plpgsql STABLE CALLED ON NULL INPUT PARALLEL SAFE
+	AS $$
+DECLARE
+	result text;
+BEGIN
+	EXECUTE pg_catalog.format('SELECT pg_catalog.count(*) || '':'' || coalesce(pg_catalog.sum(pg_catalog.hash_record(k)), 0)
+							   FROM %s k WHERE k.month = $1', tbl) INTO result USING m;
+	RETURN result;
+END
+$$;
+COMMENT ON FUNCTION @extschema@.rollup_sum(regclass, date) IS 'The rows of a month in a roll-up table, counted and their hashes summed (the closed months'' digests)';
+
 CREATE FUNCTION @extschema@.ledger_month_digest(m date) RETURNS text
 	LANGUAGE sql STABLE CALLED ON NULL INPUT PARALLEL SAFE
 	AS $$
-	SELECT pg_catalog.md5(
-		(SELECT pg_catalog.count(*) || ':' || coalesce(pg_catalog.sum(pg_catalog.hash_record(k)), 0)
-		 FROM @extschema@.account_month k WHERE k.month = m)
-		|| ';' ||
-		(SELECT pg_catalog.count(*) || ':' || coalesce(pg_catalog.sum(pg_catalog.hash_record(c)), 0)
-		 FROM @extschema@.hold_carry c WHERE c.month = m))
+	SELECT pg_catalog.md5(@extschema@.rollup_sum('@extschema@.account_month', m) || ';'
+						  || @extschema@.rollup_sum('@extschema@.hold_carry', m))
 $$;
 COMMENT ON FUNCTION @extschema@.ledger_month_digest(date) IS 'The digest of the ledger''s roll-up of a month: its rows counted and their hashes summed (every column''s type''s hash; no text)';
 

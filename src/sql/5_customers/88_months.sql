@@ -142,8 +142,7 @@ COMMENT ON FUNCTION @extschema@.close_customer_month(date) IS 'Write the custome
 CREATE FUNCTION @extschema@.customer_month_digest(m date) RETURNS text
 	LANGUAGE sql STABLE CALLED ON NULL INPUT PARALLEL SAFE
 	AS $$
-	SELECT pg_catalog.md5((SELECT pg_catalog.count(*) || ':' || coalesce(pg_catalog.sum(pg_catalog.hash_record(k)), 0)
-						   FROM @extschema@.customer_month k WHERE k.month = m))
+	SELECT pg_catalog.md5(@extschema@.rollup_sum('@extschema@.customer_month', m))
 $$;
 COMMENT ON FUNCTION @extschema@.customer_month_digest(date) IS 'The digest of the customers'' statement roll-up of a month';
 
@@ -151,7 +150,6 @@ COMMENT ON FUNCTION @extschema@.customer_month_digest(date) IS 'The digest of th
 CREATE FUNCTION @extschema@.instance_hour_digest(m date) RETURNS text
 	LANGUAGE sql STABLE CALLED ON NULL INPUT PARALLEL SAFE
 	AS $$
-	SELECT pg_catalog.md5((SELECT pg_catalog.count(*) || ':' || coalesce(pg_catalog.sum(pg_catalog.hash_record(h)), 0)
-						   FROM @extschema@.instance_hour h WHERE h.month = m))
+	SELECT pg_catalog.md5(@extschema@.rollup_sum('@extschema@.instance_hour', m))
 $$;
 COMMENT ON FUNCTION @extschema@.instance_hour_digest(date) IS 'The digest of the instance hours of a month''s order lines';

@@ -158,11 +158,7 @@ COMMENT ON FUNCTION @extschema@.close_partner_month(date) IS 'Write the partners
 CREATE FUNCTION @extschema@.partner_month_digest(m date) RETURNS text
 	LANGUAGE sql STABLE CALLED ON NULL INPUT PARALLEL SAFE
 	AS $$
-	SELECT pg_catalog.md5(
-		(SELECT pg_catalog.count(*) || ':' || coalesce(pg_catalog.sum(pg_catalog.hash_record(k)), 0)
-		 FROM @extschema@.partner_month k WHERE k.month = m)
-		|| ';' ||
-		(SELECT pg_catalog.count(*) || ':' || coalesce(pg_catalog.sum(pg_catalog.hash_record(d)), 0)
-		 FROM @extschema@.platform_day d WHERE d.month = m))
+	SELECT pg_catalog.md5(@extschema@.rollup_sum('@extschema@.partner_month', m) || ';'
+						  || @extschema@.rollup_sum('@extschema@.platform_day', m))
 $$;
 COMMENT ON FUNCTION @extschema@.partner_month_digest(date) IS 'The digest of the partners'' and the platform''s roll-ups of a month';
