@@ -5,7 +5,7 @@
 -- waits for tick and for failing customers; tick closes the month before last
 -- only on the clock; verify() stays all ok (R-LED-3, R-LED-4).
 BEGIN;
-SELECT plan(37);
+SELECT plan(41);
 SET search_path = gpubill, public;
 SET TimeZone = 'UTC';
 SELECT set_setting('channel_bonus_rate.alipay', '0.05');
@@ -54,6 +54,12 @@ BEGIN
 		PERFORM gpubill.stop_instance(i, r.started + interval '3 hours 20 minutes');
 	END LOOP;
 END $$;
+-- an exchange contract paid in March: its provider's wallet (R-EXC-4)
+SELECT open_provider('cl-prov', 'CNY', '2025-12-31 00:00+08') AS pv \gset
+SELECT open_customer('cl-buyer', 'CNY', '2025-12-31 00:00+08') AS buyer \gset
+SELECT set_approved(:buyer, true);
+SELECT create_contract(:buyer, :pv, 1, '1.00 CNY', '[2026-03-10 00:00+08, 2026-03-20 00:00+08)', '2026-03-01 10:00+08') AS ct \gset
+SELECT pay_contract(:ct, '240.00 CNY', 'cl-wire', '2026-03-02 10:00+08') IS NOT NULL AS paid;
 SELECT report_outage(:m, '2026-06-10 10:30+08', '2026-06-10 11:00+08', false, '2026-06-10 12:00+08');
 SELECT tick('2026-12-20 00:00+08') IS NOT NULL AS december;
 SELECT request_withdrawal(:owner, '1.00 CNY', '2026-12-20 00:00+08');
@@ -66,6 +72,7 @@ CREATE TEMP TABLE before_ps AS SELECT * FROM partner_statement;
 CREATE TEMP TABLE before_pr AS SELECT * FROM platform_revenue;
 CREATE TEMP TABLE before_iu AS SELECT * FROM instance_usage;
 CREATE TEMP TABLE before_pm AS SELECT * FROM partner_money(:owner, '2026-12-21 00:00+08');
+CREATE TEMP TABLE before_pw AS SELECT * FROM provider_wallet(:pv);
 CREATE TEMP TABLE before_rf AS SELECT w.customer_id, refundable(w) AS refundable FROM wallet w;
 SELECT ok(pg_temp.same('customer_statement', 'journal_customer_statement'), 'before any close: customer_statement is the journal''s');
 
@@ -89,6 +96,11 @@ SELECT is(ARRAY(SELECT to_char(month, 'YYYY-MM') FROM closed_month ORDER BY mont
 		  'January to November are closed');
 SELECT is(closed_until(), '2026-11-30 16:00+00'::timestamptz, 'the journal is closed up to December (billing time zone)');
 SELECT is(close_period('2026-11-01', '2027-01-02'), 0, 'closing again closes nothing');
+SELECT throws_ok($$SELECT gpubill.set_setting('billing_timezone', 'Europe/Berlin')$$, 'GB004',
+				 'billing_timezone cannot change once a billing month is closed', 'the billing time zone is fixed once a month is closed');
+SELECT lives_ok($$SELECT gpubill.set_setting('billing_timezone', 'Asia/Shanghai')$$, 'setting it to its value is no change');
+SELECT lives_ok($$SELECT gpubill.set_setting('billing_timezone', 'Asia/Chongqing')$$,
+				'nor to a zone that gives every closed month the same bounds');
 
 -- the views: the same rows as before, and as the journal alone
 SELECT ok(pg_temp.same('customer_statement', 'before_cs'), 'customer_statement: the same rows as before the close');
@@ -97,6 +109,8 @@ SELECT ok(pg_temp.same('platform_revenue', 'before_pr'), 'platform_revenue: the 
 SELECT ok(pg_temp.same('instance_usage', 'before_iu'), 'instance_usage: the same rows');
 SELECT results_eq($$SELECT * FROM gpubill.partner_money($$ || :owner || $$, '2026-12-21 00:00+08')$$,
 				  'SELECT * FROM before_pm', 'a partner''s money (withdrawable) is the same, its closed months from their roll-up (R-PRT-2)');
+SELECT results_eq($$SELECT * FROM gpubill.provider_wallet($$ || :pv || $$)$$, 'SELECT * FROM before_pw',
+				  'a provider''s wallet is the same, its closed months from their roll-up (R-EXC-4)');
 SELECT results_eq('SELECT w.customer_id, gpubill.refundable(w) FROM gpubill.wallet w ORDER BY 1',
 				  'SELECT * FROM before_rf ORDER BY 1', 'what each customer may have refunded is the same (R-REF-1)');
 SELECT is((SELECT count(*) FROM customer_month), (SELECT count(*) FROM before_cs WHERE month < '2026-12-01'),

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # TAP: pg_dump of a database with billing data (ledger, instances, outages,
 # ratings, exchange contracts and a resale; the journal's months as
-# partitions), restored into a fresh
+# partitions; a closed month in a billing time zone not the default), restored into a fresh
 # database, keeps every row and verify() stays all ok (STYLE 11, R-LED-3).
 # Needs a running cluster (PGHOST/PGPORT/PGUSER), as scripts/test.sh provides.
 set -euo pipefail
@@ -14,6 +14,7 @@ psql -qX -d $src -v ON_ERROR_STOP=1 >/dev/null <<'SQL'
 CREATE EXTENSION gpubill;
 SET search_path = gpubill, public;
 SELECT set_setting('service_fee_rate', '0.25');
+SELECT set_setting('billing_timezone', 'Europe/Berlin');
 SELECT set_setting('channel_bonus_rate.wechat', '0.10');
 -- the journal's months: October to December get partitions of their own (issue 14); a recharge
 -- dated before any tick stays in the default partitions
@@ -47,6 +48,8 @@ SELECT create_contract((SELECT customer_id FROM customer WHERE external_ref = 'd
 SELECT tick('2026-11-06 00:00+08') IS NOT NULL;
 SELECT resell_contract((SELECT contract_id FROM contract), (SELECT customer_id FROM customer WHERE external_ref = 'dump-lab2'),
 					   '1.20 CNY', '2026-11-07');
+-- September and October closed (issue 14): restored, their roll-ups match their digests, in Berlin's months
+SELECT close_period('2026-10-01', '2026-11-07');
 SQL
 
 # a fingerprint of every billing table and the id sequence
@@ -69,7 +72,7 @@ after=$(fingerprint $dst | tr '\n' ' ')
 psql -qXAt -d $dst -v before="$before" -v after="$after" -v errors="$(grep -c . "$dump.err" || true)" <<'SQL'
 CREATE EXTENSION IF NOT EXISTS pgtap;
 SET search_path = gpubill, public;
-SELECT plan(7);
+SELECT plan(10);
 SELECT is(:'errors'::text, '0', 'pg_restore reports no error');
 SELECT is(:'after'::text, :'before'::text, 'every billing table and the id sequence are restored row for row');
 SELECT cmp_ok((SELECT count(*) FROM transfer), '>', 0::bigint, 'the journal was restored');
@@ -80,6 +83,9 @@ SELECT is(ARRAY(SELECT c.relname::text FROM pg_inherits i JOIN pg_class c ON c.o
 		  'the journal''s months are partitions again, with the default partition');
 SELECT is((SELECT count(*) FROM verify() WHERE NOT ok), 0::bigint, 'verify() is all ok on the restored database');
 SELECT is(setting('service_fee_rate'), '0.25', 'changed settings are restored');
+SELECT is(billing_timezone(), 'Europe/Berlin', 'the billing time zone too, after the closed months');
+SELECT is(closed_until(), '2026-10-31 23:00+00'::timestamptz, 'the months closed up to the end of October in Berlin');
+SELECT is((SELECT count(*) FROM verify(full => true) WHERE NOT ok), 0::bigint, 'verify(full => true) is all ok on the restored database');
 SELECT * FROM finish();
 SQL
 cat "$dump.err" >&2

@@ -5,7 +5,7 @@
 -- there; every partition is append-only (R-LED-4); a transfer is reversed
 -- once across months; the journal and verify() are unchanged (R-LED-1, R-LED-3).
 BEGIN;
-SELECT plan(27);
+SELECT plan(31);
 SET search_path = gpubill, public;
 SET TimeZone = 'UTC';
 
@@ -77,6 +77,20 @@ SELECT is((SELECT reversed_by FROM (SELECT transfer_id AS reversed_by FROM rever
 
 SELECT throws_ok($$SELECT gpubill.add_journal_months('2027-01-01', -1)$$, '22023', NULL, 'months ahead must not be negative');
 SELECT is(ARRAY(SELECT check_name FROM verify() WHERE NOT ok), '{}'::text[], 'verify() is all ok');
+
+-- billing_timezone changed before any month is closed (allowed: test/close.sql): a month partition
+-- made under the old zone may overlap one of the new zone; the month stays in the default partition
+SELECT set_setting('billing_timezone', 'Pacific/Auckland');
+SELECT is(add_journal_months('2027-04-10 00:00+12', 0), 1,
+		  'Auckland''s April gets its transfer partition; its order lines overlap Shanghai''s March: none, and no error');
+SELECT is((SELECT bound FROM parts WHERE part = 'transfer_2027_04'),
+		  $$FOR VALUES FROM ('2027-03-31 11:00:00+00') TO ('2027-04-30 12:00:00+00')$$, 'April in Auckland');
+SELECT ok(to_regclass('gpubill.order_line_2027_04') IS NULL, 'order lines of April stay in the default partition');
+-- closing a month freezes the partitions that end by its end, whatever their names
+SELECT freeze_journal_month('2027-03-01');
+SELECT is(ARRAY(SELECT c.relname::text FROM pg_constraint k JOIN pg_class c ON c.oid = k.conrelid WHERE k.conname = 'month_closed' ORDER BY 1),
+		  ARRAY['order_line_2026_12', 'order_line_2027_01', 'order_line_2027_02', 'transfer_2026_12', 'transfer_2027_01', 'transfer_2027_02'],
+		  'Auckland''s March frozen: Shanghai''s months up to February; not Shanghai''s March, which ends in Auckland''s April');
 
 SELECT * FROM finish();
 ROLLBACK;

@@ -25,8 +25,8 @@
  * API: closed_until, journal_balances.
  * Internals: active_holds, add_journal_month, add_journal_months,
  *   carry_holds, check_open, close_ledger_month, freeze_journal_month,
- *   journal_tables, ledger_month_digest, month_bounds, month_lock_key,
- *   rollup_sum.
+ *   journal_tables, keep_billing_timezone, ledger_month_digest, month_bounds,
+ *   month_lock_key, rollup_sum.
  * Tables: account_month, closed_month, hold_carry.
  * Uses: 1_types, 2_base.
  */
@@ -75,8 +75,10 @@ BEGIN
 			EXECUTE pg_catalog.format('CREATE TABLE @extschema@.%I (LIKE %s INCLUDING DEFAULTS INCLUDING CONSTRAINTS INCLUDING INDEXES)',
 									  part, def);
 			EXECUTE pg_catalog.format('ALTER TABLE %s ATTACH PARTITION @extschema@.%I FOR VALUES FROM (%L) TO (%L)', tbl, part, lo, hi);
-		EXCEPTION WHEN check_violation THEN
-			CONTINUE;	/* a row of the month reached the default partition while this waited for it: the month stays there */
+		EXCEPTION WHEN check_violation OR invalid_object_definition THEN
+			/* a row of the month reached the default partition while this waited for it, or a partition made
+			   under another billing_timezone overlaps the month: the month stays in the default partition */
+			CONTINUE;
 		END;
 		EXECUTE pg_catalog.format('COMMENT ON TABLE @extschema@.%I IS %L', part,
 			pg_catalog.format('The rows of %s of the billing month %s (%s)', tbl, pg_catalog.to_char(lo AT TIME ZONE tz, 'YYYY-MM'), tz));
@@ -136,6 +138,29 @@ CREATE TABLE @extschema@.closed_month (
 COMMENT ON TABLE @extschema@.closed_month IS 'A closed billing month: its bounds, when it was closed and the digest of its roll-ups; append-only';
 SELECT pg_catalog.pg_extension_config_dump('@extschema@.closed_month', '');
 SELECT @extschema@.make_append_only('@extschema@.closed_month');
+
+/* a closed month's roll-ups were made with its bounds in the billing time zone: it is fixed from then on */
+CREATE FUNCTION @extschema@.keep_billing_timezone() RETURNS trigger
+	LANGUAGE plpgsql VOLATILE CALLED ON NULL INPUT PARALLEL UNSAFE
+	SET search_path = pg_catalog, @extschema@, pg_temp
+	AS $$
+BEGIN
+	/* a zone that gives every closed month the same bounds is no change (a restore inserts the setting after them) */
+	IF EXISTS (SELECT FROM @extschema@.closed_month c
+			   CROSS JOIN LATERAL (SELECT @extschema@.billing_period('month', c.starts_at, NEW.value) AS m) p
+			   WHERE (@extschema@.lower(p.m), @extschema@.upper(p.m)) IS DISTINCT FROM (c.starts_at, c.ends_at)) THEN
+		RAISE EXCEPTION 'billing_timezone cannot change once a billing month is closed'
+			USING ERRCODE = 'GB004',
+				  DETAIL = pg_catalog.format('The months up to %s are closed in %s.',
+							pg_catalog.to_char((SELECT pg_catalog.max(c.month) FROM @extschema@.closed_month c), 'YYYY-MM'),
+							@extschema@.billing_timezone());
+	END IF;
+	RETURN NEW;
+END
+$$;
+COMMENT ON FUNCTION @extschema@.keep_billing_timezone() IS 'Trigger: billing_timezone is refused a zone that gives a closed billing month other bounds (GB004)';
+CREATE TRIGGER settings_keep_billing_timezone BEFORE INSERT OR UPDATE ON @extschema@.settings
+	FOR EACH ROW WHEN (NEW.key = 'billing_timezone') EXECUTE FUNCTION @extschema@.keep_billing_timezone();
 
 -- the end of the last closed month: no money moves before it (NULL: no month is closed)
 CREATE FUNCTION @extschema@.closed_until() RETURNS timestamptz
@@ -280,15 +305,21 @@ CREATE FUNCTION @extschema@.freeze_journal_month(m date) RETURNS integer
 	LANGUAGE plpgsql VOLATILE CALLED ON NULL INPUT PARALLEL UNSAFE
 	AS $$
 DECLARE
-	tbl regclass;
+	b record := @extschema@.month_bounds(m);
 	part regclass;
 	n integer := 0;
 BEGIN
-	FOR tbl IN SELECT * FROM @extschema@.journal_tables() LOOP
-		part := pg_catalog.to_regclass(pg_catalog.format('@extschema@.%I',
-					(SELECT c.relname FROM pg_catalog.pg_class c WHERE c.oid = tbl) || '_' || pg_catalog.to_char(m, 'YYYY_MM')));
-		CONTINUE WHEN part IS NULL
-			OR EXISTS (SELECT FROM pg_catalog.pg_constraint k WHERE k.conrelid = part AND k.conname = 'month_closed');
+	/* by their bounds, not their names: every month partition that ends by the month's end (one made
+	   under another billing_timezone may straddle two months: it is frozen with the later one) */
+	FOR part IN
+		SELECT c.oid::regclass
+		FROM @extschema@.journal_tables() t
+		JOIN pg_catalog.pg_inherits i ON i.inhparent = t
+		JOIN pg_catalog.pg_class c ON c.oid = i.inhrelid
+		WHERE pg_catalog.pg_get_expr(c.relpartbound, c.oid) <> 'DEFAULT'
+		  AND pg_catalog.substring(pg_catalog.pg_get_expr(c.relpartbound, c.oid), $re$TO \('([^']*)'\)$re$)::timestamptz <= b.ends_at
+		  AND NOT EXISTS (SELECT FROM pg_catalog.pg_constraint k WHERE k.conrelid = c.oid AND k.conname = 'month_closed')
+	LOOP
 		EXECUTE pg_catalog.format('ALTER TABLE %s ADD CONSTRAINT month_closed CHECK (false) NOT VALID', part);
 		n := n + 1;
 	END LOOP;

@@ -276,6 +276,8 @@ DECLARE
 	p @extschema@.partner;
 	acc bigint;
 	z @extschema@.amount;
+	last date;
+	since timestamptz;
 BEGIN
 	SELECT * INTO p FROM @extschema@.partner k WHERE k.partner_id = provider AND k.is_provider;
 	IF NOT FOUND THEN
@@ -283,12 +285,20 @@ BEGIN
 	END IF;
 	acc := @extschema@.account_of('partner', provider, 'exchange', p.currency);
 	z := @extschema@.zero(p.currency);
-	/* sums over the contracts' customer-keyed transfers (SPEC 10) */
+	/*
+	 * the wallet's closing balance of the last closed month (its roll-up),
+	 * plus the open months' transfers of the provider's contracts: only they
+	 * move the wallet, and they are keyed by customer (SPEC 10)
+	 */
+	SELECT c.month, c.ends_at INTO last, since FROM @extschema@.closed_month c ORDER BY c.month DESC LIMIT 1;
 	RETURN QUERY
-	SELECT coalesce((SELECT @extschema@.sum(CASE WHEN x.credit_account = acc THEN x.amount ELSE -x.amount END)
-					 FROM @extschema@.contract c
-					 JOIN @extschema@.transfer x ON x.object_type = 'contract' AND x.object_id = c.contract_id
-					 WHERE c.provider_id = provider AND acc IN (x.credit_account, x.debit_account)), z),
+	SELECT @extschema@.amount(coalesce((SELECT k.closing FROM @extschema@.account_month k WHERE k.month = last AND k.account_id = acc), 0)
+							  / 1000000, p.currency)
+		   + coalesce((SELECT @extschema@.sum(CASE WHEN x.credit_account = acc THEN x.amount ELSE -x.amount END)
+					   FROM @extschema@.contract c
+					   JOIN @extschema@.transfer x ON x.object_type = 'contract' AND x.object_id = c.contract_id
+					   WHERE c.provider_id = provider AND acc IN (x.credit_account, x.debit_account)
+						 AND x.at >= coalesce(since, '-infinity')), z),
 		   coalesce((SELECT @extschema@.sum(r.commission) FROM @extschema@.contract_receipt r
 					 WHERE r.provider_id = provider AND r.kind NOT IN ('premium', 'reseller_refund')), z),
 		   coalesce((SELECT @extschema@.sum(o.amount - o.recovered) FROM @extschema@.provider_offset o
