@@ -5,7 +5,7 @@
 -- waits for tick and for failing customers; tick closes the month before last
 -- only on the clock; verify() stays all ok (R-LED-3, R-LED-4).
 BEGIN;
-SELECT plan(41);
+SELECT plan(52);
 SET search_path = gpubill, public;
 SET TimeZone = 'UTC';
 SELECT set_setting('channel_bonus_rate.alipay', '0.05');
@@ -64,6 +64,7 @@ SELECT report_outage(:m, '2026-06-10 10:30+08', '2026-06-10 11:00+08', false, '2
 SELECT tick('2026-12-20 00:00+08') IS NOT NULL AS december;
 SELECT request_withdrawal(:owner, '1.00 CNY', '2026-12-20 00:00+08');
 SELECT reverse_transfer((SELECT min(transfer_id) FROM transfer WHERE kind = 'fee'), 'fee charged in error', '2026-12-20 01:00+08');
+SELECT reverse_transfer((SELECT min(transfer_id) FROM transfer WHERE kind = 'recharge'), 'chargeback', '2026-12-20 02:00+08');
 SELECT tick('2027-01-01 00:00+08') IS NOT NULL AS year_end;
 
 SELECT cmp_ok((SELECT count(DISTINCT month) FROM customer_statement), '>=', 12::bigint, 'a year of statements');
@@ -154,6 +155,35 @@ SELECT is((SELECT count(*) FROM closed_month WHERE month = '2027-01-01'), 0::big
 
 SELECT is(ARRAY(SELECT check_name FROM verify(full => true) WHERE NOT ok), '{}'::text[],
 		  'verify(full => true): the whole journal, the roll-ups recomputed from it, is all ok');
+
+-- archiving: January's partitions detached, its roll-ups kept; the journal is read after it
+SELECT throws_ok($$SET LOCAL ROLE gpubill_app; SELECT gpubill.archive_month('2026-01-01', '2027-02-02')$$, '42501', NULL,
+				 'archive_month is for gpubill_admin');
+RESET ROLE;
+SELECT throws_ok($$SELECT gpubill.archive_month('2027-01-01', '2027-02-02')$$, 'GB004',
+				 'the billing month 2027-01 cannot be archived: it is not closed', 'an open month is not archived');
+SELECT throws_ok($$SELECT gpubill.archive_month(NULL, '2027-02-02')$$, '22023', NULL, 'a month must be given');
+CREATE TEMP TABLE jan AS SELECT transfer_id FROM transfer WHERE at < '2026-01-31 16:00+00';
+CREATE TEMP TABLE pre_cs AS SELECT * FROM customer_statement;
+CREATE TEMP TABLE pre_ps AS SELECT * FROM partner_statement;
+CREATE TEMP TABLE pre_pr AS SELECT * FROM platform_revenue;
+CREATE TEMP TABLE pre_iu AS SELECT * FROM instance_usage;
+SET LOCAL ROLE gpubill_admin;
+SELECT is(archive_month('2026-01-20', '2027-02-02'), 1, 'gpubill_admin archives January');
+RESET ROLE;
+SELECT is(archive_month('2026-01-01', '2027-02-02'), 0, 'once');
+SELECT is((SELECT partitions FROM archived_month WHERE month = '2026-01-01'), ARRAY['gpubill.order_line_2026_01', 'gpubill.transfer_2026_01'],
+		  'its partitions are recorded, detached');
+SELECT ok(NOT EXISTS (SELECT FROM pg_inherits WHERE inhrelid = 'gpubill.transfer_2026_01'::regclass)
+		  AND (SELECT count(*) FROM transfer_2026_01) = (SELECT count(*) FROM jan), 'January is a table apart, with its rows, to be dumped and dropped');
+SELECT is((SELECT count(*) FROM transfer t JOIN jan USING (transfer_id)), 0::bigint, 'the journal no longer has January');
+SELECT is(ARRAY(SELECT check_name FROM verify(full => true) WHERE NOT ok), '{}'::text[],
+		  'verify(full => true) starts after January, from its roll-ups (a reversal of January''s fee and recharge in December included)');
+SELECT ok(pg_temp.same('customer_statement', 'pre_cs') AND pg_temp.same('partner_statement', 'pre_ps')
+		  AND pg_temp.same('platform_revenue', 'pre_pr') AND pg_temp.same('instance_usage', 'pre_iu'),
+		  'the statement views are unchanged');
+SELECT throws_ok(format($$SELECT gpubill.reverse_transfer(%s, 'too late', '2027-01-10 00:00+08')$$, (SELECT max(transfer_id) FROM jan)),
+				 'P0002', NULL, 'an archived transfer cannot be reversed: it is not in the database');
 
 -- verify() reads the closed months' roll-ups against their digests; verify(full => true) the journal
 -- (and the hours of use, as many as the order lines, which verify() leaves to it)

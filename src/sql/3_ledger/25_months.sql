@@ -24,10 +24,11 @@
  * Map (scripts/file-map.pl):
  * API: closed_until, journal_balances.
  * Internals: active_holds, add_journal_month, add_journal_months,
- *   carry_holds, check_open, close_ledger_month, freeze_journal_month,
- *   journal_tables, keep_billing_timezone, ledger_month_digest, month_bounds,
- *   month_lock_key, rollup_sum.
- * Tables: account_month, closed_month, hold_carry.
+ *   archive_journal_month, carry_holds, check_open, close_ledger_month,
+ *   freeze_journal_month, journal_base, journal_tables,
+ *   keep_billing_timezone, ledger_month_digest, month_bounds, month_lock_key,
+ *   rollup_sum.
+ * Tables: account_month, archived_month, closed_month, hold_carry.
  * Uses: 1_types, 2_base.
  */
 
@@ -168,6 +169,82 @@ CREATE FUNCTION @extschema@.closed_until() RETURNS timestamptz
 	SET search_path = pg_catalog, @extschema@, pg_temp
 	AS $$ SELECT pg_catalog.max(c.ends_at) FROM @extschema@.closed_month c $$;
 COMMENT ON FUNCTION @extschema@.closed_until() IS 'The end of the last closed billing month (NULL when none is): the journal is never written before it';
+
+/*
+ * Archived months: closed months whose partitions were detached from the
+ * journal (archive_month, 8_clock) to be kept elsewhere.  Their roll-ups
+ * stay; every read of the journal, verify(full => true) included, starts
+ * after the last of them, from its roll-ups.
+ */
+CREATE TABLE @extschema@.archived_month (
+	month		date PRIMARY KEY REFERENCES @extschema@.closed_month,
+	ends_at		timestamptz NOT NULL UNIQUE,
+	at			timestamptz NOT NULL,		/* the business time of the archiving */
+	recorded_at	timestamptz NOT NULL DEFAULT pg_catalog.statement_timestamp(),
+	partitions	text[] NOT NULL				/* the tables detached: to be dumped and dropped */
+);
+COMMENT ON TABLE @extschema@.archived_month IS 'A closed billing month whose journal partitions were detached (archive_month): the journal is read from the end of the last; append-only';
+SELECT pg_catalog.pg_extension_config_dump('@extschema@.archived_month', '');
+SELECT @extschema@.make_append_only('@extschema@.archived_month');
+
+/*
+ * Where a read of the journal starts: the last month whose roll-ups it takes
+ * (NULL: none) and the instant from which it reads the journal.  Full: the
+ * last archived month (the journal before it is not in the database);
+ * else the last closed month.
+ */
+CREATE FUNCTION @extschema@.journal_base(whole boolean, OUT month date, OUT since timestamptz)
+	LANGUAGE sql STABLE CALLED ON NULL INPUT PARALLEL SAFE
+	AS $$
+	SELECT m.month, coalesce(m.ends_at, '-infinity')
+	FROM (SELECT NULL::date AS month, NULL::timestamptz AS ends_at) z
+	LEFT JOIN LATERAL (SELECT a.month, a.ends_at FROM @extschema@.archived_month a WHERE whole
+					   UNION ALL
+					   SELECT c.month, c.ends_at FROM @extschema@.closed_month c WHERE NOT whole
+					   ORDER BY 1 DESC LIMIT 1) m ON true
+$$;
+COMMENT ON FUNCTION @extschema@.journal_base(boolean) IS 'Where a read of the journal starts: the month whose roll-ups it takes and the instant it reads from (full: after the last archived month; else after the last closed month)';
+
+/*
+ * Detach the partitions of the closed month m, once: every partition of
+ * the journal that ends by the month's end and is still attached (a month
+ * kept in the default partition stays there, unread).  The months before
+ * it must be archived.
+ */
+CREATE FUNCTION @extschema@.archive_journal_month(m date, t timestamptz) RETURNS integer
+	LANGUAGE plpgsql VOLATILE CALLED ON NULL INPUT PARALLEL UNSAFE
+	AS $$
+DECLARE
+	c @extschema@.closed_month;
+	part record;
+	parts text[] := '{}';
+BEGIN
+	SELECT * INTO c FROM @extschema@.closed_month k WHERE k.month = m;
+	IF NOT FOUND THEN
+		RAISE EXCEPTION 'the billing month % cannot be archived: it is not closed', pg_catalog.to_char(m, 'YYYY-MM')
+			USING ERRCODE = 'GB004';
+	END IF;
+	IF EXISTS (SELECT FROM @extschema@.archived_month a WHERE a.month = m) THEN
+		RETURN 0;
+	END IF;
+	FOR part IN
+		SELECT t.tbl, c2.oid::regclass AS child
+		FROM @extschema@.journal_tables() t(tbl)
+		JOIN pg_catalog.pg_inherits i ON i.inhparent = t.tbl
+		JOIN pg_catalog.pg_class c2 ON c2.oid = i.inhrelid
+		WHERE pg_catalog.pg_get_expr(c2.relpartbound, c2.oid) <> 'DEFAULT'
+		  AND pg_catalog.substring(pg_catalog.pg_get_expr(c2.relpartbound, c2.oid), $re$TO \('([^']*)'\)$re$)::timestamptz <= c.ends_at
+		ORDER BY 2::text
+	LOOP
+		EXECUTE pg_catalog.format('ALTER TABLE %s DETACH PARTITION %s', part.tbl, part.child);
+		parts := parts || (SELECT pg_catalog.format('%I.%I', n.nspname, c2.relname) FROM pg_catalog.pg_class c2
+						   JOIN pg_catalog.pg_namespace n ON n.oid = c2.relnamespace WHERE c2.oid = part.child);
+	END LOOP;
+	INSERT INTO @extschema@.archived_month (month, ends_at, at, partitions) VALUES (m, c.ends_at, t, parts);
+	RETURN 1;
+END
+$$;
+COMMENT ON FUNCTION @extschema@.archive_journal_month(date, timestamptz) IS 'Detach the journal partitions of a closed month (those ending by its end) and record it archived; once';
 
 -- the key of t's billing month among advisory locks (a writer holds it shared, close_period exclusive)
 CREATE FUNCTION @extschema@.month_lock_key(t timestamptz) RETURNS integer
@@ -353,9 +430,9 @@ COMMENT ON FUNCTION @extschema@.carry_holds(date) IS 'Write the holds active at 
 
 /*
  * Every account's journal balance (credits minus debits, micro-units as
- * numeric): full, over the whole journal; else the closing balances of the
- * last closed month and the open months' transfers (a read that does not
- * grow with history).
+ * numeric): the closing balances of the last closed month and the open
+ * months' transfers (a read that does not grow with history); full, of the
+ * last archived month (none: the whole journal) and the transfers after it.
  */
 CREATE FUNCTION @extschema@.journal_balances(whole boolean) RETURNS TABLE (account_id bigint, balance numeric)
 	LANGUAGE plpgsql STABLE SECURITY DEFINER CALLED ON NULL INPUT PARALLEL SAFE
@@ -366,12 +443,9 @@ CREATE FUNCTION @extschema@.journal_balances(whole boolean) RETURNS TABLE (accou
 #variable_conflict use_column
 DECLARE
 	last date;
-	since timestamptz := '-infinity';
+	since timestamptz;
 BEGIN
-	IF NOT whole THEN
-		SELECT c.month, c.ends_at INTO last, since FROM @extschema@.closed_month c ORDER BY c.month DESC LIMIT 1;
-		since := coalesce(since, '-infinity');
-	END IF;
+	SELECT b.month, b.since INTO last, since FROM @extschema@.journal_base(whole) b;
 	RETURN QUERY
 	WITH moved AS (	/* summed per account in bigint micro-units first (128-bit sums: exact, and 3x faster than numeric) */
 		SELECT t.credit_account AS account_id, pg_catalog.sum(@extschema@.micros(t.amount)) AS micros
@@ -387,21 +461,21 @@ BEGIN
 	GROUP BY l.account_id;
 END
 $$;
-COMMENT ON FUNCTION @extschema@.journal_balances(boolean) IS 'Every account''s journal balance in micro-units: over the whole journal (full), else the last closed month''s closing balances plus the open months';
+COMMENT ON FUNCTION @extschema@.journal_balances(boolean) IS 'Every account''s journal balance in micro-units: the closing balances of the last archived (full) or closed month plus the journal after it';
 
--- the holds active now: full, over every hold; else those carried from the last closed month and the open months'
+-- the holds active now: those carried from the last closed month (full: archived; none: every hold) and those placed after it
 CREATE FUNCTION @extschema@.active_holds(whole boolean) RETURNS SETOF @extschema@.hold
 	LANGUAGE sql STABLE CALLED ON NULL INPUT PARALLEL SAFE
 	AS $$
 	WITH last AS (
-		SELECT c.month, c.ends_at FROM @extschema@.closed_month c WHERE NOT whole ORDER BY c.month DESC LIMIT 1
+		SELECT b.month, b.since FROM @extschema@.journal_base(whole) b
 	)
 	SELECT h.* FROM @extschema@.hold h
-	WHERE h.at >= coalesce((SELECT ends_at FROM last), '-infinity')
+	WHERE h.at >= (SELECT since FROM last)
 	  AND NOT EXISTS (SELECT FROM @extschema@.hold_end e WHERE e.hold_id = h.hold_id)
 	UNION ALL
 	SELECT h.* FROM @extschema@.hold_carry c JOIN @extschema@.hold h ON h.hold_id = c.hold_id
 	WHERE c.month = (SELECT month FROM last)
 	  AND NOT EXISTS (SELECT FROM @extschema@.hold_end e WHERE e.hold_id = h.hold_id)
 $$;
-COMMENT ON FUNCTION @extschema@.active_holds(boolean) IS 'The holds not ended: over every hold (full), else those carried from the last closed month and the open months''';
+COMMENT ON FUNCTION @extschema@.active_holds(boolean) IS 'The holds not ended: those carried from the last archived (full) or closed month and those placed after it';

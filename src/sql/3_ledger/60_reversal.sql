@@ -30,6 +30,10 @@ BEGIN
 	PERFORM @extschema@.check_text(reason, 'reason', 1000);
 	SELECT * INTO x FROM @extschema@.transfer k WHERE k.transfer_id = transfer;
 	IF NOT FOUND THEN
+		IF EXISTS (SELECT FROM @extschema@.archived_month) THEN
+			RAISE EXCEPTION 'unknown transfer: %', transfer USING ERRCODE = 'no_data_found',
+				HINT = 'The transfers of archived months are not in the database.';
+		END IF;
 		RAISE EXCEPTION 'unknown transfer: %', transfer USING ERRCODE = 'no_data_found';
 	END IF;
 	IF x.customer_id IS NOT NULL THEN
@@ -59,8 +63,8 @@ BEGIN
 			RAISE EXCEPTION 'insufficient funds to reverse transfer %', transfer USING ERRCODE = 'GB001';
 		END IF;
 	END IF;
-	INSERT INTO @extschema@.reversal (reverses, transfer_id, customer_id, partner_id, at)
-	VALUES (transfer, r.id, x.customer_id, x.partner_id, t);
+	INSERT INTO @extschema@.reversal (reverses, transfer_id, customer_id, partner_id, at, kind, amount)
+	VALUES (transfer, r.id, x.customer_id, x.partner_id, t, x.kind, x.amount);
 	PERFORM @extschema@.post_transfers(ARRAY[ROW(r.id, x.customer_id, x.partner_id, t, 'reversal', x.credit_account, x.debit_account,
 			x.amount, x.object_type, x.object_id, request_id, transfer, reason)::@extschema@.leg]);
 	IF x.customer_id IS NOT NULL THEN
@@ -92,7 +96,9 @@ CREATE TABLE @extschema@.reversal (
 	transfer_id	bigint NOT NULL,		/* the reversing transfer */
 	customer_id	bigint,					/* the party keys of the transfer reversed */
 	partner_id	bigint,
-	at			timestamptz NOT NULL
+	at			timestamptz NOT NULL,
+	kind		text NOT NULL,			/* the kind and amount of the transfer reversed: the wallets' */
+	amount		@extschema@.amount NOT NULL	/* recharged is checked without the journal (archived months) */
 );
 COMMENT ON TABLE @extschema@.reversal IS 'Each transfer reversed, once, and the transfer that reversed it; append-only (R-LED-4)';
 SELECT pg_catalog.pg_extension_config_dump('@extschema@.reversal', '');

@@ -20,7 +20,7 @@ CREATE FUNCTION @extschema@.verify_ledger(whole boolean)
 	 * active at their end), the journal from the end of the last on.
 	 */
 	WITH open_from AS (
-		SELECT CASE WHEN whole THEN '-infinity' ELSE coalesce(@extschema@.closed_until(), '-infinity') END AS at
+		SELECT b.since AS at FROM @extschema@.journal_base(whole) b
 	), balance AS (
 		SELECT b.account_id, a.currency, b.balance
 		FROM @extschema@.journal_balances(whole) b JOIN @extschema@.account a USING (account_id)
@@ -105,15 +105,17 @@ CREATE FUNCTION @extschema@.verify_ledger(whole boolean)
 	   OR @extschema@.currency(e.captured) <> @extschema@.currency(h.amount) OR e.captured > h.amount
 	   OR @extschema@.micros(e.captured) < 0)
 	UNION ALL
-	/* each reversal is recorded once (reversal) with its reversing transfer, which mirrors the original */
+	/* each reversal is recorded once (reversal) with its reversing transfer, which mirrors the original
+	   (its kind and amount kept in reversal) */
 	SELECT 'reversals reverse an existing transfer', count(*) = 0,
 		   count(*) || ' reversals without a matching original' || coalesce(': ' || string_agg(v.transfer_id::text, ', '), '')
 	FROM @extschema@.reversal v
 	LEFT JOIN @extschema@.transfer r ON r.transfer_id = v.transfer_id
 	LEFT JOIN @extschema@.transfer o ON o.transfer_id = v.reverses
 	WHERE v.at >= (SELECT f.at FROM open_from f)
-	  AND (r.transfer_id IS NULL OR o.transfer_id IS NULL OR r.reverses IS DISTINCT FROM o.transfer_id
-		   OR o.debit_account <> r.credit_account OR o.credit_account <> r.debit_account OR o.amount <> r.amount)
+	  AND (r.transfer_id IS NULL OR r.reverses IS DISTINCT FROM v.reverses OR r.amount <> v.amount
+		   OR o.transfer_id IS NULL AND NOT EXISTS (SELECT FROM @extschema@.archived_month a)	/* else it may be archived */
+		   OR o.debit_account <> r.credit_account OR o.credit_account <> r.debit_account OR o.amount <> r.amount OR o.kind <> v.kind)
 	UNION ALL
 	SELECT 'every reversing transfer is recorded as the reversal', count(*) = 0,
 		   count(*) || ' reversing transfers without their reversal' || coalesce(': ' || string_agg(r.transfer_id::text, ', '), '')
@@ -124,12 +126,11 @@ CREATE FUNCTION @extschema@.verify_ledger(whole boolean)
 	SELECT 'recharged equals the recharges', count(*) = 0,
 		   count(*) || ' wallets whose recharged total differs' || coalesce(': ' || string_agg(w.customer_id::text, ', '), '')
 	FROM @extschema@.wallet w
-	LEFT JOIN (SELECT r.customer_id, @extschema@.sum(r.amount) AS total FROM @extschema@.recharge r
-			   WHERE NOT EXISTS (SELECT FROM @extschema@.reversal v JOIN @extschema@.transfer x ON x.transfer_id = v.transfer_id
-								 WHERE v.customer_id = r.customer_id AND x.object_type = 'recharge' AND x.object_id = r.recharge_id
-								   AND x.kind = 'reversal' AND x.customer_id = r.customer_id
-								   AND x.debit_account = (SELECT w2.cash_account FROM @extschema@.wallet w2 WHERE w2.customer_id = r.customer_id))
-			   GROUP BY r.customer_id) r USING (customer_id)
+	LEFT JOIN (SELECT l.customer_id, @extschema@.sum(l.amount) AS total
+			   FROM (SELECT r.customer_id, r.amount FROM @extschema@.recharge r
+					 UNION ALL
+					 SELECT v.customer_id, -v.amount FROM @extschema@.reversal v WHERE v.kind = 'recharge') l
+			   GROUP BY l.customer_id) r USING (customer_id)
 	WHERE w.recharged <> coalesce(r.total, @extschema@.zero(@extschema@.currency(w.cash)))
 $$;
 COMMENT ON FUNCTION @extschema@.verify_ledger(boolean) IS 'The ledger''s invariants (R-LED-3): one row per check with ok and a detail';

@@ -53,7 +53,7 @@ COMMENT ON FUNCTION @extschema@.used_kind(text) IS 'R-REF-1: whether a transfer 
 -- a reversal gives back what its original used: whether the original was of a used kind
 CREATE FUNCTION @extschema@.reverses_used(original bigint) RETURNS boolean
 	LANGUAGE sql STABLE CALLED ON NULL INPUT PARALLEL SAFE
-	AS $$ SELECT @extschema@.used_kind(o.kind) FROM @extschema@.transfer o WHERE o.transfer_id = original $$;
+	AS $$ SELECT @extschema@.used_kind(v.kind) FROM @extschema@.reversal v WHERE v.reverses = original $$;	/* the original's kind, kept with the reversal */
 COMMENT ON FUNCTION @extschema@.reverses_used(bigint) IS 'Whether the transfer a reversal reverses used the customer''s money (R-REF-1)';
 
 -- R-REF-1: what a customer may have refunded now (wallet locked by the caller)

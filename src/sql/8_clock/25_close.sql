@@ -21,7 +21,8 @@
  * lock, taken shared by every write).
  *
  * Map (scripts/file-map.pl):
- * Internals: close_months, close_period.
+ * API: archive_month, close_period.
+ * Internals: close_months.
  * Uses: 2_base, 3_ledger, 5_customers, 6_partners.
  */
 
@@ -106,3 +107,43 @@ BEGIN
 END
 $$;
 COMMENT ON FUNCTION @extschema@.close_period(date, timestamptz) IS 'Close the billing months up to the one holding month (the first not closed first): their roll-ups are written once and their journal never again; returns the months closed; GB004 if one may not close yet; gpubill_admin only (issue 14)';
+
+/*
+ * Archive the closed months up to the one holding month, in order, once:
+ * their journal partitions are detached (to be dumped and dropped by the
+ * DBA); their roll-ups stay, and every read of the journal —
+ * verify(full => true) included — starts after the last archived month.
+ * Detaching a partition locks the journal's table for a moment: run it
+ * at a quiet hour (the caller's lock_timeout applies).
+ */
+CREATE FUNCTION @extschema@.archive_month(month date, at timestamptz DEFAULT NULL) RETURNS integer
+	LANGUAGE plpgsql VOLATILE SECURITY DEFINER CALLED ON NULL INPUT PARALLEL UNSAFE
+	SET search_path = pg_catalog, @extschema@, pg_temp
+	AS $$
+DECLARE
+	t timestamptz := @extschema@.api_time(at);
+	last date;
+	m date;
+	n integer := 0;
+BEGIN
+	IF NOT @extschema@.is_admin() THEN
+		RAISE EXCEPTION 'months may be archived only by gpubill_admin' USING ERRCODE = 'insufficient_privilege';
+	END IF;
+	IF month IS NULL THEN
+		RAISE EXCEPTION 'a month must be given' USING ERRCODE = 'invalid_parameter_value';
+	END IF;
+	last := pg_catalog.date_trunc('month', month)::date;
+	PERFORM pg_catalog.pg_advisory_xact_lock(pg_catalog.hashtext('gpubill.tick'));
+	IF NOT EXISTS (SELECT FROM @extschema@.closed_month c WHERE c.month = last) THEN
+		RAISE EXCEPTION 'the billing month % cannot be archived: it is not closed', pg_catalog.to_char(last, 'YYYY-MM')
+			USING ERRCODE = 'GB004', HINT = 'close_period closes it.';
+	END IF;
+	FOR m IN SELECT c.month FROM @extschema@.closed_month c
+			 WHERE c.month <= last AND NOT EXISTS (SELECT FROM @extschema@.archived_month a WHERE a.month = c.month)
+			 ORDER BY c.month LOOP
+		n := n + @extschema@.archive_journal_month(m, t);
+	END LOOP;
+	RETURN n;
+END
+$$;
+COMMENT ON FUNCTION @extschema@.archive_month(date, timestamptz) IS 'Archive the closed billing months up to the one holding month: their journal partitions detached (dump and drop them), their roll-ups kept, the journal read after them; returns the months archived; GB004 if it is not closed; gpubill_admin only (issue 14)';

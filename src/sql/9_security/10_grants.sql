@@ -86,7 +86,9 @@ GRANT EXECUTE ON FUNCTION
 	@extschema@.set_provider_commission(bigint, numeric, timestamptz),
 	@extschema@.set_commission_tiers(jsonb),
 	@extschema@.record_provider_offset(bigint, @extschema@.amount, text, timestamptz, text),
-	@extschema@.reverse_transfer(bigint, text, timestamptz, text)
+	@extschema@.reverse_transfer(bigint, text, timestamptz, text),
+	@extschema@.close_period(date, timestamptz),
+	@extschema@.archive_month(date, timestamptz)
 TO gpubill_admin;
 
 -- settings are readable by every gpubill role (billing_timezone(), rating_apply)
