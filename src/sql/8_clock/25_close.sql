@@ -22,7 +22,7 @@
  *
  * Map (scripts/file-map.pl):
  * API: archive_month, close_period.
- * Internals: close_months.
+ * Internals: admin_month, close_months.
  * Uses: 2_base, 3_ledger, 5_customers, 6_partners.
  */
 
@@ -88,6 +88,24 @@ END
 $$;
 COMMENT ON FUNCTION @extschema@.close_months(date, timestamptz, boolean) IS 'Close the open billing months up to last, in order: each layer''s roll-ups, the digest, the journal frozen; strict raises GB004 on a month that may not close yet (issue 14)';
 
+-- the month an admin's call closes or archives up to (its first day), under tick's own lock:
+-- no tick runs meanwhile, and no two such calls at once
+CREATE FUNCTION @extschema@.admin_month(month date, done text) RETURNS date
+	LANGUAGE plpgsql VOLATILE CALLED ON NULL INPUT PARALLEL UNSAFE
+	AS $$
+BEGIN
+	IF NOT @extschema@.is_admin() THEN
+		RAISE EXCEPTION 'months may be % only by gpubill_admin', done USING ERRCODE = 'insufficient_privilege';
+	END IF;
+	IF month IS NULL THEN
+		RAISE EXCEPTION 'a month must be given' USING ERRCODE = 'invalid_parameter_value';
+	END IF;
+	PERFORM pg_catalog.pg_advisory_xact_lock(pg_catalog.hashtext('gpubill.tick'));
+	RETURN pg_catalog.date_trunc('month', month)::date;
+END
+$$;
+COMMENT ON FUNCTION @extschema@.admin_month(date, text) IS 'Check an admin''s call on months (gpubill_admin, a month given), take tick''s lock; the month''s first day';
+
 CREATE FUNCTION @extschema@.close_period(month date, at timestamptz DEFAULT NULL) RETURNS integer
 	LANGUAGE plpgsql VOLATILE SECURITY DEFINER CALLED ON NULL INPUT PARALLEL UNSAFE
 	SET search_path = pg_catalog, @extschema@, pg_temp
@@ -95,15 +113,7 @@ CREATE FUNCTION @extschema@.close_period(month date, at timestamptz DEFAULT NULL
 DECLARE
 	t timestamptz := @extschema@.api_time(at);
 BEGIN
-	IF NOT @extschema@.is_admin() THEN
-		RAISE EXCEPTION 'months may be closed only by gpubill_admin' USING ERRCODE = 'insufficient_privilege';
-	END IF;
-	IF month IS NULL THEN
-		RAISE EXCEPTION 'a month must be given' USING ERRCODE = 'invalid_parameter_value';
-	END IF;
-	/* tick's own lock: no tick runs while months close, nor closes them twice */
-	PERFORM pg_catalog.pg_advisory_xact_lock(pg_catalog.hashtext('gpubill.tick'));
-	RETURN @extschema@.close_months(pg_catalog.date_trunc('month', month)::date, t, true);
+	RETURN @extschema@.close_months(@extschema@.admin_month(month, 'closed'), t, true);
 END
 $$;
 COMMENT ON FUNCTION @extschema@.close_period(date, timestamptz) IS 'Close the billing months up to the one holding month (the first not closed first): their roll-ups are written once and their journal never again; returns the months closed; GB004 if one may not close yet; gpubill_admin only (issue 14)';
@@ -126,14 +136,7 @@ DECLARE
 	m date;
 	n integer := 0;
 BEGIN
-	IF NOT @extschema@.is_admin() THEN
-		RAISE EXCEPTION 'months may be archived only by gpubill_admin' USING ERRCODE = 'insufficient_privilege';
-	END IF;
-	IF month IS NULL THEN
-		RAISE EXCEPTION 'a month must be given' USING ERRCODE = 'invalid_parameter_value';
-	END IF;
-	last := pg_catalog.date_trunc('month', month)::date;
-	PERFORM pg_catalog.pg_advisory_xact_lock(pg_catalog.hashtext('gpubill.tick'));
+	last := @extschema@.admin_month(month, 'archived');
 	IF NOT EXISTS (SELECT FROM @extschema@.closed_month c WHERE c.month = last) THEN
 		RAISE EXCEPTION 'the billing month % cannot be archived: it is not closed', pg_catalog.to_char(last, 'YYYY-MM')
 			USING ERRCODE = 'GB004', HINT = 'close_period closes it.';
