@@ -5,8 +5,11 @@
 set -euo pipefail
 
 PGV=${PGV:-15}
-pkgs=(build-essential "postgresql-$PGV" "postgresql-server-dev-$PGV" "postgresql-$PGV-cron"
-      "postgresql-$PGV-pgtap" libtap-parser-sourcehandler-pgtap-perl)
+# clang: the C is also built with it (warnings as errors); debhelper and
+# postgresql-server-dev-all: the Debian package (test/package.sh)
+pkgs=(build-essential clang "postgresql-$PGV" "postgresql-server-dev-$PGV" "postgresql-$PGV-cron"
+      "postgresql-$PGV-pgtap" libtap-parser-sourcehandler-pgtap-perl
+      dpkg-dev debhelper postgresql-server-dev-all)
 
 missing=()
 for p in "${pkgs[@]}"; do

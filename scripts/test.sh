@@ -1,10 +1,13 @@
 #!/usr/bin/env bash
-# test.sh — build gpubill and run every test against a throwaway cluster:
-# pg_regress (sql/ + expected/), pg_isolation_regress (specs/ + expected/)
-# and pgTAP (test/).  Installs missing
+# test.sh — build gpubill (gcc and clang, warnings as errors) and run every
+# test against a throwaway cluster: make installcheck — pgTAP (test/*.sql),
+# pg_regress (sql/ + expected/), pg_isolation_regress (specs/ + expected/) —
+# and the TAP scripts (test/*.sh).  Installs missing
 # packages first when run as root.  Exit status 0 only if all tests pass.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# our builds treat warnings as errors (the Makefile does not: users' compilers may warn)
+export COPT=-Werror
 
 . scripts/cluster.sh
 cluster_prepare
@@ -12,18 +15,25 @@ trap cluster_stop EXIT
 cluster_start
 
 status=0
-echo "== pg_regress and pg_isolation_regress"
+echo "== the C with clang, warnings as errors (but those of PostgreSQL's headers and Debian's gcc flags)"
+if command -v clang >/dev/null; then
+	tree=$(mktemp -d)
+	cp -r Makefile gpubill.control src "$tree/"
+	if ! make -s -C "$tree" PG_CONFIG="$PG_CONFIG" CC=clang with_llvm=no \
+		COPT="-Werror -Wno-ignored-attributes -Wno-ignored-optimization-argument -Wno-unknown-warning-option" >/dev/null; then
+		status=1
+	fi
+	rm -rf "$tree"
+fi
+
+echo "== make installcheck: pgTAP, pg_regress and pg_isolation_regress"
 if ! make -s installcheck PG_CONFIG="$PG_CONFIG" PGUSER=postgres; then
 	[ -f regression.diffs ] && cat regression.diffs
 	[ -f output_iso/regression.diffs ] && cat output_iso/regression.diffs
 	status=1
 fi
 
-echo "== pgTAP"
 psql -q -v ON_ERROR_STOP=1 -c "CREATE EXTENSION gpubill; CREATE EXTENSION pgtap;"
-if ! pg_prove -f test/*.sql; then
-	status=1
-fi
 
 echo "== concurrency (several real sessions)"
 if ! prove --exec bash test/*.sh; then

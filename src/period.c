@@ -59,6 +59,9 @@ UnitFromText(text *t)
 	return (PeriodUnit) unit;
 }
 
+static void ReportTimestampOutOfRange(void) pg_attribute_noreturn();
+static void ReportTermOutOfRange(int32 n) pg_attribute_noreturn();
+
 static pg_tz *
 ZoneFromText(text *t)
 {
