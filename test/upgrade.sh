@@ -119,7 +119,9 @@ SQL
 	t_old=$(q $old -c "$tick" 2>&1 || true)
 	t_restored=$(q $restored -c "$tick" 2>&1 || true)
 	is "$t_old" "$t_restored" "$r: the next tick does the same work on the upgraded and on the fresh install ($t_old)"
-	is "$(q $old -f test/fixtures/fingerprint.sql)" "$(q $restored -f test/fixtures/fingerprint.sql)" "$r: and leaves the same data"
+	business="SET gpubill_test.business_only = on"	# the times rows were recorded differ: the two ticks ran apart
+	is "$(q $old -c "$business" -f test/fixtures/fingerprint.sql)" "$(q $restored -c "$business" -f test/fixtures/fingerprint.sql)" \
+		"$r: and leaves the same data (but the wall-clock times rows were recorded at)"
 
 	rm -f "$dump" "$dump.err"
 	psql -qX -d postgres -c "DROP DATABASE $old" -c "DROP DATABASE $restored" >/dev/null

@@ -295,10 +295,11 @@ BEGIN
 		INSERT INTO @extschema@.transfer AS tr (customer_id, at, kind, debit_account, credit_account, amount, object_type, object_id)
 		SELECT p.customer_id, p.at, x.kind, x.debit, x.credit, x.amount, p.object_type, p.object_id
 		FROM paid p
-		CROSS JOIN LATERAL (VALUES ('voucher_spend', p.voucher_account, p.voucher_expense_account, p.v),
-								   ('income', p.cash_account, p.income_account, p.income),
-								   ('fee', p.cash_account, p.fee_account, p.cash - p.income)) x(kind, debit, credit, amount)
+		CROSS JOIN LATERAL (VALUES (1, 'voucher_spend', p.voucher_account, p.voucher_expense_account, p.v),
+								   (2, 'income', p.cash_account, p.income_account, p.income),
+								   (3, 'fee', p.cash_account, p.fee_account, p.cash - p.income)) x(leg, kind, debit, credit, amount)
 		WHERE @extschema@.micros(x.amount) > 0
+		ORDER BY p.customer_id, p.seq, x.leg	/* ids in this order, whatever the rows' order on disk: a replay, on a restored database too, gives the same */
 		RETURNING tr.customer_id, tr.debit_account, tr.credit_account, tr.amount
 	), ends AS (
 		INSERT INTO @extschema@.hold_end (hold_id, customer_id, kind, captured, at)

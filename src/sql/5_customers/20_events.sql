@@ -39,14 +39,22 @@ SELECT pg_catalog.pg_extension_config_dump('@extschema@.lifecycle_event', '');
 CREATE FUNCTION @extschema@.announce_lifecycle_event() RETURNS trigger
 	LANGUAGE plpgsql VOLATILE CALLED ON NULL INPUT PARALLEL UNSAFE
 	AS $$
+DECLARE
+	stack text;
 BEGIN
+	/* live events only: rows the extension's functions write (tick, the API); a restore's COPY or an
+	   INSERT by hand writes the table directly, and announces nothing (issue 15) */
+	GET DIAGNOSTICS stack = PG_CONTEXT;
+	IF stack OPERATOR(pg_catalog.!~) E'\n(PL/pgSQL|SQL) function ' THEN
+		RETURN NULL;
+	END IF;
 	PERFORM pg_catalog.pg_notify('gpubill_lifecycle', pg_catalog.json_build_object(
 		'event_id', NEW.event_id, 'kind', NEW.kind, 'customer', NEW.customer_id, 'partner', NEW.partner_id,
 		'subject_type', NEW.subject_type, 'subject_id', NEW.subject_id, 'due_at', NEW.due_at)::text);
 	RETURN NULL;
 END
 $$;
-COMMENT ON FUNCTION @extschema@.announce_lifecycle_event() IS 'Trigger function: NOTIFY gpubill_lifecycle with the new event as JSON';
+COMMENT ON FUNCTION @extschema@.announce_lifecycle_event() IS 'Trigger function: NOTIFY gpubill_lifecycle with the new event as JSON, for an event the extension''s functions write (a restore announces none)';
 CREATE TRIGGER lifecycle_event_announce AFTER INSERT ON @extschema@.lifecycle_event
 	FOR EACH ROW EXECUTE FUNCTION @extschema@.announce_lifecycle_event();
 

@@ -181,7 +181,8 @@ BEGIN
 	FROM due d
 	JOIN @extschema@.hold h ON h.hold_id = d.hold_id
 	LEFT JOIN @extschema@.account a ON a.owner_kind = 'partner' AND a.owner_id = d.partner_id AND a.purpose = 'income'
-								   AND a.currency = @extschema@.currency(d.hourly_fee);
+								   AND a.currency = @extschema@.currency(d.hourly_fee)
+	ORDER BY d.customer_id, d.instance_id;	/* the ids drawn in this order (nextval runs after the sort): the same on any replay */
 	r := @extschema@.settle_staged(b, 'payg', 'insufficient_balance');
 	settled := r.settled;
 	stopped := r.stopped;

@@ -34,7 +34,15 @@ SELECT pg_catalog.pg_extension_config_dump('@extschema@.alert', '');
 CREATE FUNCTION @extschema@.announce_alert() RETURNS trigger
 	LANGUAGE plpgsql VOLATILE CALLED ON NULL INPUT PARALLEL UNSAFE
 	AS $$
+DECLARE
+	stack text;
 BEGIN
+	/* live events only: rows the extension's functions write (tick, the API); a restore's COPY or an
+	   INSERT by hand writes the table directly, and announces nothing (issue 15) */
+	GET DIAGNOSTICS stack = PG_CONTEXT;
+	IF stack OPERATOR(pg_catalog.!~) E'\n(PL/pgSQL|SQL) function ' THEN
+		RETURN NULL;
+	END IF;
 	PERFORM pg_catalog.pg_notify('gpubill_alert', pg_catalog.json_build_object(
 		'alert_id', NEW.alert_id, 'kind', NEW.kind, 'customer', NEW.customer_id, 'partner', NEW.partner_id,
 		'subject_type', NEW.subject_type, 'subject_id', NEW.subject_id, 'raised_at', NEW.raised_at,
@@ -42,7 +50,7 @@ BEGIN
 	RETURN NULL;
 END
 $$;
-COMMENT ON FUNCTION @extschema@.announce_alert() IS 'Trigger function: NOTIFY gpubill_alert with the new alert as JSON';
+COMMENT ON FUNCTION @extschema@.announce_alert() IS 'Trigger function: NOTIFY gpubill_alert with the new alert as JSON, for an alert the extension''s functions write (a restore announces none)';
 CREATE TRIGGER alert_announce AFTER INSERT ON @extschema@.alert
 	FOR EACH ROW EXECUTE FUNCTION @extschema@.announce_alert();
 
