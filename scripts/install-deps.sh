@@ -6,10 +6,13 @@ set -euo pipefail
 
 PGV=${PGV:-15}
 # clang: the C is also built with it (warnings as errors); debhelper and
-# postgresql-server-dev-all: the Debian package (test/package.sh)
+# postgresql-server-dev-all: the Debian package (test/package.sh); the real
+# clients the tests drive (issue 16): psqlODBC with pyodbc, psycopg 3, a JDK
+# with pgjdbc, pgbouncer (node-postgres comes from npm: clients/node)
 pkgs=(build-essential clang "postgresql-$PGV" "postgresql-server-dev-$PGV" "postgresql-$PGV-cron"
       "postgresql-$PGV-pgtap" libtap-parser-sourcehandler-pgtap-perl
-      dpkg-dev debhelper postgresql-server-dev-all)
+      dpkg-dev debhelper postgresql-server-dev-all
+      odbc-postgresql unixodbc python3-pyodbc python3-psycopg default-jdk-headless libpostgresql-jdbc-java pgbouncer)
 
 missing=()
 for p in "${pkgs[@]}"; do

@@ -12,7 +12,8 @@ export COPT=-Werror
 . scripts/cluster.sh
 cluster_prepare
 trap cluster_stop EXIT
-cluster_start
+# TCP on the loopback too: JDBC and the BI drivers connect by host and port (issue 16)
+cluster_start "listen_addresses = '127.0.0.1'"
 
 status=0
 echo "== the C with clang, warnings as errors (but those of PostgreSQL's headers and Debian's gcc flags)"

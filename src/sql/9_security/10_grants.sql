@@ -100,6 +100,9 @@ GRANT SELECT ON @extschema@.transfers, @extschema@.accounts, @extschema@.lifecyc
 	@extschema@.due_lifecycle_events, @extschema@.open_alerts, @extschema@.instance_usage,
 	@extschema@.customer_statement, @extschema@.arrears, @extschema@.partner_statement,
 	@extschema@.platform_revenue, @extschema@.contract_receivables, @extschema@.tick_failures TO gpubill_reader;
+-- BI tools (issue 16): the reporting schema, read by gpubill_reader (and the admin)
+GRANT USAGE ON SCHEMA gpubill_bi TO gpubill_reader, gpubill_admin;
+GRANT SELECT ON ALL TABLES IN SCHEMA gpubill_bi TO gpubill_reader, gpubill_admin;
 -- what the views call for the open months (issue 14): the journal's figures from the end of the closed months on
 GRANT EXECUTE ON FUNCTION @extschema@.closed_until(), @extschema@.journal_balances(boolean),
 	@extschema@.customer_movements(timestamptz, timestamptz),
