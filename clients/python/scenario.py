@@ -17,7 +17,9 @@ import psycopg
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from gpubill_psycopg import Amount, BillingPeriod, Rating, register  # noqa: E402
 
-with psycopg.connect(sys.argv[1], autocommit=True) as conn:
+# behind a transaction-pooling pooler (pgbouncer before 1.21), no server-side prepared statements
+pooled = os.environ.get("GPUBILL_POOLED") == "1"
+with psycopg.connect(sys.argv[1], autocommit=True, prepare_threshold=None if pooled else 5) as conn:
     register(conn)
     conn.execute("SET search_path = gpubill, public")
     q = lambda sql, *args: conn.execute(sql, args).fetchone()[0]
