@@ -4,7 +4,8 @@
 #     a deterministic interleaving, not a sleep here);
 #  2. a second session LISTENing receives gpubill_alert and gpubill_lifecycle;
 #  3. pg_cron really fires tick(): schedule_jobs(), wait for a succeeded run in
-#     cron.job_run_details, unschedule_jobs();
+#     cron.job_run_details, unschedule_jobs(); and from a database without
+#     pg_cron (issue 16), through dblink, its job made by hand found too;
 #  4. a backend running a long catch-up tick is killed with SIGKILL: the cluster
 #     recovers, the next tick does the work exactly once, verify() is all ok.
 # Needs a running cluster (PGHOST/PGPORT/PGUSER, PGDATABASE = cron.database_name),
@@ -15,7 +16,7 @@ cron_db=${PGDATABASE:-gpubill_test}
 n=0
 ok() { n=$((n + 1)); if [ "$1" = "$2" ]; then echo "ok $n - $3"; else echo "not ok $n - $3"; echo "#   have: $1"; echo "#   want: $2"; fi; }
 q() { psql -qXAt -d "$db" -v ON_ERROR_STOP=1 "$@"; }
-echo "1..9"
+echo "1..13"
 
 # synchronous_commit = on: the SIGKILL of part 4 must not lose an acknowledged commit
 PGOPTIONS="-c client_min_messages=warning" psql -qX -d postgres -c "DROP DATABASE IF EXISTS $db" -c "CREATE DATABASE $db" \
@@ -64,6 +65,25 @@ ok "$(psql -qXAt -d "$cron_db" -c "SELECT return_message FROM cron.job_run_detai
 	"1 row" "the run returned tick()'s summary row"
 ok "$(psql -qXAt -d "$cron_db" -c "SELECT gpubill.unschedule_jobs()")/$(psql -qXAt -d "$cron_db" -c "SELECT count(*) FROM cron.job")" \
 	"t/0" "unschedule_jobs() removes the job"
+
+# 3b. pg_cron anywhere (issue 16): gpubill in a database without pg_cron schedules its tick in pg_cron's
+# database through dblink; the job runs here; unschedule_jobs() also finds a job made by hand
+ok "$(q -c "SELECT gpubill.schedule_jobs()" 2>&1 | grep -o 'dblink is not installed in this one')" "dblink is not installed in this one" \
+	"without dblink, schedule_jobs() says how pg_cron's database can be reached (55000)"
+q -c "CREATE EXTENSION dblink" >/dev/null
+job=$(q -c "BEGIN" -c "SET LOCAL ROLE gpubill_admin" -c "SELECT gpubill.schedule_jobs()" -c "COMMIT" | grep -E '^[0-9]+$')
+ok "$(psql -qXAt -d "$cron_db" -c "SELECT jobname || ' ' || database || ' ' || command FROM cron.job WHERE jobid = $job")" \
+	"gpubill-tick:$db $db SELECT gpubill.tick()" "schedule_jobs() in $db installs, in pg_cron's database, a job running tick() in $db"
+status=none
+for _ in $(seq 1 90); do
+	status=$(psql -qXAt -d "$cron_db" -c "SELECT status FROM cron.job_run_details WHERE jobid = $job AND status IN ('succeeded', 'failed') ORDER BY runid DESC LIMIT 1")
+	[ -n "$status" ] && break
+	sleep 1
+done
+ok "$status" "succeeded" "pg_cron ran tick() in $db and it succeeded"
+psql -qXAt -d "$cron_db" -c "SELECT cron.schedule_in_database('by-hand', '0 3 * * *', 'SELECT gpubill.tick()', '$db')" >/dev/null
+ok "$(q -c "SELECT gpubill.unschedule_jobs()")/$(psql -qXAt -d "$cron_db" -c "SELECT count(*) FROM cron.job WHERE database = '$db'")" \
+	"t/0" "unschedule_jobs() in $db removes both its jobs, the one made by hand too"
 
 # 4. R-CLK-2: SIGKILL in the middle of a long catch-up tick
 q >/dev/null <<'SQL'
