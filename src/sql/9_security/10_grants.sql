@@ -10,7 +10,7 @@
  *
  * Map (scripts/file-map.pl):
  * Uses: 1_types, 2_base, 3_ledger, 4_parties, 5_customers, 6_partners,
- *   7_exchange, 8_clock.
+ *   7_exchange, 8_clock, 9_bi.
  */
 
 REVOKE ALL ON ALL TABLES IN SCHEMA @extschema@ FROM PUBLIC;
@@ -88,7 +88,8 @@ GRANT EXECUTE ON FUNCTION
 	@extschema@.record_provider_offset(bigint, @extschema@.amount, text, timestamptz, text),
 	@extschema@.reverse_transfer(bigint, text, timestamptz, text),
 	@extschema@.close_period(date, timestamptz),
-	@extschema@.archive_month(date, timestamptz)
+	@extschema@.archive_month(date, timestamptz),
+	@extschema@.create_publication(text)
 TO gpubill_admin;
 
 -- settings are readable by every gpubill role (billing_timezone(), rating_apply)
