@@ -105,8 +105,8 @@ SQL
 	is "$(q $old -c "SELECT extversion FROM pg_extension WHERE extname = 'gpubill'")" "$V" "$r: updated to $V"
 	is "$(q $old -f test/fixtures/catalog.sql)" "$fresh_catalog" "$r: the catalogue equals a fresh install of $V (functions, tables, columns in order, constraints, indexes, triggers, views, types, operators, grants, comments)"
 	after=$(q $old -f test/fixtures/fingerprint.sql)
-	is "$(printf '%s\n' "$after" | tr ' ' '\n' | cut -d: -f1,2)" "$(printf '%s\n' "$before" | tr ' ' '\n' | cut -d: -f1,2)" \
-		"$r: every table keeps its rows"
+	counts() { printf '%s\n' "$1" | tr ' ' '\n' | cut -d: -f1,2 | sort; }
+	is "$(comm -23 <(counts "$before") <(counts "$after"))" "" "$r: every table keeps its rows (tables the update adds aside)"
 
 	# the same data restored into a fresh install of the current version
 	pg_restore -d $restored "$dump" 2>"$dump.err" || true

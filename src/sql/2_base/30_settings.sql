@@ -209,7 +209,8 @@ DECLARE
 	last bigint;
 BEGIN
 	EXECUTE pg_catalog.format('SELECT last_value FROM %s', seq) INTO last;
-	EXECUTE pg_catalog.format('ALTER SEQUENCE %s MINVALUE %s MAXVALUE %s RESTART WITH %s', seq, lo, hi,
+	/* START too: a sequence's start must lie within its bounds (issue 17: shard 1 of a fresh database) */
+	EXECUTE pg_catalog.format('ALTER SEQUENCE %s MINVALUE %s MAXVALUE %s START WITH %s RESTART WITH %s', seq, lo, hi, lo,
 		CASE WHEN last >= lo AND last < hi THEN last + 1 ELSE lo END);
 END
 $$;

@@ -89,7 +89,8 @@ GRANT EXECUTE ON FUNCTION
 	@extschema@.reverse_transfer(bigint, text, timestamptz, text),
 	@extschema@.close_period(date, timestamptz),
 	@extschema@.archive_month(date, timestamptz),
-	@extschema@.create_publication(text)
+	@extschema@.create_publication(text),
+	@extschema@.provision_partition(integer, integer)
 TO gpubill_admin;
 
 -- settings are readable by every gpubill role (billing_timezone(), rating_apply)
