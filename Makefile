@@ -1,28 +1,31 @@
 # gpubill — PGXS build.  EXTVERSION comes from gpubill.control; the install
 # script gpubill--EXTVERSION.sql is the concatenation of src/sql/*/*.sql.
 
-EXTENSION  = gpubill
-EXTVERSION = $(shell sed -n "s/^default_version *= *'\(.*\)'/\1/p" $(EXTENSION).control)
+EXTENSION  = gpubill gpubill_proxy
+EXTVERSION = $(shell sed -n "s/^default_version *= *'\(.*\)'/\1/p" gpubill.control)
 
 MODULE_big = gpubill
 OBJS = src/gpubill.o src/amount_io.o src/amount_ops.o src/amount_agg.o \
        src/period.o src/rating.o src/calc.o
 
 SQL_SOURCES = $(sort $(wildcard src/sql/*/*.sql))
-DATA_built  = $(EXTENSION)--$(EXTVERSION).sql
+# the proxy (issue 17): gpubill's types layer and roles, then src/proxy (its version is gpubill's)
+PROXY_SOURCES = src/proxy/00_header.sql $(filter-out %/00_header.sql,$(sort $(wildcard src/sql/1_types/*.sql))) \
+                src/sql/2_base/10_roles.sql $(filter-out %/00_header.sql,$(sort $(wildcard src/proxy/*.sql)))
+DATA_built  = gpubill--$(EXTVERSION).sql gpubill_proxy--$(EXTVERSION).sql
 # updates/: the install scripts of the released versions, frozen (CREATE
 # EXTENSION gpubill VERSION '1.0.0'), and the update scripts between
 # versions (ALTER EXTENSION gpubill UPDATE); the current version's script is
 # the one built from src/sql (test/upgrade.sh: equal to its frozen copy)
-DATA        = $(filter-out updates/$(EXTENSION)--$(EXTVERSION).sql,$(wildcard updates/$(EXTENSION)--*.sql))
+DATA        = $(filter-out updates/gpubill--$(EXTVERSION).sql,$(wildcard updates/gpubill--*.sql))
 
 # pg_regress: sql/NAME.sql against expected/NAME.out
 REGRESS = $(patsubst sql/%.sql,%,$(sort $(wildcard sql/*.sql)))
-REGRESS_OPTS = --load-extension=$(EXTENSION)
+REGRESS_OPTS = --load-extension=gpubill
 
 # pg_isolation_regress: specs/NAME.spec against expected/NAME.out (deterministic interleavings)
 ISOLATION = $(patsubst specs/%.spec,%,$(sort $(wildcard specs/*.spec)))
-ISOLATION_OPTS = --load-extension=$(EXTENSION)
+ISOLATION_OPTS = --load-extension=gpubill
 
 # Warnings on; -Werror is our CI's (scripts/test.sh builds with COPT=-Werror,
 # with gcc and with clang), not the users': their compiler may warn on
@@ -40,8 +43,11 @@ endif
 PGXS := $(shell $(PG_CONFIG) --pgxs)
 include $(PGXS)
 
-$(EXTENSION)--$(EXTVERSION).sql: $(SQL_SOURCES) $(EXTENSION).control
+gpubill--$(EXTVERSION).sql: $(SQL_SOURCES) gpubill.control
 	cat $(SQL_SOURCES) > $@
+
+gpubill_proxy--$(EXTVERSION).sql: $(PROXY_SOURCES) gpubill_proxy.control
+	cat $(PROXY_SOURCES) > $@
 
 EXTRA_CLEAN = results regression.diffs regression.out output_iso
 

@@ -12,7 +12,8 @@ PGV=${PGV:-15}
 pkgs=(build-essential clang "postgresql-$PGV" "postgresql-server-dev-$PGV" "postgresql-$PGV-cron"
       "postgresql-$PGV-pgtap" libtap-parser-sourcehandler-pgtap-perl
       dpkg-dev debhelper postgresql-server-dev-all
-      odbc-postgresql unixodbc python3-pyodbc python3-psycopg default-jdk-headless libpostgresql-jdbc-java pgbouncer)
+      odbc-postgresql unixodbc python3-pyodbc python3-psycopg default-jdk-headless libpostgresql-jdbc-java pgbouncer
+      "postgresql-$PGV-plproxy")
 
 missing=()
 for p in "${pkgs[@]}"; do

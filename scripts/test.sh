@@ -19,7 +19,7 @@ status=0
 echo "== the C with clang, warnings as errors (but those of PostgreSQL's headers and Debian's gcc flags)"
 if command -v clang >/dev/null; then
 	tree=$(mktemp -d)
-	cp -r Makefile gpubill.control src "$tree/"
+	cp -r Makefile ./*.control src "$tree/"
 	if ! make -s -C "$tree" PG_CONFIG="$PG_CONFIG" CC=clang with_llvm=no \
 		COPT="-Werror -Wno-ignored-attributes -Wno-ignored-optimization-argument -Wno-unknown-warning-option" >/dev/null; then
 		status=1

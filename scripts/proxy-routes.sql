@@ -1,0 +1,52 @@
+-- proxy-routes.sql — generate src/proxy/20_routes.sql from gpubill's catalogue (issue 17).
+-- Run in a database where gpubill is installed:
+--     psql -qXAt -d db -f scripts/proxy-routes.sql > src/proxy/20_routes.sql
+-- One PL/Proxy function per function of gpubill granted to gpubill_app or
+-- gpubill_reader, with its name, parameter names, defaults, result type,
+-- volatility and grants; routed by its first parameter: the partition that
+-- drew the id (customer, instance, hold, contract, event, machine, partner,
+-- provider), the hash of a new party's external reference, every partition
+-- for a function returning rows without a key, partition 0 for a setting.
+-- tick() is not routed: on the proxy the clock is the proxy clock (issue 18).
+-- test/proxy.sh regenerates the file and requires it unchanged.
+WITH api AS (
+	SELECT p.oid, p.proname, p.proretset, p.provolatile, p.proacl,
+		   pg_catalog.pg_get_function_arguments(p.oid) AS args,
+		   pg_catalog.pg_get_function_identity_arguments(p.oid) AS ident,
+		   pg_catalog.pg_get_function_result(p.oid) AS result,
+		   p.proargnames[1] AS first_arg
+	FROM pg_catalog.pg_proc p
+	WHERE p.pronamespace = 'gpubill'::regnamespace
+	  AND (pg_catalog.has_function_privilege('gpubill_app', p.oid, 'EXECUTE')
+		   OR pg_catalog.has_function_privilege('gpubill_reader', p.oid, 'EXECUTE'))
+	  AND p.prosecdef AND p.proname <> 'tick'
+), routed AS (
+	SELECT a.*,
+		   CASE WHEN a.first_arg IN ('customer', 'instance', 'hold', 'contract', 'event', 'machine', 'partner', 'provider')
+					THEN pg_catalog.format('@extschema@.partition_of(%I)', a.first_arg)
+				WHEN a.first_arg = 'external_ref' THEN 'pg_catalog.hashtext(external_ref)'
+				WHEN a.proretset THEN 'ALL'
+				ELSE '0' END AS route,
+		   (SELECT pg_catalog.string_agg(r.rolname, ', ' ORDER BY r.rolname)
+			FROM pg_catalog.aclexplode(a.proacl) x JOIN pg_catalog.pg_roles r ON r.oid = x.grantee
+			WHERE r.rolname IN ('gpubill_app', 'gpubill_reader', 'gpubill_admin')) AS roles
+	FROM api a
+)
+SELECT '/*' || E'\n'
+	|| ' * 20_routes.sql — gpubill''s API on the proxy: one PL/Proxy function per API' || E'\n'
+	|| ' * function, generated from gpubill''s catalogue by scripts/proxy-routes.sql' || E'\n'
+	|| ' * (do not edit; test/proxy.sh regenerates it and requires it unchanged).' || E'\n'
+	|| ' */' || E'\n\n'
+	|| pg_catalog.string_agg(pg_catalog.replace(pg_catalog.format(
+		'CREATE FUNCTION @extschema@.%I(%s)' || E'\n\t' || 'RETURNS %s' || E'\n\t' || 'LANGUAGE plproxy %s' || E'\n\t'
+		|| 'AS $$ CLUSTER ''gpubill_partitions''; RUN ON %s; $$;' || E'\n'
+		|| 'COMMENT ON FUNCTION @extschema@.%I(%s) IS %L;' || E'\n'
+		|| 'REVOKE EXECUTE ON FUNCTION @extschema@.%I(%s) FROM PUBLIC;' || E'\n'
+		|| 'GRANT EXECUTE ON FUNCTION @extschema@.%I(%s) TO %s;',
+		r.proname, r.args, r.result, 'VOLATILE',	/* PL/Proxy functions must be */
+		r.route, r.proname, r.ident,
+		'gpubill.' || r.proname || ' routed to ' || CASE r.route WHEN 'ALL' THEN 'every partition (rows concatenated)'
+														   WHEN '0' THEN 'partition 0'
+														   ELSE 'the partition of ' || r.first_arg END,
+		r.proname, r.ident, r.proname, r.ident, r.roles), 'gpubill.', '@extschema@.'), E'\n\n' ORDER BY r.proname, r.ident)
+FROM routed r;

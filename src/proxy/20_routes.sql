@@ -1,0 +1,405 @@
+/*
+ * 20_routes.sql — gpubill's API on the proxy: one PL/Proxy function per API
+ * function, generated from gpubill's catalogue by scripts/proxy-routes.sql
+ * (do not edit; test/proxy.sh regenerates it and requires it unchanged).
+ */
+
+CREATE FUNCTION @extschema@.ack_lifecycle_event(event bigint)
+	RETURNS void
+	LANGUAGE plproxy VOLATILE
+	AS $$ CLUSTER 'gpubill_partitions'; RUN ON @extschema@.partition_of(event); $$;
+COMMENT ON FUNCTION @extschema@.ack_lifecycle_event(event bigint) IS '@extschema@.ack_lifecycle_event routed to the partition of event';
+REVOKE EXECUTE ON FUNCTION @extschema@.ack_lifecycle_event(event bigint) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION @extschema@.ack_lifecycle_event(event bigint) TO gpubill_app;
+
+CREATE FUNCTION @extschema@.capture_hold(hold bigint, amt @extschema@.amount, partner bigint DEFAULT NULL::bigint, at timestamp with time zone DEFAULT NULL::timestamp with time zone, request_id text DEFAULT NULL::text)
+	RETURNS TABLE(voucher_paid @extschema@.amount, cash_paid @extschema@.amount, partner_income @extschema@.amount, platform_fee @extschema@.amount)
+	LANGUAGE plproxy VOLATILE
+	AS $$ CLUSTER 'gpubill_partitions'; RUN ON @extschema@.partition_of(hold); $$;
+COMMENT ON FUNCTION @extschema@.capture_hold(hold bigint, amt @extschema@.amount, partner bigint, at timestamp with time zone, request_id text) IS '@extschema@.capture_hold routed to the partition of hold';
+REVOKE EXECUTE ON FUNCTION @extschema@.capture_hold(hold bigint, amt @extschema@.amount, partner bigint, at timestamp with time zone, request_id text) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION @extschema@.capture_hold(hold bigint, amt @extschema@.amount, partner bigint, at timestamp with time zone, request_id text) TO gpubill_app;
+
+CREATE FUNCTION @extschema@.closed_until()
+	RETURNS timestamp with time zone
+	LANGUAGE plproxy VOLATILE
+	AS $$ CLUSTER 'gpubill_partitions'; RUN ON 0; $$;
+COMMENT ON FUNCTION @extschema@.closed_until() IS '@extschema@.closed_until routed to partition 0';
+REVOKE EXECUTE ON FUNCTION @extschema@.closed_until() FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION @extschema@.closed_until() TO gpubill_admin, gpubill_app, gpubill_reader;
+
+CREATE FUNCTION @extschema@.contract_schedule(contract bigint)
+	RETURNS TABLE(seq integer, due_at timestamp with time zone, covers tstzrange, customer_pays @extschema@.amount, from_deposit @extschema@.amount, kind text)
+	LANGUAGE plproxy VOLATILE
+	AS $$ CLUSTER 'gpubill_partitions'; RUN ON @extschema@.partition_of(contract); $$;
+COMMENT ON FUNCTION @extschema@.contract_schedule(contract bigint) IS '@extschema@.contract_schedule routed to the partition of contract';
+REVOKE EXECUTE ON FUNCTION @extschema@.contract_schedule(contract bigint) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION @extschema@.contract_schedule(contract bigint) TO gpubill_app;
+
+CREATE FUNCTION @extschema@.contract_state(contract bigint)
+	RETURNS text
+	LANGUAGE plproxy VOLATILE
+	AS $$ CLUSTER 'gpubill_partitions'; RUN ON @extschema@.partition_of(contract); $$;
+COMMENT ON FUNCTION @extschema@.contract_state(contract bigint) IS '@extschema@.contract_state routed to the partition of contract';
+REVOKE EXECUTE ON FUNCTION @extschema@.contract_state(contract bigint) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION @extschema@.contract_state(contract bigint) TO gpubill_app;
+
+CREATE FUNCTION @extschema@.convert_instance(instance bigint, billing text, at timestamp with time zone DEFAULT NULL::timestamp with time zone)
+	RETURNS void
+	LANGUAGE plproxy VOLATILE
+	AS $$ CLUSTER 'gpubill_partitions'; RUN ON @extschema@.partition_of(instance); $$;
+COMMENT ON FUNCTION @extschema@.convert_instance(instance bigint, billing text, at timestamp with time zone) IS '@extschema@.convert_instance routed to the partition of instance';
+REVOKE EXECUTE ON FUNCTION @extschema@.convert_instance(instance bigint, billing text, at timestamp with time zone) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION @extschema@.convert_instance(instance bigint, billing text, at timestamp with time zone) TO gpubill_app;
+
+CREATE FUNCTION @extschema@.create_contract(customer bigint, provider bigint, gpus integer, price_per_gpu_hour @extschema@.amount, term tstzrange, at timestamp with time zone DEFAULT NULL::timestamp with time zone, request_id text DEFAULT NULL::text)
+	RETURNS bigint
+	LANGUAGE plproxy VOLATILE
+	AS $$ CLUSTER 'gpubill_partitions'; RUN ON @extschema@.partition_of(customer); $$;
+COMMENT ON FUNCTION @extschema@.create_contract(customer bigint, provider bigint, gpus integer, price_per_gpu_hour @extschema@.amount, term tstzrange, at timestamp with time zone, request_id text) IS '@extschema@.create_contract routed to the partition of customer';
+REVOKE EXECUTE ON FUNCTION @extschema@.create_contract(customer bigint, provider bigint, gpus integer, price_per_gpu_hour @extschema@.amount, term tstzrange, at timestamp with time zone, request_id text) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION @extschema@.create_contract(customer bigint, provider bigint, gpus integer, price_per_gpu_hour @extschema@.amount, term tstzrange, at timestamp with time zone, request_id text) TO gpubill_app;
+
+CREATE FUNCTION @extschema@.create_instance(customer bigint, machine bigint, gpus integer, billing text DEFAULT 'payg'::text, auto_renew boolean DEFAULT false, at timestamp with time zone DEFAULT NULL::timestamp with time zone, request_id text DEFAULT NULL::text)
+	RETURNS bigint
+	LANGUAGE plproxy VOLATILE
+	AS $$ CLUSTER 'gpubill_partitions'; RUN ON @extschema@.partition_of(customer); $$;
+COMMENT ON FUNCTION @extschema@.create_instance(customer bigint, machine bigint, gpus integer, billing text, auto_renew boolean, at timestamp with time zone, request_id text) IS '@extschema@.create_instance routed to the partition of customer';
+REVOKE EXECUTE ON FUNCTION @extschema@.create_instance(customer bigint, machine bigint, gpus integer, billing text, auto_renew boolean, at timestamp with time zone, request_id text) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION @extschema@.create_instance(customer bigint, machine bigint, gpus integer, billing text, auto_renew boolean, at timestamp with time zone, request_id text) TO gpubill_app;
+
+CREATE FUNCTION @extschema@.customer_movements(lo timestamp with time zone, hi timestamp with time zone)
+	RETURNS TABLE(customer bigint, month date, recharged @extschema@.amount, vouchers_granted @extschema@.amount, charged @extschema@.amount, refunded @extschema@.amount, cash_change @extschema@.amount, used @extschema@.amount)
+	LANGUAGE plproxy VOLATILE
+	AS $$ CLUSTER 'gpubill_partitions'; RUN ON ALL; $$;
+COMMENT ON FUNCTION @extschema@.customer_movements(lo timestamp with time zone, hi timestamp with time zone) IS '@extschema@.customer_movements routed to every partition (rows concatenated)';
+REVOKE EXECUTE ON FUNCTION @extschema@.customer_movements(lo timestamp with time zone, hi timestamp with time zone) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION @extschema@.customer_movements(lo timestamp with time zone, hi timestamp with time zone) TO gpubill_admin, gpubill_app, gpubill_reader;
+
+CREATE FUNCTION @extschema@.delist_machine(machine bigint, at timestamp with time zone DEFAULT NULL::timestamp with time zone)
+	RETURNS void
+	LANGUAGE plproxy VOLATILE
+	AS $$ CLUSTER 'gpubill_partitions'; RUN ON @extschema@.partition_of(machine); $$;
+COMMENT ON FUNCTION @extschema@.delist_machine(machine bigint, at timestamp with time zone) IS '@extschema@.delist_machine routed to the partition of machine';
+REVOKE EXECUTE ON FUNCTION @extschema@.delist_machine(machine bigint, at timestamp with time zone) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION @extschema@.delist_machine(machine bigint, at timestamp with time zone) TO gpubill_app;
+
+CREATE FUNCTION @extschema@.grant_voucher(customer bigint, amt @extschema@.amount, expires_at timestamp with time zone DEFAULT NULL::timestamp with time zone, at timestamp with time zone DEFAULT NULL::timestamp with time zone, request_id text DEFAULT NULL::text)
+	RETURNS bigint
+	LANGUAGE plproxy VOLATILE
+	AS $$ CLUSTER 'gpubill_partitions'; RUN ON @extschema@.partition_of(customer); $$;
+COMMENT ON FUNCTION @extschema@.grant_voucher(customer bigint, amt @extschema@.amount, expires_at timestamp with time zone, at timestamp with time zone, request_id text) IS '@extschema@.grant_voucher routed to the partition of customer';
+REVOKE EXECUTE ON FUNCTION @extschema@.grant_voucher(customer bigint, amt @extschema@.amount, expires_at timestamp with time zone, at timestamp with time zone, request_id text) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION @extschema@.grant_voucher(customer bigint, amt @extschema@.amount, expires_at timestamp with time zone, at timestamp with time zone, request_id text) TO gpubill_app;
+
+CREATE FUNCTION @extschema@.instance_hours(lo timestamp with time zone, hi timestamp with time zone)
+	RETURNS TABLE(instance bigint, customer bigint, hour timestamp with time zone, seconds bigint, charged @extschema@.amount, voucher_paid @extschema@.amount, cash_paid @extschema@.amount)
+	LANGUAGE plproxy VOLATILE
+	AS $$ CLUSTER 'gpubill_partitions'; RUN ON ALL; $$;
+COMMENT ON FUNCTION @extschema@.instance_hours(lo timestamp with time zone, hi timestamp with time zone) IS '@extschema@.instance_hours routed to every partition (rows concatenated)';
+REVOKE EXECUTE ON FUNCTION @extschema@.instance_hours(lo timestamp with time zone, hi timestamp with time zone) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION @extschema@.instance_hours(lo timestamp with time zone, hi timestamp with time zone) TO gpubill_admin, gpubill_app, gpubill_reader;
+
+CREATE FUNCTION @extschema@.instance_state(instance bigint)
+	RETURNS text
+	LANGUAGE plproxy VOLATILE
+	AS $$ CLUSTER 'gpubill_partitions'; RUN ON @extschema@.partition_of(instance); $$;
+COMMENT ON FUNCTION @extschema@.instance_state(instance bigint) IS '@extschema@.instance_state routed to the partition of instance';
+REVOKE EXECUTE ON FUNCTION @extschema@.instance_state(instance bigint) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION @extschema@.instance_state(instance bigint) TO gpubill_app;
+
+CREATE FUNCTION @extschema@.journal_balances(whole boolean)
+	RETURNS TABLE(account_id bigint, balance numeric)
+	LANGUAGE plproxy VOLATILE
+	AS $$ CLUSTER 'gpubill_partitions'; RUN ON ALL; $$;
+COMMENT ON FUNCTION @extschema@.journal_balances(whole boolean) IS '@extschema@.journal_balances routed to every partition (rows concatenated)';
+REVOKE EXECUTE ON FUNCTION @extschema@.journal_balances(whole boolean) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION @extschema@.journal_balances(whole boolean) TO gpubill_admin, gpubill_app, gpubill_reader;
+
+CREATE FUNCTION @extschema@.list_machine(partner bigint, gpus integer, price_per_gpu_hour @extschema@.amount, owner_end_time timestamp with time zone, vouchers_allowed boolean DEFAULT true, week_price_per_gpu @extschema@.amount DEFAULT NULL::@extschema@.amount, month_price_per_gpu @extschema@.amount DEFAULT NULL::@extschema@.amount, billing text DEFAULT 'per_second'::text, at timestamp with time zone DEFAULT NULL::timestamp with time zone, package_hours integer DEFAULT 24)
+	RETURNS bigint
+	LANGUAGE plproxy VOLATILE
+	AS $$ CLUSTER 'gpubill_partitions'; RUN ON @extschema@.partition_of(partner); $$;
+COMMENT ON FUNCTION @extschema@.list_machine(partner bigint, gpus integer, price_per_gpu_hour @extschema@.amount, owner_end_time timestamp with time zone, vouchers_allowed boolean, week_price_per_gpu @extschema@.amount, month_price_per_gpu @extschema@.amount, billing text, at timestamp with time zone, package_hours integer) IS '@extschema@.list_machine routed to the partition of partner';
+REVOKE EXECUTE ON FUNCTION @extschema@.list_machine(partner bigint, gpus integer, price_per_gpu_hour @extschema@.amount, owner_end_time timestamp with time zone, vouchers_allowed boolean, week_price_per_gpu @extschema@.amount, month_price_per_gpu @extschema@.amount, billing text, at timestamp with time zone, package_hours integer) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION @extschema@.list_machine(partner bigint, gpus integer, price_per_gpu_hour @extschema@.amount, owner_end_time timestamp with time zone, vouchers_allowed boolean, week_price_per_gpu @extschema@.amount, month_price_per_gpu @extschema@.amount, billing text, at timestamp with time zone, package_hours integer) TO gpubill_app;
+
+CREATE FUNCTION @extschema@.open_customer(external_ref text, currency text DEFAULT NULL::text, at timestamp with time zone DEFAULT NULL::timestamp with time zone)
+	RETURNS bigint
+	LANGUAGE plproxy VOLATILE
+	AS $$ CLUSTER 'gpubill_partitions'; RUN ON pg_catalog.hashtext(external_ref); $$;
+COMMENT ON FUNCTION @extschema@.open_customer(external_ref text, currency text, at timestamp with time zone) IS '@extschema@.open_customer routed to the partition of external_ref';
+REVOKE EXECUTE ON FUNCTION @extschema@.open_customer(external_ref text, currency text, at timestamp with time zone) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION @extschema@.open_customer(external_ref text, currency text, at timestamp with time zone) TO gpubill_app;
+
+CREATE FUNCTION @extschema@.open_partner(external_ref text, currency text DEFAULT NULL::text, at timestamp with time zone DEFAULT NULL::timestamp with time zone)
+	RETURNS bigint
+	LANGUAGE plproxy VOLATILE
+	AS $$ CLUSTER 'gpubill_partitions'; RUN ON pg_catalog.hashtext(external_ref); $$;
+COMMENT ON FUNCTION @extschema@.open_partner(external_ref text, currency text, at timestamp with time zone) IS '@extschema@.open_partner routed to the partition of external_ref';
+REVOKE EXECUTE ON FUNCTION @extschema@.open_partner(external_ref text, currency text, at timestamp with time zone) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION @extschema@.open_partner(external_ref text, currency text, at timestamp with time zone) TO gpubill_app;
+
+CREATE FUNCTION @extschema@.open_provider(external_ref text, currency text DEFAULT 'USD'::text, at timestamp with time zone DEFAULT NULL::timestamp with time zone)
+	RETURNS bigint
+	LANGUAGE plproxy VOLATILE
+	AS $$ CLUSTER 'gpubill_partitions'; RUN ON pg_catalog.hashtext(external_ref); $$;
+COMMENT ON FUNCTION @extschema@.open_provider(external_ref text, currency text, at timestamp with time zone) IS '@extschema@.open_provider routed to the partition of external_ref';
+REVOKE EXECUTE ON FUNCTION @extschema@.open_provider(external_ref text, currency text, at timestamp with time zone) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION @extschema@.open_provider(external_ref text, currency text, at timestamp with time zone) TO gpubill_app;
+
+CREATE FUNCTION @extschema@.partner_level(partner bigint)
+	RETURNS text
+	LANGUAGE plproxy VOLATILE
+	AS $$ CLUSTER 'gpubill_partitions'; RUN ON @extschema@.partition_of(partner); $$;
+COMMENT ON FUNCTION @extschema@.partner_level(partner bigint) IS '@extschema@.partner_level routed to the partition of partner';
+REVOKE EXECUTE ON FUNCTION @extschema@.partner_level(partner bigint) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION @extschema@.partner_level(partner bigint) TO gpubill_app;
+
+CREATE FUNCTION @extschema@.partner_movements(lo timestamp with time zone, hi timestamp with time zone)
+	RETURNS TABLE(partner bigint, month date, gross @extschema@.amount, fees @extschema@.amount, voucher_paid @extschema@.amount, income @extschema@.amount, deposits @extschema@.amount, compensation @extschema@.amount, withdrawn @extschema@.amount, change @extschema@.amount)
+	LANGUAGE plproxy VOLATILE
+	AS $$ CLUSTER 'gpubill_partitions'; RUN ON ALL; $$;
+COMMENT ON FUNCTION @extschema@.partner_movements(lo timestamp with time zone, hi timestamp with time zone) IS '@extschema@.partner_movements routed to every partition (rows concatenated)';
+REVOKE EXECUTE ON FUNCTION @extschema@.partner_movements(lo timestamp with time zone, hi timestamp with time zone) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION @extschema@.partner_movements(lo timestamp with time zone, hi timestamp with time zone) TO gpubill_admin, gpubill_app, gpubill_reader;
+
+CREATE FUNCTION @extschema@.partner_rating(partner bigint)
+	RETURNS @extschema@.rating
+	LANGUAGE plproxy VOLATILE
+	AS $$ CLUSTER 'gpubill_partitions'; RUN ON @extschema@.partition_of(partner); $$;
+COMMENT ON FUNCTION @extschema@.partner_rating(partner bigint) IS '@extschema@.partner_rating routed to the partition of partner';
+REVOKE EXECUTE ON FUNCTION @extschema@.partner_rating(partner bigint) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION @extschema@.partner_rating(partner bigint) TO gpubill_app;
+
+CREATE FUNCTION @extschema@.pay_contract(contract bigint, amt @extschema@.amount, external_id text, at timestamp with time zone DEFAULT NULL::timestamp with time zone)
+	RETURNS bigint
+	LANGUAGE plproxy VOLATILE
+	AS $$ CLUSTER 'gpubill_partitions'; RUN ON @extschema@.partition_of(contract); $$;
+COMMENT ON FUNCTION @extschema@.pay_contract(contract bigint, amt @extschema@.amount, external_id text, at timestamp with time zone) IS '@extschema@.pay_contract routed to the partition of contract';
+REVOKE EXECUTE ON FUNCTION @extschema@.pay_contract(contract bigint, amt @extschema@.amount, external_id text, at timestamp with time zone) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION @extschema@.pay_contract(contract bigint, amt @extschema@.amount, external_id text, at timestamp with time zone) TO gpubill_app;
+
+CREATE FUNCTION @extschema@.place_hold(customer bigint, amt @extschema@.amount, cash_only boolean DEFAULT false, expires_at timestamp with time zone DEFAULT NULL::timestamp with time zone, object_type text DEFAULT NULL::text, object_id bigint DEFAULT NULL::bigint, at timestamp with time zone DEFAULT NULL::timestamp with time zone, request_id text DEFAULT NULL::text)
+	RETURNS bigint
+	LANGUAGE plproxy VOLATILE
+	AS $$ CLUSTER 'gpubill_partitions'; RUN ON @extschema@.partition_of(customer); $$;
+COMMENT ON FUNCTION @extschema@.place_hold(customer bigint, amt @extschema@.amount, cash_only boolean, expires_at timestamp with time zone, object_type text, object_id bigint, at timestamp with time zone, request_id text) IS '@extschema@.place_hold routed to the partition of customer';
+REVOKE EXECUTE ON FUNCTION @extschema@.place_hold(customer bigint, amt @extschema@.amount, cash_only boolean, expires_at timestamp with time zone, object_type text, object_id bigint, at timestamp with time zone, request_id text) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION @extschema@.place_hold(customer bigint, amt @extschema@.amount, cash_only boolean, expires_at timestamp with time zone, object_type text, object_id bigint, at timestamp with time zone, request_id text) TO gpubill_app;
+
+CREATE FUNCTION @extschema@.platform_days(lo timestamp with time zone, hi timestamp with time zone)
+	RETURNS TABLE(day date, currency text, service_fees @extschema@.amount, commissions @extschema@.amount, voucher_breakage @extschema@.amount, compensation_paid @extschema@.amount, compensation_recovered @extschema@.amount, vouchers_spent @extschema@.amount, forfeits @extschema@.amount)
+	LANGUAGE plproxy VOLATILE
+	AS $$ CLUSTER 'gpubill_partitions'; RUN ON ALL; $$;
+COMMENT ON FUNCTION @extschema@.platform_days(lo timestamp with time zone, hi timestamp with time zone) IS '@extschema@.platform_days routed to every partition (rows concatenated)';
+REVOKE EXECUTE ON FUNCTION @extschema@.platform_days(lo timestamp with time zone, hi timestamp with time zone) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION @extschema@.platform_days(lo timestamp with time zone, hi timestamp with time zone) TO gpubill_admin, gpubill_app, gpubill_reader;
+
+CREATE FUNCTION @extschema@.provider_wallet(provider bigint)
+	RETURNS TABLE(balance @extschema@.amount, commission_paid @extschema@.amount, offset_outstanding @extschema@.amount)
+	LANGUAGE plproxy VOLATILE
+	AS $$ CLUSTER 'gpubill_partitions'; RUN ON @extschema@.partition_of(provider); $$;
+COMMENT ON FUNCTION @extschema@.provider_wallet(provider bigint) IS '@extschema@.provider_wallet routed to the partition of provider';
+REVOKE EXECUTE ON FUNCTION @extschema@.provider_wallet(provider bigint) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION @extschema@.provider_wallet(provider bigint) TO gpubill_app;
+
+CREATE FUNCTION @extschema@.rate_partner(partner bigint, points integer, reason text, at timestamp with time zone DEFAULT NULL::timestamp with time zone)
+	RETURNS @extschema@.rating
+	LANGUAGE plproxy VOLATILE
+	AS $$ CLUSTER 'gpubill_partitions'; RUN ON @extschema@.partition_of(partner); $$;
+COMMENT ON FUNCTION @extschema@.rate_partner(partner bigint, points integer, reason text, at timestamp with time zone) IS '@extschema@.rate_partner routed to the partition of partner';
+REVOKE EXECUTE ON FUNCTION @extschema@.rate_partner(partner bigint, points integer, reason text, at timestamp with time zone) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION @extschema@.rate_partner(partner bigint, points integer, reason text, at timestamp with time zone) TO gpubill_app;
+
+CREATE FUNCTION @extschema@.recharge(customer bigint, amt @extschema@.amount, channel text, external_id text, at timestamp with time zone DEFAULT NULL::timestamp with time zone)
+	RETURNS bigint
+	LANGUAGE plproxy VOLATILE
+	AS $$ CLUSTER 'gpubill_partitions'; RUN ON @extschema@.partition_of(customer); $$;
+COMMENT ON FUNCTION @extschema@.recharge(customer bigint, amt @extschema@.amount, channel text, external_id text, at timestamp with time zone) IS '@extschema@.recharge routed to the partition of customer';
+REVOKE EXECUTE ON FUNCTION @extschema@.recharge(customer bigint, amt @extschema@.amount, channel text, external_id text, at timestamp with time zone) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION @extschema@.recharge(customer bigint, amt @extschema@.amount, channel text, external_id text, at timestamp with time zone) TO gpubill_app;
+
+CREATE FUNCTION @extschema@.record_invoice(customer bigint, amt @extschema@.amount, at timestamp with time zone DEFAULT NULL::timestamp with time zone)
+	RETURNS bigint
+	LANGUAGE plproxy VOLATILE
+	AS $$ CLUSTER 'gpubill_partitions'; RUN ON @extschema@.partition_of(customer); $$;
+COMMENT ON FUNCTION @extschema@.record_invoice(customer bigint, amt @extschema@.amount, at timestamp with time zone) IS '@extschema@.record_invoice routed to the partition of customer';
+REVOKE EXECUTE ON FUNCTION @extschema@.record_invoice(customer bigint, amt @extschema@.amount, at timestamp with time zone) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION @extschema@.record_invoice(customer bigint, amt @extschema@.amount, at timestamp with time zone) TO gpubill_app;
+
+CREATE FUNCTION @extschema@.record_payment_initiated(contract bigint, evidence text, at timestamp with time zone DEFAULT NULL::timestamp with time zone)
+	RETURNS void
+	LANGUAGE plproxy VOLATILE
+	AS $$ CLUSTER 'gpubill_partitions'; RUN ON @extschema@.partition_of(contract); $$;
+COMMENT ON FUNCTION @extschema@.record_payment_initiated(contract bigint, evidence text, at timestamp with time zone) IS '@extschema@.record_payment_initiated routed to the partition of contract';
+REVOKE EXECUTE ON FUNCTION @extschema@.record_payment_initiated(contract bigint, evidence text, at timestamp with time zone) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION @extschema@.record_payment_initiated(contract bigint, evidence text, at timestamp with time zone) TO gpubill_app;
+
+CREATE FUNCTION @extschema@.release_hold(hold bigint, at timestamp with time zone DEFAULT NULL::timestamp with time zone, request_id text DEFAULT NULL::text)
+	RETURNS void
+	LANGUAGE plproxy VOLATILE
+	AS $$ CLUSTER 'gpubill_partitions'; RUN ON @extschema@.partition_of(hold); $$;
+COMMENT ON FUNCTION @extschema@.release_hold(hold bigint, at timestamp with time zone, request_id text) IS '@extschema@.release_hold routed to the partition of hold';
+REVOKE EXECUTE ON FUNCTION @extschema@.release_hold(hold bigint, at timestamp with time zone, request_id text) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION @extschema@.release_hold(hold bigint, at timestamp with time zone, request_id text) TO gpubill_app;
+
+CREATE FUNCTION @extschema@.release_instance(instance bigint, at timestamp with time zone DEFAULT NULL::timestamp with time zone)
+	RETURNS void
+	LANGUAGE plproxy VOLATILE
+	AS $$ CLUSTER 'gpubill_partitions'; RUN ON @extschema@.partition_of(instance); $$;
+COMMENT ON FUNCTION @extschema@.release_instance(instance bigint, at timestamp with time zone) IS '@extschema@.release_instance routed to the partition of instance';
+REVOKE EXECUTE ON FUNCTION @extschema@.release_instance(instance bigint, at timestamp with time zone) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION @extschema@.release_instance(instance bigint, at timestamp with time zone) TO gpubill_app;
+
+CREATE FUNCTION @extschema@.remove_machine(machine bigint, at timestamp with time zone DEFAULT NULL::timestamp with time zone)
+	RETURNS void
+	LANGUAGE plproxy VOLATILE
+	AS $$ CLUSTER 'gpubill_partitions'; RUN ON @extschema@.partition_of(machine); $$;
+COMMENT ON FUNCTION @extschema@.remove_machine(machine bigint, at timestamp with time zone) IS '@extschema@.remove_machine routed to the partition of machine';
+REVOKE EXECUTE ON FUNCTION @extschema@.remove_machine(machine bigint, at timestamp with time zone) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION @extschema@.remove_machine(machine bigint, at timestamp with time zone) TO gpubill_app;
+
+CREATE FUNCTION @extschema@.report_outage(machine bigint, started timestamp with time zone, ended timestamp with time zone, notified boolean DEFAULT false, at timestamp with time zone DEFAULT NULL::timestamp with time zone)
+	RETURNS bigint
+	LANGUAGE plproxy VOLATILE
+	AS $$ CLUSTER 'gpubill_partitions'; RUN ON @extschema@.partition_of(machine); $$;
+COMMENT ON FUNCTION @extschema@.report_outage(machine bigint, started timestamp with time zone, ended timestamp with time zone, notified boolean, at timestamp with time zone) IS '@extschema@.report_outage routed to the partition of machine';
+REVOKE EXECUTE ON FUNCTION @extschema@.report_outage(machine bigint, started timestamp with time zone, ended timestamp with time zone, notified boolean, at timestamp with time zone) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION @extschema@.report_outage(machine bigint, started timestamp with time zone, ended timestamp with time zone, notified boolean, at timestamp with time zone) TO gpubill_app;
+
+CREATE FUNCTION @extschema@.request_refund(customer bigint, at timestamp with time zone DEFAULT NULL::timestamp with time zone, request_id text DEFAULT NULL::text)
+	RETURNS bigint
+	LANGUAGE plproxy VOLATILE
+	AS $$ CLUSTER 'gpubill_partitions'; RUN ON @extschema@.partition_of(customer); $$;
+COMMENT ON FUNCTION @extschema@.request_refund(customer bigint, at timestamp with time zone, request_id text) IS '@extschema@.request_refund routed to the partition of customer';
+REVOKE EXECUTE ON FUNCTION @extschema@.request_refund(customer bigint, at timestamp with time zone, request_id text) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION @extschema@.request_refund(customer bigint, at timestamp with time zone, request_id text) TO gpubill_app;
+
+CREATE FUNCTION @extschema@.request_withdrawal(partner bigint, amt @extschema@.amount, at timestamp with time zone DEFAULT NULL::timestamp with time zone, request_id text DEFAULT NULL::text)
+	RETURNS bigint
+	LANGUAGE plproxy VOLATILE
+	AS $$ CLUSTER 'gpubill_partitions'; RUN ON @extschema@.partition_of(partner); $$;
+COMMENT ON FUNCTION @extschema@.request_withdrawal(partner bigint, amt @extschema@.amount, at timestamp with time zone, request_id text) IS '@extschema@.request_withdrawal routed to the partition of partner';
+REVOKE EXECUTE ON FUNCTION @extschema@.request_withdrawal(partner bigint, amt @extschema@.amount, at timestamp with time zone, request_id text) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION @extschema@.request_withdrawal(partner bigint, amt @extschema@.amount, at timestamp with time zone, request_id text) TO gpubill_app;
+
+CREATE FUNCTION @extschema@.resell_contract(contract bigint, new_customer bigint, price_per_gpu_hour @extschema@.amount, at timestamp with time zone DEFAULT NULL::timestamp with time zone)
+	RETURNS bigint
+	LANGUAGE plproxy VOLATILE
+	AS $$ CLUSTER 'gpubill_partitions'; RUN ON @extschema@.partition_of(contract); $$;
+COMMENT ON FUNCTION @extschema@.resell_contract(contract bigint, new_customer bigint, price_per_gpu_hour @extschema@.amount, at timestamp with time zone) IS '@extschema@.resell_contract routed to the partition of contract';
+REVOKE EXECUTE ON FUNCTION @extschema@.resell_contract(contract bigint, new_customer bigint, price_per_gpu_hour @extschema@.amount, at timestamp with time zone) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION @extschema@.resell_contract(contract bigint, new_customer bigint, price_per_gpu_hour @extschema@.amount, at timestamp with time zone) TO gpubill_app;
+
+CREATE FUNCTION @extschema@.resize_instance(instance bigint, gpus integer, at timestamp with time zone DEFAULT NULL::timestamp with time zone)
+	RETURNS void
+	LANGUAGE plproxy VOLATILE
+	AS $$ CLUSTER 'gpubill_partitions'; RUN ON @extschema@.partition_of(instance); $$;
+COMMENT ON FUNCTION @extschema@.resize_instance(instance bigint, gpus integer, at timestamp with time zone) IS '@extschema@.resize_instance routed to the partition of instance';
+REVOKE EXECUTE ON FUNCTION @extschema@.resize_instance(instance bigint, gpus integer, at timestamp with time zone) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION @extschema@.resize_instance(instance bigint, gpus integer, at timestamp with time zone) TO gpubill_app;
+
+CREATE FUNCTION @extschema@.set_approved(customer bigint, approved boolean)
+	RETURNS void
+	LANGUAGE plproxy VOLATILE
+	AS $$ CLUSTER 'gpubill_partitions'; RUN ON @extschema@.partition_of(customer); $$;
+COMMENT ON FUNCTION @extschema@.set_approved(customer bigint, approved boolean) IS '@extschema@.set_approved routed to the partition of customer';
+REVOKE EXECUTE ON FUNCTION @extschema@.set_approved(customer bigint, approved boolean) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION @extschema@.set_approved(customer bigint, approved boolean) TO gpubill_app;
+
+CREATE FUNCTION @extschema@.set_auto_renew(instance bigint, "on" boolean)
+	RETURNS void
+	LANGUAGE plproxy VOLATILE
+	AS $$ CLUSTER 'gpubill_partitions'; RUN ON @extschema@.partition_of(instance); $$;
+COMMENT ON FUNCTION @extschema@.set_auto_renew(instance bigint, "on" boolean) IS '@extschema@.set_auto_renew routed to the partition of instance';
+REVOKE EXECUTE ON FUNCTION @extschema@.set_auto_renew(instance bigint, "on" boolean) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION @extschema@.set_auto_renew(instance bigint, "on" boolean) TO gpubill_app;
+
+CREATE FUNCTION @extschema@.set_discount(customer bigint, discount numeric)
+	RETURNS void
+	LANGUAGE plproxy VOLATILE
+	AS $$ CLUSTER 'gpubill_partitions'; RUN ON @extschema@.partition_of(customer); $$;
+COMMENT ON FUNCTION @extschema@.set_discount(customer bigint, discount numeric) IS '@extschema@.set_discount routed to the partition of customer';
+REVOKE EXECUTE ON FUNCTION @extschema@.set_discount(customer bigint, discount numeric) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION @extschema@.set_discount(customer bigint, discount numeric) TO gpubill_app;
+
+CREATE FUNCTION @extschema@.set_storage(customer bigint, kind text, gb numeric, at timestamp with time zone DEFAULT NULL::timestamp with time zone)
+	RETURNS void
+	LANGUAGE plproxy VOLATILE
+	AS $$ CLUSTER 'gpubill_partitions'; RUN ON @extschema@.partition_of(customer); $$;
+COMMENT ON FUNCTION @extschema@.set_storage(customer bigint, kind text, gb numeric, at timestamp with time zone) IS '@extschema@.set_storage routed to the partition of customer';
+REVOKE EXECUTE ON FUNCTION @extschema@.set_storage(customer bigint, kind text, gb numeric, at timestamp with time zone) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION @extschema@.set_storage(customer bigint, kind text, gb numeric, at timestamp with time zone) TO gpubill_app;
+
+CREATE FUNCTION @extschema@.set_vouchers_allowed(machine bigint, allowed boolean, at timestamp with time zone DEFAULT NULL::timestamp with time zone)
+	RETURNS void
+	LANGUAGE plproxy VOLATILE
+	AS $$ CLUSTER 'gpubill_partitions'; RUN ON @extschema@.partition_of(machine); $$;
+COMMENT ON FUNCTION @extschema@.set_vouchers_allowed(machine bigint, allowed boolean, at timestamp with time zone) IS '@extschema@.set_vouchers_allowed routed to the partition of machine';
+REVOKE EXECUTE ON FUNCTION @extschema@.set_vouchers_allowed(machine bigint, allowed boolean, at timestamp with time zone) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION @extschema@.set_vouchers_allowed(machine bigint, allowed boolean, at timestamp with time zone) TO gpubill_app;
+
+CREATE FUNCTION @extschema@.setting(key text)
+	RETURNS text
+	LANGUAGE plproxy VOLATILE
+	AS $$ CLUSTER 'gpubill_partitions'; RUN ON 0; $$;
+COMMENT ON FUNCTION @extschema@.setting(key text) IS '@extschema@.setting routed to partition 0';
+REVOKE EXECUTE ON FUNCTION @extschema@.setting(key text) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION @extschema@.setting(key text) TO gpubill_admin, gpubill_app, gpubill_reader;
+
+CREATE FUNCTION @extschema@.start_instance(instance bigint, at timestamp with time zone DEFAULT NULL::timestamp with time zone)
+	RETURNS void
+	LANGUAGE plproxy VOLATILE
+	AS $$ CLUSTER 'gpubill_partitions'; RUN ON @extschema@.partition_of(instance); $$;
+COMMENT ON FUNCTION @extschema@.start_instance(instance bigint, at timestamp with time zone) IS '@extschema@.start_instance routed to the partition of instance';
+REVOKE EXECUTE ON FUNCTION @extschema@.start_instance(instance bigint, at timestamp with time zone) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION @extschema@.start_instance(instance bigint, at timestamp with time zone) TO gpubill_app;
+
+CREATE FUNCTION @extschema@.stop_instance(instance bigint, at timestamp with time zone DEFAULT NULL::timestamp with time zone)
+	RETURNS void
+	LANGUAGE plproxy VOLATILE
+	AS $$ CLUSTER 'gpubill_partitions'; RUN ON @extschema@.partition_of(instance); $$;
+COMMENT ON FUNCTION @extschema@.stop_instance(instance bigint, at timestamp with time zone) IS '@extschema@.stop_instance routed to the partition of instance';
+REVOKE EXECUTE ON FUNCTION @extschema@.stop_instance(instance bigint, at timestamp with time zone) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION @extschema@.stop_instance(instance bigint, at timestamp with time zone) TO gpubill_app;
+
+CREATE FUNCTION @extschema@.take_offline(machine bigint, force boolean DEFAULT false, at timestamp with time zone DEFAULT NULL::timestamp with time zone)
+	RETURNS void
+	LANGUAGE plproxy VOLATILE
+	AS $$ CLUSTER 'gpubill_partitions'; RUN ON @extschema@.partition_of(machine); $$;
+COMMENT ON FUNCTION @extschema@.take_offline(machine bigint, force boolean, at timestamp with time zone) IS '@extschema@.take_offline routed to the partition of machine';
+REVOKE EXECUTE ON FUNCTION @extschema@.take_offline(machine bigint, force boolean, at timestamp with time zone) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION @extschema@.take_offline(machine bigint, force boolean, at timestamp with time zone) TO gpubill_app;
+
+CREATE FUNCTION @extschema@.terminate_contract(contract bigint, reason text, at timestamp with time zone DEFAULT NULL::timestamp with time zone)
+	RETURNS void
+	LANGUAGE plproxy VOLATILE
+	AS $$ CLUSTER 'gpubill_partitions'; RUN ON @extschema@.partition_of(contract); $$;
+COMMENT ON FUNCTION @extschema@.terminate_contract(contract bigint, reason text, at timestamp with time zone) IS '@extschema@.terminate_contract routed to the partition of contract';
+REVOKE EXECUTE ON FUNCTION @extschema@.terminate_contract(contract bigint, reason text, at timestamp with time zone) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION @extschema@.terminate_contract(contract bigint, reason text, at timestamp with time zone) TO gpubill_app;
+
+CREATE FUNCTION @extschema@.verify("full" boolean DEFAULT false)
+	RETURNS TABLE(check_name text, ok boolean, detail text)
+	LANGUAGE plproxy VOLATILE
+	AS $$ CLUSTER 'gpubill_partitions'; RUN ON ALL; $$;
+COMMENT ON FUNCTION @extschema@.verify("full" boolean) IS '@extschema@.verify routed to every partition (rows concatenated)';
+REVOKE EXECUTE ON FUNCTION @extschema@.verify("full" boolean) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION @extschema@.verify("full" boolean) TO gpubill_app;
+
+CREATE FUNCTION @extschema@.wallet(customer bigint)
+	RETURNS TABLE(cash @extschema@.amount, vouchers @extschema@.amount, held @extschema@.amount, available @extschema@.amount)
+	LANGUAGE plproxy VOLATILE
+	AS $$ CLUSTER 'gpubill_partitions'; RUN ON @extschema@.partition_of(customer); $$;
+COMMENT ON FUNCTION @extschema@.wallet(customer bigint) IS '@extschema@.wallet routed to the partition of customer';
+REVOKE EXECUTE ON FUNCTION @extschema@.wallet(customer bigint) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION @extschema@.wallet(customer bigint) TO gpubill_app;
+
+CREATE FUNCTION @extschema@.withdrawable(partner bigint, at timestamp with time zone DEFAULT NULL::timestamp with time zone)
+	RETURNS @extschema@.amount
+	LANGUAGE plproxy VOLATILE
+	AS $$ CLUSTER 'gpubill_partitions'; RUN ON @extschema@.partition_of(partner); $$;
+COMMENT ON FUNCTION @extschema@.withdrawable(partner bigint, at timestamp with time zone) IS '@extschema@.withdrawable routed to the partition of partner';
+REVOKE EXECUTE ON FUNCTION @extschema@.withdrawable(partner bigint, at timestamp with time zone) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION @extschema@.withdrawable(partner bigint, at timestamp with time zone) TO gpubill_app;

@@ -1,0 +1,65 @@
+#!/usr/bin/env bash
+# TAP: gpubill's API on a proxy database behind PL/Proxy (issue 17, part 1).
+#  - src/proxy/20_routes.sql is what scripts/proxy-routes.sql makes of
+#    gpubill's catalogue (regenerated here);
+#  - every function of gpubill granted to gpubill_app or gpubill_reader has a
+#    twin on the proxy: the same name, parameter names, defaults and result
+#    (tick() aside: the proxy's clock is issue 18);
+#  - the customers' calls the proxy routes today (test/fixtures/proxy_scenario.sql)
+#    give on 1, 2 and 4 partitions what they give on one database, the
+#    customers spread over every partition by the hash of their reference,
+#    each id on the partition that drew it; verify() runs on every partition.
+# Needs a running cluster (PGHOST/PGPORT/PGUSER) with postgresql-15-plproxy,
+# as scripts/test.sh provides.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export PGOPTIONS="-c client_min_messages=warning"
+n=0
+ok() { n=$((n + 1)); if [ "$1" = "$2" ]; then echo "ok $n - $3"; else echo "not ok $n - $3"; echo "#   have: $1" | head -8; echo "#   want: $2" | head -3; fi; }
+fresh() { psql -qX -d postgres -c "DROP DATABASE IF EXISTS $1" -c "CREATE DATABASE $1" >/dev/null; }
+q() { local db=$1; shift; psql -qXAt -d "$db" -v ON_ERROR_STOP=1 "$@"; }
+
+fresh gpubill_px_one
+q gpubill_px_one -c 'CREATE EXTENSION gpubill' >/dev/null
+routes=$(q gpubill_px_one -f scripts/proxy-routes.sql)
+ok "$(diff <(printf '%s\n' "$routes") src/proxy/20_routes.sql >/dev/null && echo same || echo differs)" "same" \
+	"src/proxy/20_routes.sql is what scripts/proxy-routes.sql makes of gpubill's catalogue"
+want=$(q gpubill_px_one -f test/fixtures/proxy_scenario.sql)
+# the API: gpubill's SECURITY DEFINER functions granted to its roles; on the proxy, its PL/Proxy functions
+signature="p.proname || '(' || pg_get_function_arguments(p.oid) || ') -> ' || pg_get_function_result(p.oid)
+	|| ' [' || coalesce((SELECT string_agg(r.rolname, ',' ORDER BY r.rolname) FROM aclexplode(p.proacl) x JOIN pg_roles r ON r.oid = x.grantee
+						  WHERE r.rolname LIKE 'gpubill\_%'), '') || ']'"
+api_one=$(q gpubill_px_one -c "SELECT $signature FROM pg_proc p WHERE p.pronamespace = 'gpubill'::regnamespace AND p.prosecdef
+	AND (has_function_privilege('gpubill_app', p.oid, 'EXECUTE') OR has_function_privilege('gpubill_reader', p.oid, 'EXECUTE'))
+	AND p.proname <> 'tick' ORDER BY 1")
+api="SELECT $signature FROM pg_proc p JOIN pg_language l ON l.oid = p.prolang
+	WHERE p.pronamespace = 'gpubill'::regnamespace AND l.lanname = 'plproxy' ORDER BY 1"
+
+for parts in 1 2 4; do
+	conninfos=
+	for k in $(seq 0 $((parts - 1))); do
+		fresh gpubill_px_p$k
+		q gpubill_px_p$k -c 'CREATE EXTENSION gpubill' -c "SELECT gpubill.provision_partition($k, $parts)" >/dev/null
+		conninfos="$conninfos${conninfos:+, }'dbname=gpubill_px_p$k host=$PGHOST port=$PGPORT'"
+	done
+	fresh gpubill_px_proxy
+	q gpubill_px_proxy -c 'CREATE EXTENSION gpubill_proxy CASCADE' -c "SELECT gpubill.configure_partitions(ARRAY[$conninfos])" >/dev/null
+	if [ $parts = 1 ]; then
+		ok "$(q gpubill_px_proxy -c "$api")" "$api_one" \
+			"every function gpubill grants to gpubill_app or gpubill_reader has a twin on the proxy: name, parameters, defaults, result, grants ($(wc -l <<<"$api_one") functions; tick aside)"
+		ok "$(q gpubill_px_proxy -c "SELECT count(*) FROM pg_class WHERE relnamespace = 'gpubill'::regnamespace AND relkind IN ('r', 'p')")" "1" \
+			"the proxy holds no billing table (its one table: the partitions)"
+	fi
+	ok "$(q gpubill_px_proxy -f test/fixtures/proxy_scenario.sql 2>&1)" "$want" \
+		"through the proxy on $parts partitions: the customers' calls give what they give on one database"
+	spread=$(for k in $(seq 0 $((parts - 1))); do
+		q gpubill_px_p$k -c "SELECT count(*) FILTER (WHERE gpubill.partition_of(customer_id) = $k) || '/' || count(*) FROM gpubill.customer WHERE external_ref LIKE 'pxs-%'"
+	done | tr '\n' ' ')
+	ok "$(awk '{ for (i = 1; i <= NF; i++) { split($i, a, "/"); if (a[1] != a[2] || a[2] == 0) bad++; t += a[2] } } END { print (bad ? "bad" : "ok") " " t }' <<<"$spread")" \
+		"ok 16" "on $parts partitions every partition holds customers, each drawn there ($spread)"
+	for k in $(seq 0 $((parts - 1))); do psql -qX -d postgres -c "DROP DATABASE gpubill_px_p$k WITH (FORCE)" >/dev/null; done
+done
+ok "$(q gpubill_px_proxy -c "SELECT gpubill.configure_partitions(ARRAY['dbname=a', 'dbname=b', 'dbname=c'])" 2>&1 | grep -c 'must be a power of two' || true)" "1" \
+	"three partitions are refused (22023)"
+psql -qX -d postgres -c "DROP DATABASE gpubill_px_proxy WITH (FORCE)" -c "DROP DATABASE gpubill_px_one" >/dev/null
+echo "1..$n"
