@@ -8,7 +8,8 @@
 #  - the customers' calls the proxy routes today (test/fixtures/proxy_scenario.sql)
 #    give on 1, 2 and 4 partitions what they give on one database, the
 #    customers spread over every partition by the hash of their reference,
-#    each id on the partition that drew it; verify() runs on every partition.
+#    each id on the partition that drew it; verify() runs on every partition;
+#  - one payment id credits one customer across partitions (R-LED-5).
 # Needs a running cluster (PGHOST/PGPORT/PGUSER) with postgresql-15-plproxy,
 # as scripts/test.sh provides.
 set -euo pipefail
@@ -32,8 +33,8 @@ signature="p.proname || '(' || pg_get_function_arguments(p.oid) || ') -> ' || pg
 api_one=$(q gpubill_px_one -c "SELECT $signature FROM pg_proc p WHERE p.pronamespace = 'gpubill'::regnamespace AND p.prosecdef
 	AND (has_function_privilege('gpubill_app', p.oid, 'EXECUTE') OR has_function_privilege('gpubill_reader', p.oid, 'EXECUTE'))
 	AND p.proname <> 'tick' ORDER BY 1")
-api="SELECT $signature FROM pg_proc p JOIN pg_language l ON l.oid = p.prolang
-	WHERE p.pronamespace = 'gpubill'::regnamespace AND l.lanname = 'plproxy' ORDER BY 1"
+names=$(cut -d'(' -f1 <<<"$api_one" | sort -u | paste -sd, - | sed "s/,/','/g")
+api="SELECT $signature FROM pg_proc p WHERE p.pronamespace = 'gpubill'::regnamespace AND p.proname IN ('$names') ORDER BY 1"
 
 for parts in 1 2 4; do
 	conninfos=
@@ -57,6 +58,23 @@ for parts in 1 2 4; do
 	done | tr '\n' ' ')
 	ok "$(awk '{ for (i = 1; i <= NF; i++) { split($i, a, "/"); if (a[1] != a[2] || a[2] == 0) bad++; t += a[2] } } END { print (bad ? "bad" : "ok") " " t }' <<<"$spread")" \
 		"ok 16" "on $parts partitions every partition holds customers, each drawn there ($spread)"
+	if [ $parts = 2 ]; then	# R-LED-5 across partitions: one payment id credits one customer
+		a=$(q gpubill_px_p0 -c "SELECT min(customer_id) FROM gpubill.customer c JOIN gpubill.wallet w USING (customer_id) WHERE gpubill.currency(w.cash) = 'CNY'")
+		b=$(q gpubill_px_p1 -c "SELECT min(customer_id) FROM gpubill.customer c JOIN gpubill.wallet w USING (customer_id) WHERE gpubill.currency(w.cash) = 'CNY'")
+		cash() { q gpubill_px_proxy -c "SELECT (SELECT cash FROM gpubill.wallet($a))::text || ' / ' || (SELECT cash FROM gpubill.wallet($b))::text"; }
+		before=$(cash)
+		pay="SELECT gpubill.recharge(%s, '10 CNY', 'stripe', 'pay-42', '2026-11-02')"
+		ok "$(q gpubill_px_proxy -c "SELECT gpubill.partition_of($a) <> gpubill.partition_of($b)")" "t" "two customers on different partitions"
+		first=$(q gpubill_px_proxy -c "$(printf "$pay" $a)")
+		ok "$(q gpubill_px_proxy -c "$(printf "$pay" $b)" 2>&1 | grep -o 'request id "stripe:pay-42" was already used with other arguments')" \
+			'request id "stripe:pay-42" was already used with other arguments' \
+			"the payment id stripe:pay-42 that credited one customer is refused for a customer on another partition (GB005)"
+		ok "$(q gpubill_px_proxy -c "$(printf "$pay" $a)")" "$first" "a retry for the first customer is the same recharge"
+		ok "$(q gpubill_px_proxy -c "SELECT ((SELECT cash FROM gpubill.wallet($a)) OPERATOR(gpubill.-) '10 CNY'::gpubill.amount)::text || ' / ' || (SELECT cash FROM gpubill.wallet($b))::text")" \
+			"$before" "one payment credited one customer, once"
+		ok "$(q gpubill_px_p0 -c "SELECT customer_id FROM gpubill.payment_claim WHERE (channel, external_id) = ('stripe', 'pay-42')")" "$a" \
+			"partition 0's registry holds the payment id's customer"
+	fi
 	for k in $(seq 0 $((parts - 1))); do psql -qX -d postgres -c "DROP DATABASE gpubill_px_p$k WITH (FORCE)" >/dev/null; done
 done
 ok "$(q gpubill_px_proxy -c "SELECT gpubill.configure_partitions(ARRAY['dbname=a', 'dbname=b', 'dbname=c'])" 2>&1 | grep -c 'must be a power of two' || true)" "1" \

@@ -87,3 +87,36 @@ COMMENT ON FUNCTION @extschema@.provision_partition(integer, integer) IS 'Make t
 REVOKE EXECUTE ON FUNCTION @extschema@.provision_partition(integer, integer) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION @extschema@.provision_partition(integer, integer) TO gpubill_admin;
 REVOKE ALL ON @extschema@.partition_identity FROM PUBLIC;
+
+-- R-LED-5 across partitions: the registry of payment ids (issue 17)
+CREATE TABLE @extschema@.payment_claim (
+	channel		text NOT NULL,
+	external_id	text NOT NULL,
+	customer_id	bigint NOT NULL,
+	claimed_at	timestamptz NOT NULL DEFAULT pg_catalog.statement_timestamp(),
+	PRIMARY KEY (channel, external_id)
+);
+COMMENT ON TABLE @extschema@.payment_claim IS 'The partitions'' registry of payment ids (on partition 0): the customer each (channel, external id) credits (R-LED-5, issue 17)';
+SELECT pg_catalog.pg_extension_config_dump('@extschema@.payment_claim', '');
+SELECT @extschema@.make_append_only('@extschema@.payment_claim');
+REVOKE ALL ON @extschema@.payment_claim FROM PUBLIC;
+
+CREATE OR REPLACE FUNCTION @extschema@.claim_payment(channel text, external_id text, customer bigint)
+	RETURNS bigint
+	LANGUAGE plpgsql VOLATILE SECURITY DEFINER CALLED ON NULL INPUT PARALLEL UNSAFE
+	SET search_path = pg_catalog, @extschema@, pg_temp
+	AS $$
+#variable_conflict use_column
+BEGIN
+	IF channel IS NULL OR external_id IS NULL OR customer IS NULL THEN
+		RAISE EXCEPTION 'a payment claim needs a channel, an external id and a customer' USING ERRCODE = 'invalid_parameter_value';
+	END IF;
+	INSERT INTO @extschema@.payment_claim AS c (channel, external_id, customer_id) VALUES ($1, $2, $3)
+	ON CONFLICT ON CONSTRAINT payment_claim_pkey DO NOTHING;
+	RETURN (SELECT c.customer_id FROM @extschema@.payment_claim c WHERE c.channel = $1 AND c.external_id = $2);
+END
+$$;
+COMMENT ON FUNCTION @extschema@.claim_payment(text, text, bigint) IS 'Claim a payment id (channel, external id) for a customer in the partitions'' registry; returns the customer it credits, the first to claim it (R-LED-5, issue 17)';
+
+REVOKE EXECUTE ON FUNCTION @extschema@.claim_payment(text, text, bigint) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION @extschema@.claim_payment(text, text, bigint) TO gpubill_app;

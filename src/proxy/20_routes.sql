@@ -212,14 +212,6 @@ COMMENT ON FUNCTION @extschema@.rate_partner(partner bigint, points integer, rea
 REVOKE EXECUTE ON FUNCTION @extschema@.rate_partner(partner bigint, points integer, reason text, at timestamp with time zone) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION @extschema@.rate_partner(partner bigint, points integer, reason text, at timestamp with time zone) TO gpubill_app;
 
-CREATE FUNCTION @extschema@.recharge(customer bigint, amt @extschema@.amount, channel text, external_id text, at timestamp with time zone DEFAULT NULL::timestamp with time zone)
-	RETURNS bigint
-	LANGUAGE plproxy VOLATILE
-	AS $$ CLUSTER 'gpubill_partitions'; RUN ON @extschema@.partition_of(customer); $$;
-COMMENT ON FUNCTION @extschema@.recharge(customer bigint, amt @extschema@.amount, channel text, external_id text, at timestamp with time zone) IS '@extschema@.recharge routed to the partition of customer';
-REVOKE EXECUTE ON FUNCTION @extschema@.recharge(customer bigint, amt @extschema@.amount, channel text, external_id text, at timestamp with time zone) FROM PUBLIC;
-GRANT EXECUTE ON FUNCTION @extschema@.recharge(customer bigint, amt @extschema@.amount, channel text, external_id text, at timestamp with time zone) TO gpubill_app;
-
 CREATE FUNCTION @extschema@.record_invoice(customer bigint, amt @extschema@.amount, at timestamp with time zone DEFAULT NULL::timestamp with time zone)
 	RETURNS bigint
 	LANGUAGE plproxy VOLATILE

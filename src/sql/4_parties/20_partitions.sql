@@ -7,10 +7,10 @@
  * database is partition 0 of 1 and needs nothing of this.
  *
  * Map (scripts/file-map.pl):
- * API: provision_partition.
+ * API: claim_payment, provision_partition.
  * Internals: partition_of.
- * Tables: partition_identity.
- * Uses: 2_base.
+ * Tables: partition_identity, payment_claim.
+ * Uses: 2_base, 3_ledger.
  */
 
 CREATE TABLE @extschema@.partition_identity (
@@ -74,3 +74,38 @@ BEGIN
 END
 $$;
 COMMENT ON FUNCTION @extschema@.provision_partition(integer, integer) IS 'Make this database partition k of n (n a power of two): its ids k * 2^48 + 1 .. (k + 1) * 2^48 - 1; refused once it holds billing rows (GB004); gpubill_admin only (issue 17)';
+
+/*
+ * R-LED-5 across partitions: one payment (channel, external id) credits one
+ * customer.  Each partition refuses a payment id used twice on it; the
+ * proxy first claims the id in this registry, kept on partition 0 (a single
+ * database never uses it), and refuses an id claimed by another customer
+ * (GB005, as a single database does).
+ */
+CREATE TABLE @extschema@.payment_claim (
+	channel		text NOT NULL,
+	external_id	text NOT NULL,
+	customer_id	bigint NOT NULL,
+	claimed_at	timestamptz NOT NULL DEFAULT pg_catalog.statement_timestamp(),
+	PRIMARY KEY (channel, external_id)
+);
+COMMENT ON TABLE @extschema@.payment_claim IS 'The partitions'' registry of payment ids (on partition 0): the customer each (channel, external id) credits (R-LED-5, issue 17)';
+SELECT pg_catalog.pg_extension_config_dump('@extschema@.payment_claim', '');
+SELECT @extschema@.make_append_only('@extschema@.payment_claim');
+
+CREATE FUNCTION @extschema@.claim_payment(channel text, external_id text, customer bigint)
+	RETURNS bigint
+	LANGUAGE plpgsql VOLATILE SECURITY DEFINER CALLED ON NULL INPUT PARALLEL UNSAFE
+	SET search_path = pg_catalog, @extschema@, pg_temp
+	AS $$
+#variable_conflict use_column
+BEGIN
+	IF channel IS NULL OR external_id IS NULL OR customer IS NULL THEN
+		RAISE EXCEPTION 'a payment claim needs a channel, an external id and a customer' USING ERRCODE = 'invalid_parameter_value';
+	END IF;
+	INSERT INTO @extschema@.payment_claim AS c (channel, external_id, customer_id) VALUES ($1, $2, $3)
+	ON CONFLICT ON CONSTRAINT payment_claim_pkey DO NOTHING;
+	RETURN (SELECT c.customer_id FROM @extschema@.payment_claim c WHERE c.channel = $1 AND c.external_id = $2);
+END
+$$;
+COMMENT ON FUNCTION @extschema@.claim_payment(text, text, bigint) IS 'Claim a payment id (channel, external id) for a customer in the partitions'' registry; returns the customer it credits, the first to claim it (R-LED-5, issue 17)';

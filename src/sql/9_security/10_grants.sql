@@ -102,6 +102,8 @@ GRANT SELECT ON @extschema@.transfers, @extschema@.accounts, @extschema@.lifecyc
 	@extschema@.due_lifecycle_events, @extschema@.open_alerts, @extschema@.instance_usage,
 	@extschema@.customer_statement, @extschema@.arrears, @extschema@.partner_statement,
 	@extschema@.platform_revenue, @extschema@.contract_receivables, @extschema@.tick_failures TO gpubill_reader;
+-- the partitions' registry of payment ids, claimed through the proxy (issue 17)
+GRANT EXECUTE ON FUNCTION @extschema@.claim_payment(text, text, bigint) TO gpubill_app;
 -- BI tools (issue 16): the reporting schema, read by gpubill_reader (and the admin)
 GRANT USAGE ON SCHEMA gpubill_bi TO gpubill_reader, gpubill_admin;
 GRANT SELECT ON ALL TABLES IN SCHEMA gpubill_bi TO gpubill_reader, gpubill_admin;
