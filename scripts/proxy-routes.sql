@@ -8,7 +8,9 @@
 -- provider), the hash of a new party's external reference, every partition
 -- for a function returning rows without a key, partition 0 for a setting.
 -- tick() is not routed: on the proxy the clock is the proxy clock (issue 18);
--- recharge() and claim_payment() are src/proxy/30_payments.sql's (it claims the
+-- verify() is src/proxy/40_settings.sql's (every partition's
+-- checks, and their settings digests compared); recharge() and claim_payment()
+-- are src/proxy/30_payments.sql's (it claims the
 -- payment id on partition 0 first).
 -- test/proxy.sh regenerates the file and requires it unchanged.
 WITH api AS (
@@ -21,7 +23,7 @@ WITH api AS (
 	WHERE p.pronamespace = 'gpubill'::regnamespace
 	  AND (pg_catalog.has_function_privilege('gpubill_app', p.oid, 'EXECUTE')
 		   OR pg_catalog.has_function_privilege('gpubill_reader', p.oid, 'EXECUTE'))
-	  AND p.prosecdef AND p.proname NOT IN ('tick', 'recharge', 'claim_payment')
+	  AND p.prosecdef AND p.proname NOT IN ('tick', 'recharge', 'claim_payment', 'verify')
 ), routed AS (
 	SELECT a.*,
 		   CASE WHEN a.first_arg IN ('customer', 'instance', 'hold', 'contract', 'event', 'machine', 'partner', 'provider')

@@ -9,7 +9,9 @@
 #    give on 1, 2 and 4 partitions what they give on one database, the
 #    customers spread over every partition by the hash of their reference,
 #    each id on the partition that drew it; verify() runs on every partition;
-#  - one payment id credits one customer across partitions (R-LED-5).
+#  - one payment id credits one customer across partitions (R-LED-5);
+#  - set_setting() through the proxy sets every partition, and verify()
+#    through it compares the partitions' settings digests.
 # Needs a running cluster (PGHOST/PGPORT/PGUSER) with postgresql-15-plproxy,
 # as scripts/test.sh provides.
 set -euo pipefail
@@ -74,6 +76,17 @@ for parts in 1 2 4; do
 			"$before" "one payment credited one customer, once"
 		ok "$(q gpubill_px_p0 -c "SELECT customer_id FROM gpubill.payment_claim WHERE (channel, external_id) = ('stripe', 'pay-42')")" "$a" \
 			"partition 0's registry holds the payment id's customer"
+		# one set of settings: set on every partition through the proxy; verify() there compares their digests
+		same="SELECT ok FROM gpubill.verify() WHERE check_name = 'settings are the same on every partition'"
+		ok "$(q gpubill_px_proxy -c "SELECT gpubill.set_setting('service_fee_rate', '0.25')" 2>&1)$(for k in 0 1; do
+			q gpubill_px_p$k -c "SELECT ' ' || gpubill.setting('service_fee_rate')"; done | tr -d '\n')" " 0.25 0.25" \
+			"set_setting() through the proxy changes the setting on every partition"
+		ok "$(q gpubill_px_proxy -c "$same")/$(q gpubill_px_proxy -c "SELECT count(*) FILTER (WHERE NOT ok) FROM gpubill.verify()")" "t/0" \
+			"verify() through the proxy: every partition's checks and the settings digests, all ok"
+		q gpubill_px_p1 -c "SELECT gpubill.set_setting('service_fee_rate', '0.3')" >/dev/null
+		ok "$(q gpubill_px_proxy -c "$same")" "f" "a partition whose settings differ is found by verify() through the proxy"
+		q gpubill_px_proxy -c "SELECT gpubill.set_setting('service_fee_rate', '0.25')" >/dev/null
+		ok "$(q gpubill_px_proxy -c "$same")" "t" "and set_setting() again through the proxy repairs it"
 	fi
 	for k in $(seq 0 $((parts - 1))); do psql -qX -d postgres -c "DROP DATABASE gpubill_px_p$k WITH (FORCE)" >/dev/null; done
 done

@@ -120,3 +120,17 @@ COMMENT ON FUNCTION @extschema@.claim_payment(text, text, bigint) IS 'Claim a pa
 
 REVOKE EXECUTE ON FUNCTION @extschema@.claim_payment(text, text, bigint) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION @extschema@.claim_payment(text, text, bigint) TO gpubill_app;
+
+-- one set of settings on every partition (issue 17)
+CREATE OR REPLACE FUNCTION @extschema@.settings_digest() RETURNS text
+	LANGUAGE sql STABLE SECURITY DEFINER CALLED ON NULL INPUT PARALLEL SAFE
+	SET search_path = pg_catalog, @extschema@, pg_temp
+	AS $$
+	SELECT pg_catalog.md5(pg_catalog.string_agg(d.key || '=' || coalesce(s.value, d.value), E'\n' ORDER BY d.key))
+	FROM @extschema@.setting_defaults d LEFT JOIN @extschema@.settings s USING (key)
+	WHERE d.key <> 'shard_id'	/* each partition's own */
+$$;
+COMMENT ON FUNCTION @extschema@.settings_digest() IS 'An md5 of every setting''s value but shard_id: the partitions behind a proxy agree when their digests do (issue 17)';
+
+REVOKE EXECUTE ON FUNCTION @extschema@.settings_digest() FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION @extschema@.settings_digest() TO gpubill_app, gpubill_reader, gpubill_admin;

@@ -340,6 +340,14 @@ COMMENT ON FUNCTION @extschema@.setting(key text) IS '@extschema@.setting routed
 REVOKE EXECUTE ON FUNCTION @extschema@.setting(key text) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION @extschema@.setting(key text) TO gpubill_admin, gpubill_app, gpubill_reader;
 
+CREATE FUNCTION @extschema@.settings_digest()
+	RETURNS text
+	LANGUAGE plproxy VOLATILE
+	AS $$ CLUSTER 'gpubill_partitions'; RUN ON 0; $$;
+COMMENT ON FUNCTION @extschema@.settings_digest() IS '@extschema@.settings_digest routed to partition 0';
+REVOKE EXECUTE ON FUNCTION @extschema@.settings_digest() FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION @extschema@.settings_digest() TO gpubill_admin, gpubill_app, gpubill_reader;
+
 CREATE FUNCTION @extschema@.start_instance(instance bigint, at timestamp with time zone DEFAULT NULL::timestamp with time zone)
 	RETURNS void
 	LANGUAGE plproxy VOLATILE
@@ -371,14 +379,6 @@ CREATE FUNCTION @extschema@.terminate_contract(contract bigint, reason text, at 
 COMMENT ON FUNCTION @extschema@.terminate_contract(contract bigint, reason text, at timestamp with time zone) IS '@extschema@.terminate_contract routed to the partition of contract';
 REVOKE EXECUTE ON FUNCTION @extschema@.terminate_contract(contract bigint, reason text, at timestamp with time zone) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION @extschema@.terminate_contract(contract bigint, reason text, at timestamp with time zone) TO gpubill_app;
-
-CREATE FUNCTION @extschema@.verify("full" boolean DEFAULT false)
-	RETURNS TABLE(check_name text, ok boolean, detail text)
-	LANGUAGE plproxy VOLATILE
-	AS $$ CLUSTER 'gpubill_partitions'; RUN ON ALL; $$;
-COMMENT ON FUNCTION @extschema@.verify("full" boolean) IS '@extschema@.verify routed to every partition (rows concatenated)';
-REVOKE EXECUTE ON FUNCTION @extschema@.verify("full" boolean) FROM PUBLIC;
-GRANT EXECUTE ON FUNCTION @extschema@.verify("full" boolean) TO gpubill_app;
 
 CREATE FUNCTION @extschema@.wallet(customer bigint)
 	RETURNS TABLE(cash @extschema@.amount, vouchers @extschema@.amount, held @extschema@.amount, available @extschema@.amount)

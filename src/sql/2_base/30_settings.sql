@@ -7,7 +7,7 @@
  * registered with pg_extension_config_dump so pg_dump keeps it.
  *
  * Map (scripts/file-map.pl):
- * API: set_setting, setting.
+ * API: set_setting, setting, settings_digest.
  * Internals: billing_timezone, move_sequence_to_shard, setting_value.
  * Tables: setting_defaults, settings.
  * Uses: 1_types.
@@ -221,6 +221,17 @@ RETURNS text
 LANGUAGE sql STABLE PARALLEL SAFE CALLED ON NULL INPUT
 AS $$ SELECT @extschema@.setting('billing_timezone') $$;
 COMMENT ON FUNCTION @extschema@.billing_timezone() IS 'The billing time zone (setting billing_timezone)';
+
+-- every setting's value in one digest: partitions behind a proxy must agree on it (issue 17)
+CREATE FUNCTION @extschema@.settings_digest() RETURNS text
+	LANGUAGE sql STABLE SECURITY DEFINER CALLED ON NULL INPUT PARALLEL SAFE
+	SET search_path = pg_catalog, @extschema@, pg_temp
+	AS $$
+	SELECT pg_catalog.md5(pg_catalog.string_agg(d.key || '=' || coalesce(s.value, d.value), E'\n' ORDER BY d.key))
+	FROM @extschema@.setting_defaults d LEFT JOIN @extschema@.settings s USING (key)
+	WHERE d.key <> 'shard_id'	/* each partition's own */
+$$;
+COMMENT ON FUNCTION @extschema@.settings_digest() IS 'An md5 of every setting''s value but shard_id: the partitions behind a proxy agree when their digests do (issue 17)';
 
 -- a setting's value for internal use (unknown keys are NULL)
 CREATE FUNCTION @extschema@.setting_value(key text) RETURNS text

@@ -95,7 +95,7 @@ TO gpubill_admin;
 
 -- settings are readable by every gpubill role (billing_timezone(), rating_apply)
 REVOKE EXECUTE ON FUNCTION @extschema@.setting(text) FROM PUBLIC;
-GRANT EXECUTE ON FUNCTION @extschema@.setting(text) TO gpubill_app, gpubill_reader, gpubill_admin;
+GRANT EXECUTE ON FUNCTION @extschema@.setting(text), @extschema@.settings_digest() TO gpubill_app, gpubill_reader, gpubill_admin;
 
 -- readers: views only
 GRANT SELECT ON @extschema@.transfers, @extschema@.accounts, @extschema@.lifecycle_events,
