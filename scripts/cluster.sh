@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # cluster.sh — a throwaway PostgreSQL cluster with gpubill, for tests, demo and benchmarks.
 # Source it, then:  cluster_start  ...  cluster_stop
+# (and, for the partitions behind PL/Proxy of issue 17, cluster_partitions N after cluster_start)
 #
 # The server runs from a private copy of the PostgreSQL installation (binaries
 # copied, everything else symlinked) into which gpubill is installed with
@@ -97,4 +98,23 @@ cluster_stop() {
 		{ _as_pg "$CLUSTER_BIN/pg_ctl" -D "$CLUSTER_DIR/data" -m immediate -w stop >/dev/null 2>&1 || true; }
 	rm -rf "$CLUSTER_DIR"
 	CLUSTER_DIR= CLUSTER_BIN=
+}
+
+# cluster_partitions N [PREFIX]: in the running cluster, N partition databases PREFIX_p0 .. PREFIX_p(N-1)
+# (gpubill, provisioned as partition k of N) and a proxy database PREFIX_proxy (gpubill_proxy,
+# configured with them; issue 17). N a power of two. Prints the proxy database's name.
+cluster_partitions() {
+	local parts=$1 prefix=${2:-gpubill} k conninfos=
+	for k in $(seq 0 $((parts - 1))); do
+		PGOPTIONS="-c client_min_messages=warning" psql -qX -d postgres \
+			-c "DROP DATABASE IF EXISTS ${prefix}_p$k WITH (FORCE)" -c "CREATE DATABASE ${prefix}_p$k" >/dev/null
+		psql -qXAt -d "${prefix}_p$k" -v ON_ERROR_STOP=1 -c 'CREATE EXTENSION gpubill' \
+			-c "SELECT gpubill.provision_partition($k, $parts)" >/dev/null
+		conninfos="$conninfos${conninfos:+, }'dbname=${prefix}_p$k host=$PGHOST port=$PGPORT'"
+	done
+	PGOPTIONS="-c client_min_messages=warning" psql -qX -d postgres \
+		-c "DROP DATABASE IF EXISTS ${prefix}_proxy WITH (FORCE)" -c "CREATE DATABASE ${prefix}_proxy" >/dev/null
+	PGOPTIONS="-c client_min_messages=warning" psql -qXAt -d "${prefix}_proxy" -v ON_ERROR_STOP=1 \
+		-c 'CREATE EXTENSION gpubill_proxy CASCADE' -c "SELECT gpubill.configure_partitions(ARRAY[$conninfos])" >/dev/null
+	echo "${prefix}_proxy"
 }

@@ -16,6 +16,7 @@
 # as scripts/test.sh provides.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+. scripts/cluster.sh	# cluster_partitions
 export PGOPTIONS="-c client_min_messages=warning"
 n=0
 ok() { n=$((n + 1)); if [ "$1" = "$2" ]; then echo "ok $n - $3"; else echo "not ok $n - $3"; echo "#   have: $1" | head -8; echo "#   want: $2" | head -3; fi; }
@@ -39,14 +40,7 @@ names=$(cut -d'(' -f1 <<<"$api_one" | sort -u | paste -sd, - | sed "s/,/','/g")
 api="SELECT $signature FROM pg_proc p WHERE p.pronamespace = 'gpubill'::regnamespace AND p.proname IN ('$names') ORDER BY 1"
 
 for parts in 1 2 4; do
-	conninfos=
-	for k in $(seq 0 $((parts - 1))); do
-		fresh gpubill_px_p$k
-		q gpubill_px_p$k -c 'CREATE EXTENSION gpubill' -c "SELECT gpubill.provision_partition($k, $parts)" >/dev/null
-		conninfos="$conninfos${conninfos:+, }'dbname=gpubill_px_p$k host=$PGHOST port=$PGPORT'"
-	done
-	fresh gpubill_px_proxy
-	q gpubill_px_proxy -c 'CREATE EXTENSION gpubill_proxy CASCADE' -c "SELECT gpubill.configure_partitions(ARRAY[$conninfos])" >/dev/null
+	ok "$(cluster_partitions $parts gpubill_px)" "gpubill_px_proxy" "scripts/cluster.sh starts a proxy and $parts partitions"
 	if [ $parts = 1 ]; then
 		ok "$(q gpubill_px_proxy -c "$api")" "$api_one" \
 			"every function gpubill grants to gpubill_app or gpubill_reader has a twin on the proxy: name, parameters, defaults, result, grants ($(wc -l <<<"$api_one") functions; tick aside)"
