@@ -7,6 +7,7 @@
 -- drew the id (customer, instance, hold, contract, event, machine, partner,
 -- provider), the hash of a new party's external reference, every partition
 -- for a function returning rows without a key, partition 0 for a setting.
+-- Then the customers' views, each the concatenation of every partition's rows.
 -- tick() is not routed: on the proxy the clock is the proxy clock (issue 18);
 -- verify() is src/proxy/40_settings.sql's (every partition's
 -- checks, and their settings digests compared); recharge() and claim_payment()
@@ -53,4 +54,31 @@ SELECT '/*' || E'\n'
 														   WHEN '0' THEN 'partition 0'
 														   ELSE 'the partition of ' || r.first_arg END,
 		r.proname, r.ident, r.proname, r.ident, r.roles), 'gpubill.', '@extschema@.'), E'\n\n' ORDER BY r.proname, r.ident)
-FROM routed r;
+FROM routed r
+UNION ALL
+-- the customers' views: each row lives on one partition (its customer's), so every partition's rows,
+-- concatenated, are the view; the partners' and the platform's totals (partner_statement,
+-- platform_revenue, accounts) are sums over the partitions: issue 18
+SELECT pg_catalog.string_agg(pg_catalog.replace(pg_catalog.format(
+		'CREATE FUNCTION @extschema@.%I()' || E'\n\t' || 'RETURNS TABLE(%s)' || E'\n\t' || 'LANGUAGE plproxy VOLATILE' || E'\n\t'
+		|| 'AS $$ CLUSTER ''gpubill_partitions''; RUN ON ALL; SELECT * FROM gpubill.%I; $$;' || E'\n'
+		|| 'COMMENT ON FUNCTION @extschema@.%I() IS %L;' || E'\n'
+		|| 'REVOKE EXECUTE ON FUNCTION @extschema@.%I() FROM PUBLIC;' || E'\n'
+		|| 'GRANT EXECUTE ON FUNCTION @extschema@.%I() TO %s;' || E'\n'
+		|| 'CREATE VIEW @extschema@.%I AS SELECT * FROM @extschema@.%I();' || E'\n'
+		|| 'COMMENT ON VIEW @extschema@.%I IS %L;' || E'\n'
+		|| 'GRANT SELECT ON @extschema@.%I TO %s;',
+		v.relname || '_rows', v.cols, v.relname, v.relname || '_rows', 'gpubill.' || v.relname || ' of every partition',
+		v.relname || '_rows', v.relname || '_rows', v.roles, v.relname, v.relname || '_rows',
+		v.relname, v.relname || ' through the proxy: every partition''s rows (issue 17)', v.relname, v.roles), 'gpubill.', '@extschema@.'),
+		E'\n\n' ORDER BY v.relname)
+FROM (SELECT c.relname,
+			 (SELECT pg_catalog.string_agg(pg_catalog.format('%I %s', a.attname, pg_catalog.format_type(a.atttypid, a.atttypmod)), ', ' ORDER BY a.attnum)
+			  FROM pg_catalog.pg_attribute a WHERE a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped) AS cols,
+			 (SELECT pg_catalog.string_agg(r.rolname, ', ' ORDER BY r.rolname)
+			  FROM pg_catalog.aclexplode(c.relacl) x JOIN pg_catalog.pg_roles r ON r.oid = x.grantee
+			  WHERE r.rolname IN ('gpubill_app', 'gpubill_reader', 'gpubill_admin') AND x.privilege_type = 'SELECT') AS roles
+	  FROM pg_catalog.pg_class c
+	  WHERE c.relnamespace = 'gpubill'::regnamespace AND c.relkind = 'v'
+		AND c.relname IN ('customer_statement', 'instance_usage', 'arrears', 'transfers', 'open_alerts', 'lifecycle_events',
+						  'due_lifecycle_events', 'tick_failures', 'contract_receivables')) v;

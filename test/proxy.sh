@@ -9,6 +9,7 @@
 #    give on 1, 2 and 4 partitions what they give on one database, the
 #    customers spread over every partition by the hash of their reference,
 #    each id on the partition that drew it; verify() runs on every partition;
+#    the customers' views read every partition's rows, as on one database;
 #  - one payment id credits one customer across partitions (R-LED-5);
 #  - set_setting() through the proxy sets every partition, and verify()
 #    through it compares the partitions' settings digests.
@@ -29,6 +30,12 @@ routes=$(q gpubill_px_one -f scripts/proxy-routes.sql)
 ok "$(diff <(printf '%s\n' "$routes") src/proxy/20_routes.sql >/dev/null && echo same || echo differs)" "same" \
 	"src/proxy/20_routes.sql is what scripts/proxy-routes.sql makes of gpubill's catalogue"
 want=$(q gpubill_px_one -f test/fixtures/proxy_scenario.sql)
+# the customers' views, without the ids a partition draws: the same rows on one database and through the proxy
+views="SELECT 'customer_statement ' || md5(string_agg(t::text, '|' ORDER BY t::text)) FROM (SELECT month, recharged, vouchers_granted, charged, refunded, closing_cash FROM gpubill.customer_statement) t
+	UNION ALL SELECT 'transfers ' || md5(string_agg(t::text, '|' ORDER BY t::text)) FROM (SELECT at, kind, amount, object_type, debit_owner_kind, debit_purpose, credit_owner_kind, credit_purpose FROM gpubill.transfers) t
+	UNION ALL SELECT 'arrears ' || count(*) FROM gpubill.arrears
+	UNION ALL SELECT 'open_alerts ' || count(*) FROM gpubill.open_alerts"
+want_views=$(q gpubill_px_one -c "$views")
 # the API: gpubill's SECURITY DEFINER functions granted to its roles; on the proxy, its PL/Proxy functions
 signature="p.proname || '(' || pg_get_function_arguments(p.oid) || ') -> ' || pg_get_function_result(p.oid)
 	|| ' [' || coalesce((SELECT string_agg(r.rolname, ',' ORDER BY r.rolname) FROM aclexplode(p.proacl) x JOIN pg_roles r ON r.oid = x.grantee
@@ -49,6 +56,8 @@ for parts in 1 2 4; do
 	fi
 	ok "$(q gpubill_px_proxy -f test/fixtures/proxy_scenario.sql 2>&1)" "$want" \
 		"through the proxy on $parts partitions: the customers' calls give what they give on one database"
+	ok "$(q gpubill_px_proxy -c "$views" 2>&1)" "$want_views" \
+		"through the proxy on $parts partitions: customer_statement, transfers, arrears and open_alerts read as on one database"
 	spread=$(for k in $(seq 0 $((parts - 1))); do
 		q gpubill_px_p$k -c "SELECT count(*) FILTER (WHERE gpubill.partition_of(customer_id) = $k) || '/' || count(*) FROM gpubill.customer WHERE external_ref LIKE 'pxs-%'"
 	done | tr '\n' ' ')

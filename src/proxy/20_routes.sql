@@ -395,3 +395,101 @@ CREATE FUNCTION @extschema@.withdrawable(partner bigint, at timestamp with time 
 COMMENT ON FUNCTION @extschema@.withdrawable(partner bigint, at timestamp with time zone) IS '@extschema@.withdrawable routed to the partition of partner';
 REVOKE EXECUTE ON FUNCTION @extschema@.withdrawable(partner bigint, at timestamp with time zone) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION @extschema@.withdrawable(partner bigint, at timestamp with time zone) TO gpubill_app;
+CREATE FUNCTION @extschema@.arrears_rows()
+	RETURNS TABLE(customer bigint, since timestamp with time zone, amount @extschema@.amount)
+	LANGUAGE plproxy VOLATILE
+	AS $$ CLUSTER 'gpubill_partitions'; RUN ON ALL; SELECT * FROM @extschema@.arrears; $$;
+COMMENT ON FUNCTION @extschema@.arrears_rows() IS '@extschema@.arrears of every partition';
+REVOKE EXECUTE ON FUNCTION @extschema@.arrears_rows() FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION @extschema@.arrears_rows() TO gpubill_reader;
+CREATE VIEW @extschema@.arrears AS SELECT * FROM @extschema@.arrears_rows();
+COMMENT ON VIEW @extschema@.arrears IS 'arrears through the proxy: every partition''s rows (issue 17)';
+GRANT SELECT ON @extschema@.arrears TO gpubill_reader;
+
+CREATE FUNCTION @extschema@.contract_receivables_rows()
+	RETURNS TABLE(contract bigint, seq integer, customer bigint, kind text, due_at timestamp with time zone, covers tstzrange, customer_pays @extschema@.amount, paid @extschema@.amount, from_deposit @extschema@.amount, paid_at timestamp with time zone, late_from timestamp with time zone, overdue boolean, cancelled boolean)
+	LANGUAGE plproxy VOLATILE
+	AS $$ CLUSTER 'gpubill_partitions'; RUN ON ALL; SELECT * FROM @extschema@.contract_receivables; $$;
+COMMENT ON FUNCTION @extschema@.contract_receivables_rows() IS '@extschema@.contract_receivables of every partition';
+REVOKE EXECUTE ON FUNCTION @extschema@.contract_receivables_rows() FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION @extschema@.contract_receivables_rows() TO gpubill_reader;
+CREATE VIEW @extschema@.contract_receivables AS SELECT * FROM @extschema@.contract_receivables_rows();
+COMMENT ON VIEW @extschema@.contract_receivables IS 'contract_receivables through the proxy: every partition''s rows (issue 17)';
+GRANT SELECT ON @extschema@.contract_receivables TO gpubill_reader;
+
+CREATE FUNCTION @extschema@.customer_statement_rows()
+	RETURNS TABLE(customer bigint, month date, recharged @extschema@.amount, vouchers_granted @extschema@.amount, charged @extschema@.amount, refunded @extschema@.amount, closing_cash @extschema@.amount)
+	LANGUAGE plproxy VOLATILE
+	AS $$ CLUSTER 'gpubill_partitions'; RUN ON ALL; SELECT * FROM @extschema@.customer_statement; $$;
+COMMENT ON FUNCTION @extschema@.customer_statement_rows() IS '@extschema@.customer_statement of every partition';
+REVOKE EXECUTE ON FUNCTION @extschema@.customer_statement_rows() FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION @extschema@.customer_statement_rows() TO gpubill_reader;
+CREATE VIEW @extschema@.customer_statement AS SELECT * FROM @extschema@.customer_statement_rows();
+COMMENT ON VIEW @extschema@.customer_statement IS 'customer_statement through the proxy: every partition''s rows (issue 17)';
+GRANT SELECT ON @extschema@.customer_statement TO gpubill_reader;
+
+CREATE FUNCTION @extschema@.due_lifecycle_events_rows()
+	RETURNS TABLE(event_id bigint, kind text, customer bigint, partner bigint, subject_type text, subject_id bigint, due_at timestamp with time zone, created_at timestamp with time zone, cancelled_at timestamp with time zone, acked_at timestamp with time zone)
+	LANGUAGE plproxy VOLATILE
+	AS $$ CLUSTER 'gpubill_partitions'; RUN ON ALL; SELECT * FROM @extschema@.due_lifecycle_events; $$;
+COMMENT ON FUNCTION @extschema@.due_lifecycle_events_rows() IS '@extschema@.due_lifecycle_events of every partition';
+REVOKE EXECUTE ON FUNCTION @extschema@.due_lifecycle_events_rows() FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION @extschema@.due_lifecycle_events_rows() TO gpubill_reader;
+CREATE VIEW @extschema@.due_lifecycle_events AS SELECT * FROM @extschema@.due_lifecycle_events_rows();
+COMMENT ON VIEW @extschema@.due_lifecycle_events IS 'due_lifecycle_events through the proxy: every partition''s rows (issue 17)';
+GRANT SELECT ON @extschema@.due_lifecycle_events TO gpubill_reader;
+
+CREATE FUNCTION @extschema@.instance_usage_rows()
+	RETURNS TABLE(instance bigint, customer bigint, hour timestamp with time zone, seconds bigint, charged @extschema@.amount, voucher_paid @extschema@.amount, cash_paid @extschema@.amount)
+	LANGUAGE plproxy VOLATILE
+	AS $$ CLUSTER 'gpubill_partitions'; RUN ON ALL; SELECT * FROM @extschema@.instance_usage; $$;
+COMMENT ON FUNCTION @extschema@.instance_usage_rows() IS '@extschema@.instance_usage of every partition';
+REVOKE EXECUTE ON FUNCTION @extschema@.instance_usage_rows() FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION @extschema@.instance_usage_rows() TO gpubill_reader;
+CREATE VIEW @extschema@.instance_usage AS SELECT * FROM @extschema@.instance_usage_rows();
+COMMENT ON VIEW @extschema@.instance_usage IS 'instance_usage through the proxy: every partition''s rows (issue 17)';
+GRANT SELECT ON @extschema@.instance_usage TO gpubill_reader;
+
+CREATE FUNCTION @extschema@.lifecycle_events_rows()
+	RETURNS TABLE(event_id bigint, kind text, customer bigint, partner bigint, subject_type text, subject_id bigint, due_at timestamp with time zone, created_at timestamp with time zone, cancelled_at timestamp with time zone, acked_at timestamp with time zone)
+	LANGUAGE plproxy VOLATILE
+	AS $$ CLUSTER 'gpubill_partitions'; RUN ON ALL; SELECT * FROM @extschema@.lifecycle_events; $$;
+COMMENT ON FUNCTION @extschema@.lifecycle_events_rows() IS '@extschema@.lifecycle_events of every partition';
+REVOKE EXECUTE ON FUNCTION @extschema@.lifecycle_events_rows() FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION @extschema@.lifecycle_events_rows() TO gpubill_reader;
+CREATE VIEW @extschema@.lifecycle_events AS SELECT * FROM @extschema@.lifecycle_events_rows();
+COMMENT ON VIEW @extschema@.lifecycle_events IS 'lifecycle_events through the proxy: every partition''s rows (issue 17)';
+GRANT SELECT ON @extschema@.lifecycle_events TO gpubill_reader;
+
+CREATE FUNCTION @extschema@.open_alerts_rows()
+	RETURNS TABLE(alert_id bigint, kind text, customer bigint, partner bigint, subject_type text, subject_id bigint, raised_at timestamp with time zone, payload jsonb)
+	LANGUAGE plproxy VOLATILE
+	AS $$ CLUSTER 'gpubill_partitions'; RUN ON ALL; SELECT * FROM @extschema@.open_alerts; $$;
+COMMENT ON FUNCTION @extschema@.open_alerts_rows() IS '@extschema@.open_alerts of every partition';
+REVOKE EXECUTE ON FUNCTION @extschema@.open_alerts_rows() FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION @extschema@.open_alerts_rows() TO gpubill_reader;
+CREATE VIEW @extschema@.open_alerts AS SELECT * FROM @extschema@.open_alerts_rows();
+COMMENT ON VIEW @extschema@.open_alerts IS 'open_alerts through the proxy: every partition''s rows (issue 17)';
+GRANT SELECT ON @extschema@.open_alerts TO gpubill_reader;
+
+CREATE FUNCTION @extschema@.tick_failures_rows()
+	RETURNS TABLE(customer bigint, job text, at timestamp with time zone, sqlstate text, message text, first_seen timestamp with time zone, last_seen timestamp with time zone, attempts integer)
+	LANGUAGE plproxy VOLATILE
+	AS $$ CLUSTER 'gpubill_partitions'; RUN ON ALL; SELECT * FROM @extschema@.tick_failures; $$;
+COMMENT ON FUNCTION @extschema@.tick_failures_rows() IS '@extschema@.tick_failures of every partition';
+REVOKE EXECUTE ON FUNCTION @extschema@.tick_failures_rows() FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION @extschema@.tick_failures_rows() TO gpubill_reader;
+CREATE VIEW @extschema@.tick_failures AS SELECT * FROM @extschema@.tick_failures_rows();
+COMMENT ON VIEW @extschema@.tick_failures IS 'tick_failures through the proxy: every partition''s rows (issue 17)';
+GRANT SELECT ON @extschema@.tick_failures TO gpubill_reader;
+
+CREATE FUNCTION @extschema@.transfers_rows()
+	RETURNS TABLE(transfer_id bigint, at timestamp with time zone, recorded_at timestamp with time zone, kind text, debit_account bigint, credit_account bigint, amount @extschema@.amount, object_type text, object_id bigint, request_id text, customer_id bigint, partner_id bigint, reverses bigint, note text, debit_owner_kind text, debit_owner_id bigint, debit_purpose text, credit_owner_kind text, credit_owner_id bigint, credit_purpose text)
+	LANGUAGE plproxy VOLATILE
+	AS $$ CLUSTER 'gpubill_partitions'; RUN ON ALL; SELECT * FROM @extschema@.transfers; $$;
+COMMENT ON FUNCTION @extschema@.transfers_rows() IS '@extschema@.transfers of every partition';
+REVOKE EXECUTE ON FUNCTION @extschema@.transfers_rows() FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION @extschema@.transfers_rows() TO gpubill_reader;
+CREATE VIEW @extschema@.transfers AS SELECT * FROM @extschema@.transfers_rows();
+COMMENT ON VIEW @extschema@.transfers IS 'transfers through the proxy: every partition''s rows (issue 17)';
+GRANT SELECT ON @extschema@.transfers TO gpubill_reader;
