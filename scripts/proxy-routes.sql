@@ -8,7 +8,7 @@
 -- provider), the hash of a new party's external reference, every partition
 -- for a function returning rows without a key, partition 0 for a setting.
 -- Then the customers' views, each the concatenation of every partition's rows.
--- tick() is not routed: on the proxy the clock is the proxy clock (issue 18);
+-- tick() is src/proxy/50_clock.sql's (every partition's tick, counters added);
 -- verify() is src/proxy/40_settings.sql's (every partition's
 -- checks, and their settings digests compared); recharge() and claim_payment()
 -- are src/proxy/30_payments.sql's (it claims the
