@@ -62,5 +62,5 @@ prove_installcheck:
 	pg_prove -f -d $(PROVE_DB) $(sort $(wildcard test/*.sql))
 	$(PSQL_ADMIN) -d postgres -c 'DROP DATABASE $(PROVE_DB)'
 
-installcheck: prove_installcheck
+installcheck: $(if $(SKIP_PROVE),,prove_installcheck)	# SKIP_PROVE=1: pg_regress and isolation only (scripts/valgrind.sh)
 .PHONY: prove_installcheck

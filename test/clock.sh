@@ -48,18 +48,24 @@ ok "$(grep -c 'notification "gpubill_lifecycle" with payload ".*"kind" : "local_
 	"the listening session receives gpubill_lifecycle with a JSON payload (local_data_erase_due)"
 rm -f "$out"
 
+# the status of pg_cron's first finished run of a job (pg_cron fires at the minute: up to 90 s)
+run_of() {
+	local status=
+	for _ in $(seq 1 90); do
+		status=$(psql -qXAt -d "$cron_db" -c "SELECT status FROM cron.job_run_details WHERE jobid = $1 AND status IN ('succeeded', 'failed') ORDER BY runid DESC LIMIT 1")
+		[ -n "$status" ] && break
+		sleep 1
+	done
+	echo "${status:-none}"
+}
+
 # 3. R-CLK-4: pg_cron fires tick() every minute (the job runs in cron.database_name)
 psql -qXAt -d "$cron_db" -v ON_ERROR_STOP=1 -c "CREATE EXTENSION IF NOT EXISTS gpubill" \
 	-c "CREATE EXTENSION IF NOT EXISTS pg_cron" >/dev/null
 job=$(psql -qXAt -d "$cron_db" -c "SELECT gpubill.schedule_jobs()")
 ok "$(psql -qXAt -d "$cron_db" -c "SELECT schedule || ' ' || command FROM cron.job WHERE jobid = $job")" \
 	"* * * * * SELECT gpubill.tick()" "schedule_jobs() installs a job running tick() every minute"
-status=none
-for _ in $(seq 1 90); do
-	status=$(psql -qXAt -d "$cron_db" -c "SELECT status FROM cron.job_run_details WHERE jobid = $job AND status IN ('succeeded', 'failed') ORDER BY runid DESC LIMIT 1")
-	[ -n "$status" ] && break
-	sleep 1
-done
+status=$(run_of $job)
 ok "$status" "succeeded" "pg_cron ran tick() and it succeeded"
 ok "$(psql -qXAt -d "$cron_db" -c "SELECT return_message FROM cron.job_run_details WHERE jobid = $job AND status = 'succeeded' LIMIT 1")" \
 	"1 row" "the run returned tick()'s summary row"
@@ -74,12 +80,7 @@ q -c "CREATE EXTENSION dblink" >/dev/null
 job=$(q -c "BEGIN" -c "SET LOCAL ROLE gpubill_admin" -c "SELECT gpubill.schedule_jobs()" -c "COMMIT" | grep -E '^[0-9]+$')
 ok "$(psql -qXAt -d "$cron_db" -c "SELECT jobname || ' ' || database || ' ' || command FROM cron.job WHERE jobid = $job")" \
 	"gpubill-tick:$db $db SELECT gpubill.tick()" "schedule_jobs() in $db installs, in pg_cron's database, a job running tick() in $db"
-status=none
-for _ in $(seq 1 90); do
-	status=$(psql -qXAt -d "$cron_db" -c "SELECT status FROM cron.job_run_details WHERE jobid = $job AND status IN ('succeeded', 'failed') ORDER BY runid DESC LIMIT 1")
-	[ -n "$status" ] && break
-	sleep 1
-done
+status=$(run_of $job)
 ok "$status" "succeeded" "pg_cron ran tick() in $db and it succeeded"
 psql -qXAt -d "$cron_db" -c "SELECT cron.schedule_in_database('by-hand', '0 3 * * *', 'SELECT gpubill.tick()', '$db')" >/dev/null
 ok "$(q -c "SELECT gpubill.unschedule_jobs()")/$(psql -qXAt -d "$cron_db" -c "SELECT count(*) FROM cron.job WHERE database = '$db'")" \
