@@ -2,7 +2,10 @@
 -- Run in a database where gpubill is installed:
 --     psql -qXAt -d db -f scripts/proxy-routes.sql > src/proxy/20_routes.sql
 -- One PL/Proxy function per function of gpubill granted to gpubill_app or
--- gpubill_reader, with its name, parameter names, defaults, result type,
+-- gpubill_reader, and per admin act keyed by a customer, transfer or provider
+-- (set_b2b, reverse_transfer, set_provider_commission, record_provider_offset;
+-- the admin's acts on every partition — closing and archiving months,
+-- commission tiers — are issue 18's), with its name, parameter names, defaults, result type,
 -- volatility and grants; routed by its first parameter: the partition that
 -- drew the id (customer, instance, hold, contract, event, machine, partner,
 -- provider), the hash of a new party's external reference, every partition
@@ -23,11 +26,13 @@ WITH api AS (
 	FROM pg_catalog.pg_proc p
 	WHERE p.pronamespace = 'gpubill'::regnamespace
 	  AND (pg_catalog.has_function_privilege('gpubill_app', p.oid, 'EXECUTE')
-		   OR pg_catalog.has_function_privilege('gpubill_reader', p.oid, 'EXECUTE'))
+		   OR pg_catalog.has_function_privilege('gpubill_reader', p.oid, 'EXECUTE')
+		   OR pg_catalog.has_function_privilege('gpubill_admin', p.oid, 'EXECUTE')
+			  AND p.proargnames[1] IN ('customer', 'transfer', 'provider'))	/* the admin's keyed acts */
 	  AND p.prosecdef AND p.proname NOT IN ('tick', 'recharge', 'claim_payment', 'verify')
 ), routed AS (
 	SELECT a.*,
-		   CASE WHEN a.first_arg IN ('customer', 'instance', 'hold', 'contract', 'event', 'machine', 'partner', 'provider')
+		   CASE WHEN a.first_arg IN ('customer', 'instance', 'hold', 'contract', 'event', 'machine', 'partner', 'provider', 'transfer')
 					THEN pg_catalog.format('@extschema@.partition_of(%I)', a.first_arg)
 				WHEN a.first_arg = 'external_ref' THEN 'pg_catalog.hashtext(external_ref)'
 				WHEN a.proretset THEN 'ALL'

@@ -41,7 +41,8 @@ signature="p.proname || '(' || pg_get_function_arguments(p.oid) || ') -> ' || pg
 	|| ' [' || coalesce((SELECT string_agg(r.rolname, ',' ORDER BY r.rolname) FROM aclexplode(p.proacl) x JOIN pg_roles r ON r.oid = x.grantee
 						  WHERE r.rolname LIKE 'gpubill\_%'), '') || ']'"
 api_one=$(q gpubill_px_one -c "SELECT $signature FROM pg_proc p WHERE p.pronamespace = 'gpubill'::regnamespace AND p.prosecdef
-	AND (has_function_privilege('gpubill_app', p.oid, 'EXECUTE') OR has_function_privilege('gpubill_reader', p.oid, 'EXECUTE'))
+	AND (has_function_privilege('gpubill_app', p.oid, 'EXECUTE') OR has_function_privilege('gpubill_reader', p.oid, 'EXECUTE')
+		 OR has_function_privilege('gpubill_admin', p.oid, 'EXECUTE') AND p.proargnames[1] IN ('customer', 'transfer', 'provider'))
 	ORDER BY 1")
 names=$(cut -d'(' -f1 <<<"$api_one" | sort -u | paste -sd, - | sed "s/,/','/g")
 api="SELECT $signature FROM pg_proc p WHERE p.pronamespace = 'gpubill'::regnamespace AND p.proname IN ('$names') ORDER BY 1"
@@ -50,7 +51,7 @@ for parts in 1 2 4; do
 	ok "$(cluster_partitions $parts gpubill_px)" "gpubill_px_proxy" "scripts/cluster.sh starts a proxy and $parts partitions"
 	if [ $parts = 1 ]; then
 		ok "$(q gpubill_px_proxy -c "$api")" "$api_one" \
-			"every function gpubill grants to gpubill_app or gpubill_reader has a twin on the proxy: name, parameters, defaults, result, grants ($(wc -l <<<"$api_one") functions)"
+			"every function gpubill grants to gpubill_app or gpubill_reader, and every admin act keyed by a customer, transfer or provider, has a twin on the proxy: name, parameters, defaults, result, grants ($(wc -l <<<"$api_one") functions)"
 		ok "$(q gpubill_px_proxy -c "SELECT count(*) FROM pg_class WHERE relnamespace = 'gpubill'::regnamespace AND relkind IN ('r', 'p')")" "1" \
 			"the proxy holds no billing table (its one table: the partitions)"
 	fi
@@ -90,6 +91,11 @@ for parts in 1 2 4; do
 		ok "$(q gpubill_px_proxy -c "$same")" "f" "a partition whose settings differ is found by verify() through the proxy"
 		q gpubill_px_proxy -c "SELECT gpubill.set_setting('service_fee_rate', '0.25')" >/dev/null
 		ok "$(q gpubill_px_proxy -c "$same")" "t" "and set_setting() again through the proxy repairs it"
+		# an admin act keyed by a transfer runs on the transfer's partition
+		tr=$(q gpubill_px_p1 -c "SET search_path = gpubill" -c "SELECT min(t.transfer_id) FROM transfer t JOIN wallet w USING (customer_id)
+			WHERE t.kind = 'recharge' AND w.cash >= t.amount AND w.held = zero(currency(w.cash))")
+		ok "$(q gpubill_px_proxy -c "SELECT gpubill.reverse_transfer($tr, 'proxy test', '2026-11-06') IS NOT NULL" 2>&1)/$(q gpubill_px_p1 -c "SELECT count(*) FROM gpubill.reversal WHERE reverses = $tr")" \
+			"t/1" "reverse_transfer() through the proxy reverses a transfer on its partition"
 	fi
 	for k in $(seq 0 $((parts - 1))); do psql -qX -d postgres -c "DROP DATABASE gpubill_px_p$k WITH (FORCE)" >/dev/null; done
 done

@@ -228,6 +228,14 @@ COMMENT ON FUNCTION @extschema@.record_payment_initiated(contract bigint, eviden
 REVOKE EXECUTE ON FUNCTION @extschema@.record_payment_initiated(contract bigint, evidence text, at timestamp with time zone) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION @extschema@.record_payment_initiated(contract bigint, evidence text, at timestamp with time zone) TO gpubill_app;
 
+CREATE FUNCTION @extschema@.record_provider_offset(provider bigint, amt @extschema@.amount, reason text, at timestamp with time zone DEFAULT NULL::timestamp with time zone, request_id text DEFAULT NULL::text)
+	RETURNS bigint
+	LANGUAGE plproxy VOLATILE
+	AS $$ CLUSTER 'gpubill_partitions'; RUN ON @extschema@.partition_of(provider); $$;
+COMMENT ON FUNCTION @extschema@.record_provider_offset(provider bigint, amt @extschema@.amount, reason text, at timestamp with time zone, request_id text) IS '@extschema@.record_provider_offset routed to the partition of provider';
+REVOKE EXECUTE ON FUNCTION @extschema@.record_provider_offset(provider bigint, amt @extschema@.amount, reason text, at timestamp with time zone, request_id text) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION @extschema@.record_provider_offset(provider bigint, amt @extschema@.amount, reason text, at timestamp with time zone, request_id text) TO gpubill_admin;
+
 CREATE FUNCTION @extschema@.release_hold(hold bigint, at timestamp with time zone DEFAULT NULL::timestamp with time zone, request_id text DEFAULT NULL::text)
 	RETURNS void
 	LANGUAGE plproxy VOLATILE
@@ -292,6 +300,14 @@ COMMENT ON FUNCTION @extschema@.resize_instance(instance bigint, gpus integer, a
 REVOKE EXECUTE ON FUNCTION @extschema@.resize_instance(instance bigint, gpus integer, at timestamp with time zone) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION @extschema@.resize_instance(instance bigint, gpus integer, at timestamp with time zone) TO gpubill_app;
 
+CREATE FUNCTION @extschema@.reverse_transfer(transfer bigint, reason text, at timestamp with time zone DEFAULT NULL::timestamp with time zone, request_id text DEFAULT NULL::text)
+	RETURNS bigint
+	LANGUAGE plproxy VOLATILE
+	AS $$ CLUSTER 'gpubill_partitions'; RUN ON @extschema@.partition_of(transfer); $$;
+COMMENT ON FUNCTION @extschema@.reverse_transfer(transfer bigint, reason text, at timestamp with time zone, request_id text) IS '@extschema@.reverse_transfer routed to the partition of transfer';
+REVOKE EXECUTE ON FUNCTION @extschema@.reverse_transfer(transfer bigint, reason text, at timestamp with time zone, request_id text) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION @extschema@.reverse_transfer(transfer bigint, reason text, at timestamp with time zone, request_id text) TO gpubill_admin;
+
 CREATE FUNCTION @extschema@.set_approved(customer bigint, approved boolean)
 	RETURNS void
 	LANGUAGE plproxy VOLATILE
@@ -308,6 +324,14 @@ COMMENT ON FUNCTION @extschema@.set_auto_renew(instance bigint, "on" boolean) IS
 REVOKE EXECUTE ON FUNCTION @extschema@.set_auto_renew(instance bigint, "on" boolean) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION @extschema@.set_auto_renew(instance bigint, "on" boolean) TO gpubill_app;
 
+CREATE FUNCTION @extschema@.set_b2b(customer bigint, b2b boolean)
+	RETURNS void
+	LANGUAGE plproxy VOLATILE
+	AS $$ CLUSTER 'gpubill_partitions'; RUN ON @extschema@.partition_of(customer); $$;
+COMMENT ON FUNCTION @extschema@.set_b2b(customer bigint, b2b boolean) IS '@extschema@.set_b2b routed to the partition of customer';
+REVOKE EXECUTE ON FUNCTION @extschema@.set_b2b(customer bigint, b2b boolean) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION @extschema@.set_b2b(customer bigint, b2b boolean) TO gpubill_admin;
+
 CREATE FUNCTION @extschema@.set_discount(customer bigint, discount numeric)
 	RETURNS void
 	LANGUAGE plproxy VOLATILE
@@ -315,6 +339,14 @@ CREATE FUNCTION @extschema@.set_discount(customer bigint, discount numeric)
 COMMENT ON FUNCTION @extschema@.set_discount(customer bigint, discount numeric) IS '@extschema@.set_discount routed to the partition of customer';
 REVOKE EXECUTE ON FUNCTION @extschema@.set_discount(customer bigint, discount numeric) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION @extschema@.set_discount(customer bigint, discount numeric) TO gpubill_app;
+
+CREATE FUNCTION @extschema@.set_provider_commission(provider bigint, rate numeric, from_at timestamp with time zone)
+	RETURNS void
+	LANGUAGE plproxy VOLATILE
+	AS $$ CLUSTER 'gpubill_partitions'; RUN ON @extschema@.partition_of(provider); $$;
+COMMENT ON FUNCTION @extschema@.set_provider_commission(provider bigint, rate numeric, from_at timestamp with time zone) IS '@extschema@.set_provider_commission routed to the partition of provider';
+REVOKE EXECUTE ON FUNCTION @extschema@.set_provider_commission(provider bigint, rate numeric, from_at timestamp with time zone) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION @extschema@.set_provider_commission(provider bigint, rate numeric, from_at timestamp with time zone) TO gpubill_admin;
 
 CREATE FUNCTION @extschema@.set_storage(customer bigint, kind text, gb numeric, at timestamp with time zone DEFAULT NULL::timestamp with time zone)
 	RETURNS void
