@@ -42,7 +42,8 @@ signature="p.proname || '(' || pg_get_function_arguments(p.oid) || ') -> ' || pg
 						  WHERE r.rolname LIKE 'gpubill\_%'), '') || ']'"
 api_one=$(q gpubill_px_one -c "SELECT $signature FROM pg_proc p WHERE p.pronamespace = 'gpubill'::regnamespace AND p.prosecdef
 	AND (has_function_privilege('gpubill_app', p.oid, 'EXECUTE') OR has_function_privilege('gpubill_reader', p.oid, 'EXECUTE')
-		 OR has_function_privilege('gpubill_admin', p.oid, 'EXECUTE') AND p.proargnames[1] IN ('customer', 'transfer', 'provider'))
+		 OR has_function_privilege('gpubill_admin', p.oid, 'EXECUTE') AND p.proargnames[1] IN ('customer', 'transfer', 'provider')
+		 OR p.proname IN ('set_setting', 'close_period', 'archive_month', 'set_commission_tiers'))
 	ORDER BY 1")
 names=$(cut -d'(' -f1 <<<"$api_one" | sort -u | paste -sd, - | sed "s/,/','/g")
 api="SELECT $signature FROM pg_proc p WHERE p.pronamespace = 'gpubill'::regnamespace AND p.proname IN ('$names') ORDER BY 1"
@@ -51,7 +52,7 @@ for parts in 1 2 4; do
 	ok "$(cluster_partitions $parts gpubill_px)" "gpubill_px_proxy" "scripts/cluster.sh starts a proxy and $parts partitions"
 	if [ $parts = 1 ]; then
 		ok "$(q gpubill_px_proxy -c "$api")" "$api_one" \
-			"every function gpubill grants to gpubill_app or gpubill_reader, and every admin act keyed by a customer, transfer or provider, has a twin on the proxy: name, parameters, defaults, result, grants ($(wc -l <<<"$api_one") functions)"
+			"every function gpubill grants to gpubill_app or gpubill_reader, every admin act keyed by a customer, transfer or provider, and the admin's acts on every partition have a twin on the proxy: name, parameters, defaults, result, grants ($(wc -l <<<"$api_one") functions)"
 		ok "$(q gpubill_px_proxy -c "SELECT count(*) FROM pg_class WHERE relnamespace = 'gpubill'::regnamespace AND relkind IN ('r', 'p')")" "1" \
 			"the proxy holds no billing table (its one table: the partitions)"
 	fi
@@ -91,10 +92,19 @@ for parts in 1 2 4; do
 		ok "$(q gpubill_px_proxy -c "$same")" "f" "a partition whose settings differ is found by verify() through the proxy"
 		q gpubill_px_proxy -c "SELECT gpubill.set_setting('service_fee_rate', '0.25')" >/dev/null
 		ok "$(q gpubill_px_proxy -c "$same")" "t" "and set_setting() again through the proxy repairs it"
+		# the admin's acts on every partition
+		q gpubill_px_proxy -c "SELECT gpubill.set_commission_tiers('[{\"from\": 0, \"rate\": 0.05}, {\"from\": 100000, \"rate\": 0.04}]')" >/dev/null 2>&1 || true
+		ok "$(for k in 0 1; do q gpubill_px_p$k -c "SELECT string_agg(min_volume || ':' || rate, ' ' ORDER BY min_volume) FROM gpubill.exchange_commission_tier"; done | tr '\n' '|')" \
+			"0:0.05 100000:0.04|0:0.05 100000:0.04|" \
+			"set_commission_tiers() through the proxy sets the same tiers on every partition"
+		ok "$(q gpubill_px_proxy -c "SELECT gpubill.close_period('2026-11-01', '2026-12-02')")/$(for k in 0 1; do q gpubill_px_p$k -c "SELECT gpubill.closed_until()"; done | sort -u | wc -l)" \
+			"1/1" "close_period() through the proxy closes November on every partition"
+		ok "$(q gpubill_px_proxy -c "SELECT count(*) FILTER (WHERE NOT ok) FROM gpubill.verify(true)")" "0" \
+			"verify(full => true) through the proxy is all ok after the close"
 		# an admin act keyed by a transfer runs on the transfer's partition
 		tr=$(q gpubill_px_p1 -c "SET search_path = gpubill" -c "SELECT min(t.transfer_id) FROM transfer t JOIN wallet w USING (customer_id)
 			WHERE t.kind = 'recharge' AND w.cash >= t.amount AND w.held = zero(currency(w.cash))")
-		ok "$(q gpubill_px_proxy -c "SELECT gpubill.reverse_transfer($tr, 'proxy test', '2026-11-06') IS NOT NULL" 2>&1)/$(q gpubill_px_p1 -c "SELECT count(*) FROM gpubill.reversal WHERE reverses = $tr")" \
+		ok "$(q gpubill_px_proxy -c "SELECT gpubill.reverse_transfer($tr, 'proxy test', '2026-12-02') IS NOT NULL" 2>&1)/$(q gpubill_px_p1 -c "SELECT count(*) FROM gpubill.reversal WHERE reverses = $tr")" \
 			"t/1" "reverse_transfer() through the proxy reverses a transfer on its partition"
 	fi
 	for k in $(seq 0 $((parts - 1))); do psql -qX -d postgres -c "DROP DATABASE gpubill_px_p$k WITH (FORCE)" >/dev/null; done
