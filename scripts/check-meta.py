@@ -123,7 +123,10 @@ def check(meta):
                 if not rels:
                     fail(f"prereqs.{phase}", "must not be empty")
                 for rel, deps in rels.items():
-                    if custom(rel) or not keys(f"prereqs.{phase}.{rel}", deps, set(deps) if isinstance(deps, dict) else set()):
+                    if custom(rel):
+                        continue
+                    if not isinstance(deps, dict):
+                        fail(f"prereqs.{phase}.{rel}", "must be an object")
                         continue
                     for dep, rng in deps.items():
                         where = f"prereqs.{phase}.{rel}.{dep}"

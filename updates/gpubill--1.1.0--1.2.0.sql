@@ -134,3 +134,68 @@ COMMENT ON FUNCTION @extschema@.settings_digest() IS 'An md5 of every setting''s
 
 REVOKE EXECUTE ON FUNCTION @extschema@.settings_digest() FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION @extschema@.settings_digest() TO gpubill_app, gpubill_reader, gpubill_admin;
+
+-- the journal's month partitions found once, by their bounds, for closing and archiving
+CREATE OR REPLACE FUNCTION @extschema@.journal_partitions_ending_by(t timestamptz)
+	RETURNS TABLE (tbl regclass, part regclass, qualified text)
+	LANGUAGE sql STABLE CALLED ON NULL INPUT PARALLEL SAFE
+	AS $$
+	SELECT j.tbl, c.oid::regclass, pg_catalog.format('%I.%I', n.nspname, c.relname)
+	FROM @extschema@.journal_tables() j(tbl)
+	JOIN pg_catalog.pg_inherits i ON i.inhparent = j.tbl
+	JOIN pg_catalog.pg_class c ON c.oid = i.inhrelid
+	JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+	WHERE pg_catalog.pg_get_expr(c.relpartbound, c.oid) <> 'DEFAULT'
+	  AND pg_catalog.substring(pg_catalog.pg_get_expr(c.relpartbound, c.oid), $re$TO \('([^']*)'\)$re$)::timestamptz <= t
+	ORDER BY 3
+$$;
+COMMENT ON FUNCTION @extschema@.journal_partitions_ending_by(timestamptz) IS 'The journal''s month partitions attached and ending by t (by their bounds): what closing freezes and archiving detaches';
+
+CREATE OR REPLACE FUNCTION @extschema@.freeze_journal_month(m date) RETURNS integer
+	LANGUAGE plpgsql VOLATILE CALLED ON NULL INPUT PARALLEL UNSAFE
+	AS $$
+DECLARE
+	b record := @extschema@.month_bounds(m);
+	part regclass;
+	n integer := 0;
+BEGIN
+	/* every month partition that ends by the month's end (one made under another billing_timezone
+	   may straddle two months: it is frozen with the later one) and is not frozen yet */
+	FOR part IN
+		SELECT p.part FROM @extschema@.journal_partitions_ending_by(b.ends_at) p
+		WHERE NOT EXISTS (SELECT FROM pg_catalog.pg_constraint k WHERE k.conrelid = p.part AND k.conname = 'month_closed')
+	LOOP
+		EXECUTE pg_catalog.format('ALTER TABLE %s ADD CONSTRAINT month_closed CHECK (false) NOT VALID', part);
+		n := n + 1;
+	END LOOP;
+	RETURN n;
+END
+$$;
+COMMENT ON FUNCTION @extschema@.freeze_journal_month(date) IS 'Make the partitions of a closed month refuse every insert (CHECK false, not validated)';
+
+CREATE OR REPLACE FUNCTION @extschema@.archive_journal_month(m date, t timestamptz) RETURNS integer
+	LANGUAGE plpgsql VOLATILE CALLED ON NULL INPUT PARALLEL UNSAFE
+	AS $$
+DECLARE
+	c @extschema@.closed_month;
+	part record;
+	parts text[] := '{}';
+BEGIN
+	SELECT * INTO c FROM @extschema@.closed_month k WHERE k.month = m;
+	IF NOT FOUND THEN
+		RAISE EXCEPTION 'the billing month % cannot be archived: it is not closed', pg_catalog.to_char(m, 'YYYY-MM')
+			USING ERRCODE = 'GB004';
+	END IF;
+	IF EXISTS (SELECT FROM @extschema@.archived_month a WHERE a.month = m) THEN
+		RETURN 0;
+	END IF;
+	FOR part IN SELECT * FROM @extschema@.journal_partitions_ending_by(c.ends_at) LOOP
+		EXECUTE pg_catalog.format('ALTER TABLE %s DETACH PARTITION %s', part.tbl, part.part);
+		parts := parts || part.qualified;
+	END LOOP;
+	INSERT INTO @extschema@.archived_month (month, ends_at, at, partitions) VALUES (m, c.ends_at, t, parts);
+	RETURN 1;
+END
+$$;
+COMMENT ON FUNCTION @extschema@.archive_journal_month(date, timestamptz) IS 'Detach the journal partitions of a closed month (those ending by its end) and record it archived; once';
+

@@ -25,9 +25,9 @@
  * API: closed_until, journal_balances.
  * Internals: active_holds, add_journal_month, add_journal_months,
  *   archive_journal_month, carry_holds, check_open, close_ledger_month,
- *   freeze_journal_month, journal_base, journal_tables,
- *   keep_billing_timezone, ledger_month_digest, month_bounds, month_lock_key,
- *   rollup_sum.
+ *   freeze_journal_month, journal_base, journal_partitions_ending_by,
+ *   journal_tables, keep_billing_timezone, ledger_month_digest, month_bounds,
+ *   month_lock_key, rollup_sum.
  * Tables: account_month, archived_month, closed_month, hold_carry.
  * Uses: 1_types, 2_base.
  */
@@ -41,6 +41,26 @@ CREATE FUNCTION @extschema@.journal_tables() RETURNS SETOF regclass
 	ORDER BY c.relname
 $$;
 COMMENT ON FUNCTION @extschema@.journal_tables() IS 'The journal''s tables: the extension''s tables partitioned by the billing month of at (transfer, order_line)';
+
+/*
+ * The journal's month partitions attached and ending by t, found by their
+ * bounds, not their names (one made under another billing_timezone may
+ * straddle two months): closing freezes them, archiving detaches them.
+ */
+CREATE FUNCTION @extschema@.journal_partitions_ending_by(t timestamptz)
+	RETURNS TABLE (tbl regclass, part regclass, qualified text)
+	LANGUAGE sql STABLE CALLED ON NULL INPUT PARALLEL SAFE
+	AS $$
+	SELECT j.tbl, c.oid::regclass, pg_catalog.format('%I.%I', n.nspname, c.relname)
+	FROM @extschema@.journal_tables() j(tbl)
+	JOIN pg_catalog.pg_inherits i ON i.inhparent = j.tbl
+	JOIN pg_catalog.pg_class c ON c.oid = i.inhrelid
+	JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+	WHERE pg_catalog.pg_get_expr(c.relpartbound, c.oid) <> 'DEFAULT'
+	  AND pg_catalog.substring(pg_catalog.pg_get_expr(c.relpartbound, c.oid), $re$TO \('([^']*)'\)$re$)::timestamptz <= t
+	ORDER BY 3
+$$;
+COMMENT ON FUNCTION @extschema@.journal_partitions_ending_by(timestamptz) IS 'The journal''s month partitions attached and ending by t (by their bounds): what closing freezes and archiving detaches';
 
 /*
  * The partitions of the billing month holding t, for every journal table
@@ -227,18 +247,9 @@ BEGIN
 	IF EXISTS (SELECT FROM @extschema@.archived_month a WHERE a.month = m) THEN
 		RETURN 0;
 	END IF;
-	FOR part IN
-		SELECT t.tbl, c2.oid::regclass AS child
-		FROM @extschema@.journal_tables() t(tbl)
-		JOIN pg_catalog.pg_inherits i ON i.inhparent = t.tbl
-		JOIN pg_catalog.pg_class c2 ON c2.oid = i.inhrelid
-		WHERE pg_catalog.pg_get_expr(c2.relpartbound, c2.oid) <> 'DEFAULT'
-		  AND pg_catalog.substring(pg_catalog.pg_get_expr(c2.relpartbound, c2.oid), $re$TO \('([^']*)'\)$re$)::timestamptz <= c.ends_at
-		ORDER BY 2::text
-	LOOP
-		EXECUTE pg_catalog.format('ALTER TABLE %s DETACH PARTITION %s', part.tbl, part.child);
-		parts := parts || (SELECT pg_catalog.format('%I.%I', n.nspname, c2.relname) FROM pg_catalog.pg_class c2
-						   JOIN pg_catalog.pg_namespace n ON n.oid = c2.relnamespace WHERE c2.oid = part.child);
+	FOR part IN SELECT * FROM @extschema@.journal_partitions_ending_by(c.ends_at) LOOP
+		EXECUTE pg_catalog.format('ALTER TABLE %s DETACH PARTITION %s', part.tbl, part.part);
+		parts := parts || part.qualified;
 	END LOOP;
 	INSERT INTO @extschema@.archived_month (month, ends_at, at, partitions) VALUES (m, c.ends_at, t, parts);
 	RETURN 1;
@@ -386,16 +397,11 @@ DECLARE
 	part regclass;
 	n integer := 0;
 BEGIN
-	/* by their bounds, not their names: every month partition that ends by the month's end (one made
-	   under another billing_timezone may straddle two months: it is frozen with the later one) */
+	/* every month partition that ends by the month's end (one made under another billing_timezone
+	   may straddle two months: it is frozen with the later one) and is not frozen yet */
 	FOR part IN
-		SELECT c.oid::regclass
-		FROM @extschema@.journal_tables() t
-		JOIN pg_catalog.pg_inherits i ON i.inhparent = t
-		JOIN pg_catalog.pg_class c ON c.oid = i.inhrelid
-		WHERE pg_catalog.pg_get_expr(c.relpartbound, c.oid) <> 'DEFAULT'
-		  AND pg_catalog.substring(pg_catalog.pg_get_expr(c.relpartbound, c.oid), $re$TO \('([^']*)'\)$re$)::timestamptz <= b.ends_at
-		  AND NOT EXISTS (SELECT FROM pg_catalog.pg_constraint k WHERE k.conrelid = c.oid AND k.conname = 'month_closed')
+		SELECT p.part FROM @extschema@.journal_partitions_ending_by(b.ends_at) p
+		WHERE NOT EXISTS (SELECT FROM pg_catalog.pg_constraint k WHERE k.conrelid = p.part AND k.conname = 'month_closed')
 	LOOP
 		EXECUTE pg_catalog.format('ALTER TABLE %s ADD CONSTRAINT month_closed CHECK (false) NOT VALID', part);
 		n := n + 1;
