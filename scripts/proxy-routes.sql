@@ -16,20 +16,28 @@
 -- checks, and their settings digests compared); recharge() and claim_payment()
 -- are src/proxy/30_payments.sql's (it claims the
 -- payment id on partition 0 first).
+-- The catalogue acts (a volatile function keyed by a machine or partner,
+-- open_partner, open_provider) are each a PL/Proxy route NAME_at_home and a
+-- function NAME that calls it, then pushes the partition's changed partners
+-- and machines to every partition (push_catalog, src/proxy/70_catalog.sql);
+-- the partitions' catalogue functions themselves are 70_catalog.sql's.
 -- test/proxy.sh regenerates the file and requires it unchanged.
 WITH api AS (
 	SELECT p.oid, p.proname, p.proretset, p.provolatile, p.proacl,
 		   pg_catalog.pg_get_function_arguments(p.oid) AS args,
 		   pg_catalog.pg_get_function_identity_arguments(p.oid) AS ident,
 		   pg_catalog.pg_get_function_result(p.oid) AS result,
-		   p.proargnames[1] AS first_arg
+		   p.proargnames[1] AS first_arg,
+		   (SELECT pg_catalog.string_agg('$' || i, ', ' ORDER BY i) FROM pg_catalog.generate_series(1, p.pronargs) i) AS dollars,
+		   (p.provolatile = 'v' AND p.proargnames[1] IN ('machine', 'partner')) OR p.proname IN ('open_partner', 'open_provider') AS catalog
 	FROM pg_catalog.pg_proc p
 	WHERE p.pronamespace = 'gpubill'::regnamespace
 	  AND (pg_catalog.has_function_privilege('gpubill_app', p.oid, 'EXECUTE')
 		   OR pg_catalog.has_function_privilege('gpubill_reader', p.oid, 'EXECUTE')
 		   OR pg_catalog.has_function_privilege('gpubill_admin', p.oid, 'EXECUTE')
 			  AND p.proargnames[1] IN ('customer', 'transfer', 'provider'))	/* the admin's keyed acts */
-	  AND p.prosecdef AND p.proname NOT IN ('tick', 'recharge', 'claim_payment', 'verify')
+	  AND p.prosecdef AND p.proname NOT IN ('tick', 'recharge', 'claim_payment', 'verify',
+							 'catalog_changes', 'apply_catalog', 'catalog_pushed', 'catalog_digest')
 ), routed AS (
 	SELECT a.*,
 		   CASE WHEN a.first_arg IN ('customer', 'instance', 'hold', 'contract', 'event', 'machine', 'partner', 'provider', 'transfer')
@@ -47,7 +55,7 @@ SELECT '/*' || E'\n'
 	|| ' * function, generated from gpubill''s catalogue by scripts/proxy-routes.sql' || E'\n'
 	|| ' * (do not edit; test/proxy.sh regenerates it and requires it unchanged).' || E'\n'
 	|| ' */' || E'\n\n'
-	|| pg_catalog.string_agg(pg_catalog.replace(pg_catalog.format(
+	|| pg_catalog.string_agg(pg_catalog.replace(pg_catalog.replace(CASE WHEN NOT r.catalog THEN pg_catalog.format(
 		'CREATE FUNCTION @extschema@.%I(%s)' || E'\n\t' || 'RETURNS %s' || E'\n\t' || 'LANGUAGE plproxy %s' || E'\n\t'
 		|| 'AS $$ CLUSTER ''gpubill_partitions''; RUN ON %s; $$;' || E'\n'
 		|| 'COMMENT ON FUNCTION @extschema@.%I(%s) IS %L;' || E'\n'
@@ -58,7 +66,33 @@ SELECT '/*' || E'\n'
 		'gpubill.' || r.proname || ' routed to ' || CASE r.route WHEN 'ALL' THEN 'every partition (rows concatenated)'
 														   WHEN '0' THEN 'partition 0'
 														   ELSE 'the partition of ' || r.first_arg END,
-		r.proname, r.ident, r.proname, r.ident, r.roles), 'gpubill.', '@extschema@.'), E'\n\n' ORDER BY r.proname, r.ident)
+		r.proname, r.ident, r.proname, r.ident, r.roles)
+	ELSE pg_catalog.format(
+		'CREATE FUNCTION @extschema@.%I(%s)' || E'\n\t' || 'RETURNS %s' || E'\n\t' || 'LANGUAGE plproxy VOLATILE' || E'\n\t'
+		|| 'AS $$ CLUSTER ''gpubill_partitions''; RUN ON %s; SELECT remote_schema.%I(%s); $$;' || E'\n'
+		|| 'COMMENT ON FUNCTION @extschema@.%1$I(%7$s) IS %8$L;' || E'\n'
+		|| 'REVOKE EXECUTE ON FUNCTION @extschema@.%1$I(%7$s) FROM PUBLIC;' || E'\n'
+		|| 'GRANT EXECUTE ON FUNCTION @extschema@.%1$I(%7$s) TO %9$s;' || E'\n\n'
+		|| 'CREATE FUNCTION @extschema@.%5$I(%2$s)' || E'\n\t' || 'RETURNS %3$s' || E'\n\t'
+		|| 'LANGUAGE plpgsql VOLATILE CALLED ON NULL INPUT PARALLEL UNSAFE' || E'\n\t'
+		|| 'SET search_path = pg_catalog, @extschema@, pg_temp' || E'\n\t' || 'AS $$' || E'\n'
+		|| '%10$s' || E'\n' || '$$;' || E'\n'
+		|| 'COMMENT ON FUNCTION @extschema@.%5$I(%7$s) IS %11$L;' || E'\n'
+		|| 'REVOKE EXECUTE ON FUNCTION @extschema@.%5$I(%7$s) FROM PUBLIC;' || E'\n'
+		|| 'GRANT EXECUTE ON FUNCTION @extschema@.%5$I(%7$s) TO %9$s;',
+		r.proname || '_at_home', r.args, r.result, r.route, r.proname, r.dollars, r.ident,
+		'gpubill.' || r.proname || ' routed to the partition of ' || r.first_arg,
+		r.roles,
+		CASE WHEN r.result = 'void' THEN
+			pg_catalog.format(E'BEGIN\n\tPERFORM @extschema@.%I(%s);\n\tPERFORM @extschema@.push_catalog(@extschema@.partition_of($1));\nEND',
+							  r.proname || '_at_home', r.dollars)
+		ELSE
+			pg_catalog.format(E'DECLARE\n\tr %s;\nBEGIN\n\tr := @extschema@.%I(%s);\n\tPERFORM @extschema@.push_catalog(@extschema@.partition_of(%s));\n\tRETURN r;\nEND',
+							  r.result, r.proname || '_at_home', r.dollars, CASE WHEN r.first_arg = 'external_ref' THEN 'r' ELSE '$1' END)
+		END,
+		'gpubill.' || r.proname || ' through the proxy: at the partition of ' || r.first_arg
+			|| ', then the partners and machines it changed pushed to every partition (issue 17)')
+	END, 'gpubill.', '@extschema@.'), 'remote_schema.', 'gpubill.'), E'\n\n' ORDER BY r.proname, r.ident)
 FROM routed r
 UNION ALL
 -- the customers' views: each row lives on one partition (its customer's), so every partition's rows,

@@ -44,6 +44,7 @@ api_one=$(q gpubill_px_one -c "SELECT $signature FROM pg_proc p WHERE p.pronames
 	AND (has_function_privilege('gpubill_app', p.oid, 'EXECUTE') OR has_function_privilege('gpubill_reader', p.oid, 'EXECUTE')
 		 OR has_function_privilege('gpubill_admin', p.oid, 'EXECUTE') AND p.proargnames[1] IN ('customer', 'transfer', 'provider')
 		 OR p.proname IN ('set_setting', 'close_period', 'archive_month', 'set_commission_tiers'))
+	AND p.proname NOT IN ('apply_catalog', 'catalog_changes', 'catalog_pushed', 'catalog_digest')	/* the proxy's protocol with the partitions */
 	ORDER BY 1")
 names=$(cut -d'(' -f1 <<<"$api_one" | sort -u | paste -sd, - | sed "s/,/','/g")
 api="SELECT $signature FROM pg_proc p WHERE p.pronamespace = 'gpubill'::regnamespace AND p.proname IN ('$names') ORDER BY 1"

@@ -199,3 +199,240 @@ END
 $$;
 COMMENT ON FUNCTION @extschema@.archive_journal_month(date, timestamptz) IS 'Detach the journal partitions of a closed month (those ending by its end) and record it archived; once';
 
+
+-- partners and machines on every partition: versions, the queue, the copies (issue 17)
+CREATE SEQUENCE @extschema@.catalog_version_seq MINVALUE 1;
+COMMENT ON SEQUENCE @extschema@.catalog_version_seq IS 'Versions of the partners and machines homed here: every change takes the next (their copies on other partitions follow the greater, issue 17)';
+SELECT pg_catalog.pg_extension_config_dump('@extschema@.catalog_version_seq', '');
+REVOKE ALL ON @extschema@.catalog_version_seq FROM PUBLIC;
+ALTER TABLE @extschema@.partner ADD COLUMN version bigint NOT NULL DEFAULT 0;
+ALTER TABLE @extschema@.machine ADD COLUMN version bigint NOT NULL DEFAULT 0;
+
+CREATE TABLE @extschema@.catalog_outbox (
+	kind		text NOT NULL CHECK (kind IN ('partner', 'machine')),
+	id			bigint NOT NULL,
+	version		bigint NOT NULL,
+	PRIMARY KEY (kind, id)
+);
+COMMENT ON TABLE @extschema@.catalog_outbox IS 'Partners and machines homed here changed since the proxy last pushed them to the other partitions: the version to push (issue 17); a queue, not dumped: requeue_catalog() after a restore';
+REVOKE ALL ON @extschema@.catalog_outbox FROM PUBLIC;
+
+CREATE OR REPLACE FUNCTION @extschema@.alert_migrate_data(machines bigint[]) RETURNS void
+	LANGUAGE sql VOLATILE CALLED ON NULL INPUT PARALLEL UNSAFE
+	AS $$
+	INSERT INTO @extschema@.alert (kind, customer_id, partner_id, subject_type, subject_id, condition, raised_at, payload)
+	SELECT 'migrate_data', i.customer_id, m.partner_id, 'instance', i.instance_id, m.owner_end_time::text, m.end_notice_at,
+		   pg_catalog.jsonb_build_object('machine', m.machine_id, 'owner_end_time', m.owner_end_time)
+	FROM @extschema@.machine m JOIN @extschema@.instance i ON i.machine_id = m.machine_id
+	WHERE m.machine_id = ANY (machines) AND m.end_notice_at IS NOT NULL AND i.state <> 'released'
+	ON CONFLICT DO NOTHING
+$$;
+COMMENT ON FUNCTION @extschema@.alert_migrate_data(bigint[]) IS 'R-PRT-5: a migrate_data alert to each customer with an instance not released on machines given notice of their end';
+
+CREATE OR REPLACE FUNCTION @extschema@.delist_ending_machines(t timestamptz) RETURNS integer
+	LANGUAGE plpgsql VOLATILE CALLED ON NULL INPUT PARALLEL UNSAFE
+	AS $$
+DECLARE
+	cfg @extschema@.partner_settings := @extschema@.partner_settings();
+	due bigint[];
+BEGIN
+	WITH due AS (
+		UPDATE @extschema@.machine m
+		SET state = CASE WHEN m.state = 'listed' THEN 'delisted' ELSE m.state END,
+			end_notice_at = GREATEST(@extschema@.delist_at(m.owner_end_time, cfg), m.created_at),
+			last_event_at = GREATEST(m.last_event_at, @extschema@.delist_at(m.owner_end_time, cfg))
+		WHERE m.end_notice_at IS NULL AND m.state <> 'removed' AND @extschema@.delist_at(m.owner_end_time, cfg) <= t
+		RETURNING m.machine_id
+	)
+	SELECT pg_catalog.array_agg(d.machine_id) INTO due FROM due d;
+	PERFORM @extschema@.alert_migrate_data(due);
+	UPDATE @extschema@.alert a SET closed_at = GREATEST(a.raised_at, i.last_event_at)
+	FROM @extschema@.instance i
+	WHERE a.kind = 'migrate_data' AND a.closed_at IS NULL AND a.subject_type = 'instance'
+	  AND i.instance_id = a.subject_id AND i.state = 'released';
+	RETURN coalesce(pg_catalog.cardinality(due), 0);
+END
+$$;
+COMMENT ON FUNCTION @extschema@.delist_ending_machines(timestamptz) IS 'Delist machines from their owner end time less delist_before_end_days, alert migrate_data to their customers, close the alerts of released instances (R-PRT-5)';
+
+CREATE OR REPLACE FUNCTION @extschema@.this_partition() RETURNS integer
+	LANGUAGE sql STABLE PARALLEL SAFE
+	AS $$ SELECT coalesce((SELECT p.partition FROM @extschema@.partition_identity p), 0) $$;
+COMMENT ON FUNCTION @extschema@.this_partition() IS 'This database''s partition (0 unless provisioned otherwise; issue 17)';
+
+CREATE OR REPLACE FUNCTION @extschema@.catalog_version() RETURNS trigger
+	LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
+	AS $$
+DECLARE
+	id bigint := (pg_catalog.to_jsonb(NEW) ->> TG_ARGV[0])::bigint;
+	me @extschema@.partition_identity;
+	derived text[] := '{state,end_notice_at,last_event_at}';
+BEGIN
+	IF pg_catalog.current_setting('gpubill_catalog.applying', true) = 'on' THEN
+		RETURN NEW;
+	END IF;
+	SELECT * INTO me FROM @extschema@.partition_identity;
+	IF @extschema@.partition_of(id) = coalesce(me.partition, 0) THEN
+		IF TG_OP = 'UPDATE' THEN
+			IF pg_catalog.to_jsonb(NEW) = pg_catalog.to_jsonb(OLD) THEN
+				RETURN NEW;
+			END IF;
+			NEW.version := pg_catalog.nextval('@extschema@.catalog_version_seq');
+		END IF;		/* a new row keeps its version: 0, or the one a restored dump gives */
+		IF coalesce(me.partitions, 1) > 1 THEN
+			INSERT INTO @extschema@.catalog_outbox AS o (kind, id, version) VALUES (TG_TABLE_NAME, id, NEW.version)
+			ON CONFLICT ON CONSTRAINT catalog_outbox_pkey DO UPDATE SET version = GREATEST(o.version, excluded.version);
+		END IF;
+		RETURN NEW;
+	END IF;
+	/* R-PRT-5: every partition's tick gives notice of a machine's end alike, for its own customers' alerts */
+	IF TG_OP = 'UPDATE' AND TG_TABLE_NAME = 'machine'
+	   AND pg_catalog.to_jsonb(OLD) ->> 'end_notice_at' IS NULL AND pg_catalog.to_jsonb(NEW) ->> 'end_notice_at' IS NOT NULL
+	   AND pg_catalog.to_jsonb(NEW) - derived = pg_catalog.to_jsonb(OLD) - derived THEN
+		RETURN NEW;
+	END IF;
+	RAISE EXCEPTION '% % is a copy of partition %''s: it changes there', TG_TABLE_NAME, id, @extschema@.partition_of(id)
+		USING ERRCODE = 'GB004', HINT = 'Call through the proxy: it routes the call to the partner''s partition.';
+END
+$$;
+COMMENT ON FUNCTION @extschema@.catalog_version() IS 'Trigger: a partner or machine changed at home takes the next version (queued for the other partitions); a copy changes only by apply_catalog (issue 17)';
+
+CREATE TRIGGER partner_catalog_version BEFORE INSERT OR UPDATE ON @extschema@.partner
+	FOR EACH ROW EXECUTE FUNCTION @extschema@.catalog_version('partner_id');
+CREATE TRIGGER machine_catalog_version BEFORE INSERT OR UPDATE ON @extschema@.machine
+	FOR EACH ROW EXECUTE FUNCTION @extschema@.catalog_version('machine_id');
+
+CREATE OR REPLACE FUNCTION @extschema@.catalog_changes()
+	RETURNS TABLE (kind text, id bigint, version bigint, "row" jsonb)
+	LANGUAGE sql STABLE SECURITY DEFINER PARALLEL SAFE
+	SET search_path = pg_catalog, @extschema@, pg_temp
+	AS $$
+	SELECT o.kind, o.id, x.version, x.r
+	FROM @extschema@.catalog_outbox o
+	CROSS JOIN LATERAL (SELECT p.version, pg_catalog.to_jsonb(p) FROM @extschema@.partner p
+						WHERE o.kind = 'partner' AND p.partner_id = o.id
+						UNION ALL
+						SELECT m.version, pg_catalog.to_jsonb(m) FROM @extschema@.machine m
+						WHERE o.kind = 'machine' AND m.machine_id = o.id) x(version, r)
+	ORDER BY o.kind = 'machine', o.id		/* a machine's partner first */
+$$;
+COMMENT ON FUNCTION @extschema@.catalog_changes() IS 'The partners and machines homed here not yet pushed to the other partitions: kind, id, version and the row (issue 17)';
+
+CREATE OR REPLACE FUNCTION @extschema@.apply_catalog(changes jsonb)
+	RETURNS integer
+	LANGUAGE plpgsql VOLATILE SECURITY DEFINER CALLED ON NULL INPUT PARALLEL UNSAFE
+	SET search_path = pg_catalog, @extschema@, pg_temp
+	AS $$
+DECLARE
+	me integer := @extschema@.this_partition();
+	tbl text;
+	key text;
+	cols text;
+	vals text;
+	n integer;
+	total integer := 0;
+	p @extschema@.partner;
+	noticed bigint[];
+BEGIN
+	IF changes IS NULL OR pg_catalog.jsonb_typeof(changes) <> 'array' THEN
+		RAISE EXCEPTION 'catalogue changes are a JSON array of {kind, id, version, row}' USING ERRCODE = 'invalid_parameter_value';
+	END IF;
+	PERFORM pg_catalog.set_config('gpubill_catalog.applying', 'on', true);
+	FOREACH tbl IN ARRAY ARRAY['partner', 'machine'] LOOP	/* a machine's partner first */
+		key := tbl || '_id';
+		SELECT pg_catalog.string_agg(pg_catalog.quote_ident(a.attname), ', ' ORDER BY a.attnum),
+			   pg_catalog.string_agg('excluded.' || pg_catalog.quote_ident(a.attname), ', ' ORDER BY a.attnum) INTO cols, vals
+		FROM pg_catalog.pg_attribute a
+		WHERE a.attrelid = ('@extschema@.' || tbl)::regclass AND a.attnum > 0 AND NOT a.attisdropped;
+		EXECUTE pg_catalog.format(
+			'INSERT INTO @extschema@.%1$I AS t (%3$s) '
+			'SELECT %3$s FROM pg_catalog.jsonb_array_elements($1) e, '
+			'LATERAL pg_catalog.jsonb_populate_record(NULL::@extschema@.%1$I, e -> ''row'') r '
+			'WHERE e ->> ''kind'' = %1$L AND @extschema@.partition_of(r.%2$I) <> $2 ORDER BY r.%2$I '
+			'ON CONFLICT (%2$I) DO UPDATE SET (%3$s) = ROW(%4$s) WHERE t.version < excluded.version',
+			tbl, key, cols, vals)
+			USING changes, me;
+		GET DIAGNOSTICS n = ROW_COUNT;
+		total := total + n;
+	END LOOP;
+	/* a partner's accounts here, for the income its machines earn from this partition's customers */
+	FOR p IN SELECT r.* FROM pg_catalog.jsonb_array_elements(changes) e,
+				 LATERAL pg_catalog.jsonb_populate_record(NULL::@extschema@.partner, e -> 'row') r
+			 WHERE e ->> 'kind' = 'partner' AND @extschema@.partition_of(r.partner_id) <> me LOOP
+		PERFORM @extschema@.open_currency(p.currency);
+		PERFORM @extschema@.ledger_account('partner', p.partner_id, 'income', p.currency);
+		PERFORM @extschema@.ledger_account('partner', p.partner_id, 'deposit', p.currency);
+		IF p.is_provider THEN
+			PERFORM @extschema@.ledger_account('partner', p.partner_id, 'exchange', p.currency);
+		END IF;
+	END LOOP;
+	/* R-PRT-5: a machine given notice of its end at home alerts this partition's customers on it */
+	noticed := ARRAY(SELECT (e ->> 'id')::bigint FROM pg_catalog.jsonb_array_elements(changes) e
+					 WHERE e ->> 'kind' = 'machine' AND e -> 'row' ->> 'end_notice_at' IS NOT NULL
+					   AND @extschema@.partition_of((e ->> 'id')::bigint) <> me);
+	PERFORM @extschema@.alert_migrate_data(noticed);
+	PERFORM pg_catalog.set_config('gpubill_catalog.applying', 'off', true);
+	RETURN total;
+END
+$$;
+COMMENT ON FUNCTION @extschema@.apply_catalog(jsonb) IS 'Apply partners and machines pushed from their home partitions (catalog_changes of another partition): a copy follows the greater version, home rows stay; returns the rows written (issue 17)';
+
+CREATE OR REPLACE FUNCTION @extschema@.catalog_pushed(changes jsonb)
+	RETURNS integer
+	LANGUAGE plpgsql VOLATILE SECURITY DEFINER CALLED ON NULL INPUT PARALLEL UNSAFE
+	SET search_path = pg_catalog, @extschema@, pg_temp
+	AS $$
+DECLARE
+	n integer;
+BEGIN
+	DELETE FROM @extschema@.catalog_outbox o
+	USING pg_catalog.jsonb_to_recordset(changes) c(kind text, id bigint, version bigint)
+	WHERE o.kind = c.kind AND o.id = c.id AND o.version = c.version;	/* changed again since: pushed next time */
+	GET DIAGNOSTICS n = ROW_COUNT;
+	RETURN n;
+END
+$$;
+COMMENT ON FUNCTION @extschema@.catalog_pushed(jsonb) IS 'Forget the outbox rows pushed to every partition (those of catalog_changes still at the version pushed); returns how many (issue 17)';
+
+CREATE OR REPLACE FUNCTION @extschema@.requeue_catalog()
+	RETURNS integer
+	LANGUAGE plpgsql VOLATILE SECURITY DEFINER CALLED ON NULL INPUT PARALLEL UNSAFE
+	SET search_path = pg_catalog, @extschema@, pg_temp
+	AS $$
+DECLARE
+	me integer := @extschema@.this_partition();
+	n integer;
+BEGIN
+	IF NOT @extschema@.is_admin() THEN
+		RAISE EXCEPTION 'the catalogue is requeued only by gpubill_admin' USING ERRCODE = 'insufficient_privilege';
+	END IF;
+	INSERT INTO @extschema@.catalog_outbox AS o (kind, id, version)
+	SELECT 'partner', p.partner_id, p.version FROM @extschema@.partner p WHERE @extschema@.partition_of(p.partner_id) = me
+	UNION ALL
+	SELECT 'machine', m.machine_id, m.version FROM @extschema@.machine m WHERE @extschema@.partition_of(m.machine_id) = me
+	ON CONFLICT ON CONSTRAINT catalog_outbox_pkey DO UPDATE SET version = GREATEST(o.version, excluded.version);
+	GET DIAGNOSTICS n = ROW_COUNT;
+	RETURN n;
+END
+$$;
+COMMENT ON FUNCTION @extschema@.requeue_catalog() IS 'Queue every partner and machine homed here to be pushed to every partition again (after a restore); gpubill_admin only; returns how many (issue 17)';
+
+CREATE OR REPLACE FUNCTION @extschema@.catalog_digest()
+	RETURNS text
+	LANGUAGE sql STABLE SECURITY DEFINER PARALLEL SAFE
+	SET search_path = pg_catalog, @extschema@, pg_temp
+	AS $$
+	SELECT pg_catalog.md5(coalesce((SELECT pg_catalog.string_agg(pg_catalog.to_jsonb(p)::text, '|' ORDER BY p.partner_id)
+									FROM @extschema@.partner p), '')
+						  || '#' || coalesce((SELECT pg_catalog.string_agg(pg_catalog.to_jsonb(m)::text, '|' ORDER BY m.machine_id)
+											  FROM @extschema@.machine m), ''))
+$$;
+COMMENT ON FUNCTION @extschema@.catalog_digest() IS 'An md5 of every partner and machine row, home and copies: equal on every partition once the pushes are through (issue 17)';
+
+REVOKE EXECUTE ON FUNCTION @extschema@.alert_migrate_data(bigint[]), @extschema@.catalog_version(),
+	@extschema@.catalog_changes(), @extschema@.apply_catalog(jsonb), @extschema@.catalog_pushed(jsonb),
+	@extschema@.requeue_catalog(), @extschema@.catalog_digest() FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION @extschema@.catalog_changes(), @extschema@.apply_catalog(jsonb), @extschema@.catalog_pushed(jsonb)
+TO gpubill_app, gpubill_admin;
+GRANT EXECUTE ON FUNCTION @extschema@.catalog_digest() TO gpubill_app, gpubill_reader, gpubill_admin;
+GRANT EXECUTE ON FUNCTION @extschema@.requeue_catalog() TO gpubill_admin;

@@ -76,11 +76,25 @@ COMMENT ON FUNCTION @extschema@.customer_movements(lo timestamp with time zone, 
 REVOKE EXECUTE ON FUNCTION @extschema@.customer_movements(lo timestamp with time zone, hi timestamp with time zone) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION @extschema@.customer_movements(lo timestamp with time zone, hi timestamp with time zone) TO gpubill_admin, gpubill_app, gpubill_reader;
 
-CREATE FUNCTION @extschema@.delist_machine(machine bigint, at timestamp with time zone DEFAULT NULL::timestamp with time zone)
+CREATE FUNCTION @extschema@.delist_machine_at_home(machine bigint, at timestamp with time zone DEFAULT NULL::timestamp with time zone)
 	RETURNS void
 	LANGUAGE plproxy VOLATILE
-	AS $$ CLUSTER 'gpubill_partitions'; RUN ON @extschema@.partition_of(machine); $$;
-COMMENT ON FUNCTION @extschema@.delist_machine(machine bigint, at timestamp with time zone) IS '@extschema@.delist_machine routed to the partition of machine';
+	AS $$ CLUSTER 'gpubill_partitions'; RUN ON @extschema@.partition_of(machine); SELECT gpubill.delist_machine($1, $2); $$;
+COMMENT ON FUNCTION @extschema@.delist_machine_at_home(machine bigint, at timestamp with time zone) IS '@extschema@.delist_machine routed to the partition of machine';
+REVOKE EXECUTE ON FUNCTION @extschema@.delist_machine_at_home(machine bigint, at timestamp with time zone) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION @extschema@.delist_machine_at_home(machine bigint, at timestamp with time zone) TO gpubill_app;
+
+CREATE FUNCTION @extschema@.delist_machine(machine bigint, at timestamp with time zone DEFAULT NULL::timestamp with time zone)
+	RETURNS void
+	LANGUAGE plpgsql VOLATILE CALLED ON NULL INPUT PARALLEL UNSAFE
+	SET search_path = pg_catalog, @extschema@, pg_temp
+	AS $$
+BEGIN
+	PERFORM @extschema@.delist_machine_at_home($1, $2);
+	PERFORM @extschema@.push_catalog(@extschema@.partition_of($1));
+END
+$$;
+COMMENT ON FUNCTION @extschema@.delist_machine(machine bigint, at timestamp with time zone) IS '@extschema@.delist_machine through the proxy: at the partition of machine, then the partners and machines it changed pushed to every partition (issue 17)';
 REVOKE EXECUTE ON FUNCTION @extschema@.delist_machine(machine bigint, at timestamp with time zone) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION @extschema@.delist_machine(machine bigint, at timestamp with time zone) TO gpubill_app;
 
@@ -116,11 +130,28 @@ COMMENT ON FUNCTION @extschema@.journal_balances(whole boolean) IS '@extschema@.
 REVOKE EXECUTE ON FUNCTION @extschema@.journal_balances(whole boolean) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION @extschema@.journal_balances(whole boolean) TO gpubill_admin, gpubill_app, gpubill_reader;
 
-CREATE FUNCTION @extschema@.list_machine(partner bigint, gpus integer, price_per_gpu_hour @extschema@.amount, owner_end_time timestamp with time zone, vouchers_allowed boolean DEFAULT true, week_price_per_gpu @extschema@.amount DEFAULT NULL::@extschema@.amount, month_price_per_gpu @extschema@.amount DEFAULT NULL::@extschema@.amount, billing text DEFAULT 'per_second'::text, at timestamp with time zone DEFAULT NULL::timestamp with time zone, package_hours integer DEFAULT 24)
+CREATE FUNCTION @extschema@.list_machine_at_home(partner bigint, gpus integer, price_per_gpu_hour @extschema@.amount, owner_end_time timestamp with time zone, vouchers_allowed boolean DEFAULT true, week_price_per_gpu @extschema@.amount DEFAULT NULL::@extschema@.amount, month_price_per_gpu @extschema@.amount DEFAULT NULL::@extschema@.amount, billing text DEFAULT 'per_second'::text, at timestamp with time zone DEFAULT NULL::timestamp with time zone, package_hours integer DEFAULT 24)
 	RETURNS bigint
 	LANGUAGE plproxy VOLATILE
-	AS $$ CLUSTER 'gpubill_partitions'; RUN ON @extschema@.partition_of(partner); $$;
-COMMENT ON FUNCTION @extschema@.list_machine(partner bigint, gpus integer, price_per_gpu_hour @extschema@.amount, owner_end_time timestamp with time zone, vouchers_allowed boolean, week_price_per_gpu @extschema@.amount, month_price_per_gpu @extschema@.amount, billing text, at timestamp with time zone, package_hours integer) IS '@extschema@.list_machine routed to the partition of partner';
+	AS $$ CLUSTER 'gpubill_partitions'; RUN ON @extschema@.partition_of(partner); SELECT gpubill.list_machine($1, $2, $3, $4, $5, $6, $7, $8, $9, $10); $$;
+COMMENT ON FUNCTION @extschema@.list_machine_at_home(partner bigint, gpus integer, price_per_gpu_hour @extschema@.amount, owner_end_time timestamp with time zone, vouchers_allowed boolean, week_price_per_gpu @extschema@.amount, month_price_per_gpu @extschema@.amount, billing text, at timestamp with time zone, package_hours integer) IS '@extschema@.list_machine routed to the partition of partner';
+REVOKE EXECUTE ON FUNCTION @extschema@.list_machine_at_home(partner bigint, gpus integer, price_per_gpu_hour @extschema@.amount, owner_end_time timestamp with time zone, vouchers_allowed boolean, week_price_per_gpu @extschema@.amount, month_price_per_gpu @extschema@.amount, billing text, at timestamp with time zone, package_hours integer) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION @extschema@.list_machine_at_home(partner bigint, gpus integer, price_per_gpu_hour @extschema@.amount, owner_end_time timestamp with time zone, vouchers_allowed boolean, week_price_per_gpu @extschema@.amount, month_price_per_gpu @extschema@.amount, billing text, at timestamp with time zone, package_hours integer) TO gpubill_app;
+
+CREATE FUNCTION @extschema@.list_machine(partner bigint, gpus integer, price_per_gpu_hour @extschema@.amount, owner_end_time timestamp with time zone, vouchers_allowed boolean DEFAULT true, week_price_per_gpu @extschema@.amount DEFAULT NULL::@extschema@.amount, month_price_per_gpu @extschema@.amount DEFAULT NULL::@extschema@.amount, billing text DEFAULT 'per_second'::text, at timestamp with time zone DEFAULT NULL::timestamp with time zone, package_hours integer DEFAULT 24)
+	RETURNS bigint
+	LANGUAGE plpgsql VOLATILE CALLED ON NULL INPUT PARALLEL UNSAFE
+	SET search_path = pg_catalog, @extschema@, pg_temp
+	AS $$
+DECLARE
+	r bigint;
+BEGIN
+	r := @extschema@.list_machine_at_home($1, $2, $3, $4, $5, $6, $7, $8, $9, $10);
+	PERFORM @extschema@.push_catalog(@extschema@.partition_of($1));
+	RETURN r;
+END
+$$;
+COMMENT ON FUNCTION @extschema@.list_machine(partner bigint, gpus integer, price_per_gpu_hour @extschema@.amount, owner_end_time timestamp with time zone, vouchers_allowed boolean, week_price_per_gpu @extschema@.amount, month_price_per_gpu @extschema@.amount, billing text, at timestamp with time zone, package_hours integer) IS '@extschema@.list_machine through the proxy: at the partition of partner, then the partners and machines it changed pushed to every partition (issue 17)';
 REVOKE EXECUTE ON FUNCTION @extschema@.list_machine(partner bigint, gpus integer, price_per_gpu_hour @extschema@.amount, owner_end_time timestamp with time zone, vouchers_allowed boolean, week_price_per_gpu @extschema@.amount, month_price_per_gpu @extschema@.amount, billing text, at timestamp with time zone, package_hours integer) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION @extschema@.list_machine(partner bigint, gpus integer, price_per_gpu_hour @extschema@.amount, owner_end_time timestamp with time zone, vouchers_allowed boolean, week_price_per_gpu @extschema@.amount, month_price_per_gpu @extschema@.amount, billing text, at timestamp with time zone, package_hours integer) TO gpubill_app;
 
@@ -132,19 +163,53 @@ COMMENT ON FUNCTION @extschema@.open_customer(external_ref text, currency text, 
 REVOKE EXECUTE ON FUNCTION @extschema@.open_customer(external_ref text, currency text, at timestamp with time zone) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION @extschema@.open_customer(external_ref text, currency text, at timestamp with time zone) TO gpubill_app;
 
-CREATE FUNCTION @extschema@.open_partner(external_ref text, currency text DEFAULT NULL::text, at timestamp with time zone DEFAULT NULL::timestamp with time zone)
+CREATE FUNCTION @extschema@.open_partner_at_home(external_ref text, currency text DEFAULT NULL::text, at timestamp with time zone DEFAULT NULL::timestamp with time zone)
 	RETURNS bigint
 	LANGUAGE plproxy VOLATILE
-	AS $$ CLUSTER 'gpubill_partitions'; RUN ON pg_catalog.hashtext(external_ref); $$;
-COMMENT ON FUNCTION @extschema@.open_partner(external_ref text, currency text, at timestamp with time zone) IS '@extschema@.open_partner routed to the partition of external_ref';
+	AS $$ CLUSTER 'gpubill_partitions'; RUN ON pg_catalog.hashtext(external_ref); SELECT gpubill.open_partner($1, $2, $3); $$;
+COMMENT ON FUNCTION @extschema@.open_partner_at_home(external_ref text, currency text, at timestamp with time zone) IS '@extschema@.open_partner routed to the partition of external_ref';
+REVOKE EXECUTE ON FUNCTION @extschema@.open_partner_at_home(external_ref text, currency text, at timestamp with time zone) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION @extschema@.open_partner_at_home(external_ref text, currency text, at timestamp with time zone) TO gpubill_app;
+
+CREATE FUNCTION @extschema@.open_partner(external_ref text, currency text DEFAULT NULL::text, at timestamp with time zone DEFAULT NULL::timestamp with time zone)
+	RETURNS bigint
+	LANGUAGE plpgsql VOLATILE CALLED ON NULL INPUT PARALLEL UNSAFE
+	SET search_path = pg_catalog, @extschema@, pg_temp
+	AS $$
+DECLARE
+	r bigint;
+BEGIN
+	r := @extschema@.open_partner_at_home($1, $2, $3);
+	PERFORM @extschema@.push_catalog(@extschema@.partition_of(r));
+	RETURN r;
+END
+$$;
+COMMENT ON FUNCTION @extschema@.open_partner(external_ref text, currency text, at timestamp with time zone) IS '@extschema@.open_partner through the proxy: at the partition of external_ref, then the partners and machines it changed pushed to every partition (issue 17)';
 REVOKE EXECUTE ON FUNCTION @extschema@.open_partner(external_ref text, currency text, at timestamp with time zone) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION @extschema@.open_partner(external_ref text, currency text, at timestamp with time zone) TO gpubill_app;
 
-CREATE FUNCTION @extschema@.open_provider(external_ref text, currency text DEFAULT 'USD'::text, at timestamp with time zone DEFAULT NULL::timestamp with time zone)
+CREATE FUNCTION @extschema@.open_provider_at_home(external_ref text, currency text DEFAULT 'USD'::text, at timestamp with time zone DEFAULT NULL::timestamp with time zone)
 	RETURNS bigint
 	LANGUAGE plproxy VOLATILE
-	AS $$ CLUSTER 'gpubill_partitions'; RUN ON pg_catalog.hashtext(external_ref); $$;
-COMMENT ON FUNCTION @extschema@.open_provider(external_ref text, currency text, at timestamp with time zone) IS '@extschema@.open_provider routed to the partition of external_ref';
+	AS $$ CLUSTER 'gpubill_partitions'; RUN ON pg_catalog.hashtext(external_ref); SELECT gpubill.open_provider($1, $2, $3); $$;
+COMMENT ON FUNCTION @extschema@.open_provider_at_home(external_ref text, currency text, at timestamp with time zone) IS '@extschema@.open_provider routed to the partition of external_ref';
+REVOKE EXECUTE ON FUNCTION @extschema@.open_provider_at_home(external_ref text, currency text, at timestamp with time zone) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION @extschema@.open_provider_at_home(external_ref text, currency text, at timestamp with time zone) TO gpubill_app;
+
+CREATE FUNCTION @extschema@.open_provider(external_ref text, currency text DEFAULT 'USD'::text, at timestamp with time zone DEFAULT NULL::timestamp with time zone)
+	RETURNS bigint
+	LANGUAGE plpgsql VOLATILE CALLED ON NULL INPUT PARALLEL UNSAFE
+	SET search_path = pg_catalog, @extschema@, pg_temp
+	AS $$
+DECLARE
+	r bigint;
+BEGIN
+	r := @extschema@.open_provider_at_home($1, $2, $3);
+	PERFORM @extschema@.push_catalog(@extschema@.partition_of(r));
+	RETURN r;
+END
+$$;
+COMMENT ON FUNCTION @extschema@.open_provider(external_ref text, currency text, at timestamp with time zone) IS '@extschema@.open_provider through the proxy: at the partition of external_ref, then the partners and machines it changed pushed to every partition (issue 17)';
 REVOKE EXECUTE ON FUNCTION @extschema@.open_provider(external_ref text, currency text, at timestamp with time zone) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION @extschema@.open_provider(external_ref text, currency text, at timestamp with time zone) TO gpubill_app;
 
@@ -204,11 +269,28 @@ COMMENT ON FUNCTION @extschema@.provider_wallet(provider bigint) IS '@extschema@
 REVOKE EXECUTE ON FUNCTION @extschema@.provider_wallet(provider bigint) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION @extschema@.provider_wallet(provider bigint) TO gpubill_app;
 
-CREATE FUNCTION @extschema@.rate_partner(partner bigint, points integer, reason text, at timestamp with time zone DEFAULT NULL::timestamp with time zone)
+CREATE FUNCTION @extschema@.rate_partner_at_home(partner bigint, points integer, reason text, at timestamp with time zone DEFAULT NULL::timestamp with time zone)
 	RETURNS @extschema@.rating
 	LANGUAGE plproxy VOLATILE
-	AS $$ CLUSTER 'gpubill_partitions'; RUN ON @extschema@.partition_of(partner); $$;
-COMMENT ON FUNCTION @extschema@.rate_partner(partner bigint, points integer, reason text, at timestamp with time zone) IS '@extschema@.rate_partner routed to the partition of partner';
+	AS $$ CLUSTER 'gpubill_partitions'; RUN ON @extschema@.partition_of(partner); SELECT gpubill.rate_partner($1, $2, $3, $4); $$;
+COMMENT ON FUNCTION @extschema@.rate_partner_at_home(partner bigint, points integer, reason text, at timestamp with time zone) IS '@extschema@.rate_partner routed to the partition of partner';
+REVOKE EXECUTE ON FUNCTION @extschema@.rate_partner_at_home(partner bigint, points integer, reason text, at timestamp with time zone) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION @extschema@.rate_partner_at_home(partner bigint, points integer, reason text, at timestamp with time zone) TO gpubill_app;
+
+CREATE FUNCTION @extschema@.rate_partner(partner bigint, points integer, reason text, at timestamp with time zone DEFAULT NULL::timestamp with time zone)
+	RETURNS @extschema@.rating
+	LANGUAGE plpgsql VOLATILE CALLED ON NULL INPUT PARALLEL UNSAFE
+	SET search_path = pg_catalog, @extschema@, pg_temp
+	AS $$
+DECLARE
+	r @extschema@.rating;
+BEGIN
+	r := @extschema@.rate_partner_at_home($1, $2, $3, $4);
+	PERFORM @extschema@.push_catalog(@extschema@.partition_of($1));
+	RETURN r;
+END
+$$;
+COMMENT ON FUNCTION @extschema@.rate_partner(partner bigint, points integer, reason text, at timestamp with time zone) IS '@extschema@.rate_partner through the proxy: at the partition of partner, then the partners and machines it changed pushed to every partition (issue 17)';
 REVOKE EXECUTE ON FUNCTION @extschema@.rate_partner(partner bigint, points integer, reason text, at timestamp with time zone) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION @extschema@.rate_partner(partner bigint, points integer, reason text, at timestamp with time zone) TO gpubill_app;
 
@@ -252,19 +334,50 @@ COMMENT ON FUNCTION @extschema@.release_instance(instance bigint, at timestamp w
 REVOKE EXECUTE ON FUNCTION @extschema@.release_instance(instance bigint, at timestamp with time zone) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION @extschema@.release_instance(instance bigint, at timestamp with time zone) TO gpubill_app;
 
-CREATE FUNCTION @extschema@.remove_machine(machine bigint, at timestamp with time zone DEFAULT NULL::timestamp with time zone)
+CREATE FUNCTION @extschema@.remove_machine_at_home(machine bigint, at timestamp with time zone DEFAULT NULL::timestamp with time zone)
 	RETURNS void
 	LANGUAGE plproxy VOLATILE
-	AS $$ CLUSTER 'gpubill_partitions'; RUN ON @extschema@.partition_of(machine); $$;
-COMMENT ON FUNCTION @extschema@.remove_machine(machine bigint, at timestamp with time zone) IS '@extschema@.remove_machine routed to the partition of machine';
+	AS $$ CLUSTER 'gpubill_partitions'; RUN ON @extschema@.partition_of(machine); SELECT gpubill.remove_machine($1, $2); $$;
+COMMENT ON FUNCTION @extschema@.remove_machine_at_home(machine bigint, at timestamp with time zone) IS '@extschema@.remove_machine routed to the partition of machine';
+REVOKE EXECUTE ON FUNCTION @extschema@.remove_machine_at_home(machine bigint, at timestamp with time zone) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION @extschema@.remove_machine_at_home(machine bigint, at timestamp with time zone) TO gpubill_app;
+
+CREATE FUNCTION @extschema@.remove_machine(machine bigint, at timestamp with time zone DEFAULT NULL::timestamp with time zone)
+	RETURNS void
+	LANGUAGE plpgsql VOLATILE CALLED ON NULL INPUT PARALLEL UNSAFE
+	SET search_path = pg_catalog, @extschema@, pg_temp
+	AS $$
+BEGIN
+	PERFORM @extschema@.remove_machine_at_home($1, $2);
+	PERFORM @extschema@.push_catalog(@extschema@.partition_of($1));
+END
+$$;
+COMMENT ON FUNCTION @extschema@.remove_machine(machine bigint, at timestamp with time zone) IS '@extschema@.remove_machine through the proxy: at the partition of machine, then the partners and machines it changed pushed to every partition (issue 17)';
 REVOKE EXECUTE ON FUNCTION @extschema@.remove_machine(machine bigint, at timestamp with time zone) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION @extschema@.remove_machine(machine bigint, at timestamp with time zone) TO gpubill_app;
 
-CREATE FUNCTION @extschema@.report_outage(machine bigint, started timestamp with time zone, ended timestamp with time zone, notified boolean DEFAULT false, at timestamp with time zone DEFAULT NULL::timestamp with time zone)
+CREATE FUNCTION @extschema@.report_outage_at_home(machine bigint, started timestamp with time zone, ended timestamp with time zone, notified boolean DEFAULT false, at timestamp with time zone DEFAULT NULL::timestamp with time zone)
 	RETURNS bigint
 	LANGUAGE plproxy VOLATILE
-	AS $$ CLUSTER 'gpubill_partitions'; RUN ON @extschema@.partition_of(machine); $$;
-COMMENT ON FUNCTION @extschema@.report_outage(machine bigint, started timestamp with time zone, ended timestamp with time zone, notified boolean, at timestamp with time zone) IS '@extschema@.report_outage routed to the partition of machine';
+	AS $$ CLUSTER 'gpubill_partitions'; RUN ON @extschema@.partition_of(machine); SELECT gpubill.report_outage($1, $2, $3, $4, $5); $$;
+COMMENT ON FUNCTION @extschema@.report_outage_at_home(machine bigint, started timestamp with time zone, ended timestamp with time zone, notified boolean, at timestamp with time zone) IS '@extschema@.report_outage routed to the partition of machine';
+REVOKE EXECUTE ON FUNCTION @extschema@.report_outage_at_home(machine bigint, started timestamp with time zone, ended timestamp with time zone, notified boolean, at timestamp with time zone) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION @extschema@.report_outage_at_home(machine bigint, started timestamp with time zone, ended timestamp with time zone, notified boolean, at timestamp with time zone) TO gpubill_app;
+
+CREATE FUNCTION @extschema@.report_outage(machine bigint, started timestamp with time zone, ended timestamp with time zone, notified boolean DEFAULT false, at timestamp with time zone DEFAULT NULL::timestamp with time zone)
+	RETURNS bigint
+	LANGUAGE plpgsql VOLATILE CALLED ON NULL INPUT PARALLEL UNSAFE
+	SET search_path = pg_catalog, @extschema@, pg_temp
+	AS $$
+DECLARE
+	r bigint;
+BEGIN
+	r := @extschema@.report_outage_at_home($1, $2, $3, $4, $5);
+	PERFORM @extschema@.push_catalog(@extschema@.partition_of($1));
+	RETURN r;
+END
+$$;
+COMMENT ON FUNCTION @extschema@.report_outage(machine bigint, started timestamp with time zone, ended timestamp with time zone, notified boolean, at timestamp with time zone) IS '@extschema@.report_outage through the proxy: at the partition of machine, then the partners and machines it changed pushed to every partition (issue 17)';
 REVOKE EXECUTE ON FUNCTION @extschema@.report_outage(machine bigint, started timestamp with time zone, ended timestamp with time zone, notified boolean, at timestamp with time zone) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION @extschema@.report_outage(machine bigint, started timestamp with time zone, ended timestamp with time zone, notified boolean, at timestamp with time zone) TO gpubill_app;
 
@@ -276,11 +389,28 @@ COMMENT ON FUNCTION @extschema@.request_refund(customer bigint, at timestamp wit
 REVOKE EXECUTE ON FUNCTION @extschema@.request_refund(customer bigint, at timestamp with time zone, request_id text) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION @extschema@.request_refund(customer bigint, at timestamp with time zone, request_id text) TO gpubill_app;
 
-CREATE FUNCTION @extschema@.request_withdrawal(partner bigint, amt @extschema@.amount, at timestamp with time zone DEFAULT NULL::timestamp with time zone, request_id text DEFAULT NULL::text)
+CREATE FUNCTION @extschema@.request_withdrawal_at_home(partner bigint, amt @extschema@.amount, at timestamp with time zone DEFAULT NULL::timestamp with time zone, request_id text DEFAULT NULL::text)
 	RETURNS bigint
 	LANGUAGE plproxy VOLATILE
-	AS $$ CLUSTER 'gpubill_partitions'; RUN ON @extschema@.partition_of(partner); $$;
-COMMENT ON FUNCTION @extschema@.request_withdrawal(partner bigint, amt @extschema@.amount, at timestamp with time zone, request_id text) IS '@extschema@.request_withdrawal routed to the partition of partner';
+	AS $$ CLUSTER 'gpubill_partitions'; RUN ON @extschema@.partition_of(partner); SELECT gpubill.request_withdrawal($1, $2, $3, $4); $$;
+COMMENT ON FUNCTION @extschema@.request_withdrawal_at_home(partner bigint, amt @extschema@.amount, at timestamp with time zone, request_id text) IS '@extschema@.request_withdrawal routed to the partition of partner';
+REVOKE EXECUTE ON FUNCTION @extschema@.request_withdrawal_at_home(partner bigint, amt @extschema@.amount, at timestamp with time zone, request_id text) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION @extschema@.request_withdrawal_at_home(partner bigint, amt @extschema@.amount, at timestamp with time zone, request_id text) TO gpubill_app;
+
+CREATE FUNCTION @extschema@.request_withdrawal(partner bigint, amt @extschema@.amount, at timestamp with time zone DEFAULT NULL::timestamp with time zone, request_id text DEFAULT NULL::text)
+	RETURNS bigint
+	LANGUAGE plpgsql VOLATILE CALLED ON NULL INPUT PARALLEL UNSAFE
+	SET search_path = pg_catalog, @extschema@, pg_temp
+	AS $$
+DECLARE
+	r bigint;
+BEGIN
+	r := @extschema@.request_withdrawal_at_home($1, $2, $3, $4);
+	PERFORM @extschema@.push_catalog(@extschema@.partition_of($1));
+	RETURN r;
+END
+$$;
+COMMENT ON FUNCTION @extschema@.request_withdrawal(partner bigint, amt @extschema@.amount, at timestamp with time zone, request_id text) IS '@extschema@.request_withdrawal through the proxy: at the partition of partner, then the partners and machines it changed pushed to every partition (issue 17)';
 REVOKE EXECUTE ON FUNCTION @extschema@.request_withdrawal(partner bigint, amt @extschema@.amount, at timestamp with time zone, request_id text) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION @extschema@.request_withdrawal(partner bigint, amt @extschema@.amount, at timestamp with time zone, request_id text) TO gpubill_app;
 
@@ -356,11 +486,25 @@ COMMENT ON FUNCTION @extschema@.set_storage(customer bigint, kind text, gb numer
 REVOKE EXECUTE ON FUNCTION @extschema@.set_storage(customer bigint, kind text, gb numeric, at timestamp with time zone) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION @extschema@.set_storage(customer bigint, kind text, gb numeric, at timestamp with time zone) TO gpubill_app;
 
-CREATE FUNCTION @extschema@.set_vouchers_allowed(machine bigint, allowed boolean, at timestamp with time zone DEFAULT NULL::timestamp with time zone)
+CREATE FUNCTION @extschema@.set_vouchers_allowed_at_home(machine bigint, allowed boolean, at timestamp with time zone DEFAULT NULL::timestamp with time zone)
 	RETURNS void
 	LANGUAGE plproxy VOLATILE
-	AS $$ CLUSTER 'gpubill_partitions'; RUN ON @extschema@.partition_of(machine); $$;
-COMMENT ON FUNCTION @extschema@.set_vouchers_allowed(machine bigint, allowed boolean, at timestamp with time zone) IS '@extschema@.set_vouchers_allowed routed to the partition of machine';
+	AS $$ CLUSTER 'gpubill_partitions'; RUN ON @extschema@.partition_of(machine); SELECT gpubill.set_vouchers_allowed($1, $2, $3); $$;
+COMMENT ON FUNCTION @extschema@.set_vouchers_allowed_at_home(machine bigint, allowed boolean, at timestamp with time zone) IS '@extschema@.set_vouchers_allowed routed to the partition of machine';
+REVOKE EXECUTE ON FUNCTION @extschema@.set_vouchers_allowed_at_home(machine bigint, allowed boolean, at timestamp with time zone) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION @extschema@.set_vouchers_allowed_at_home(machine bigint, allowed boolean, at timestamp with time zone) TO gpubill_app;
+
+CREATE FUNCTION @extschema@.set_vouchers_allowed(machine bigint, allowed boolean, at timestamp with time zone DEFAULT NULL::timestamp with time zone)
+	RETURNS void
+	LANGUAGE plpgsql VOLATILE CALLED ON NULL INPUT PARALLEL UNSAFE
+	SET search_path = pg_catalog, @extschema@, pg_temp
+	AS $$
+BEGIN
+	PERFORM @extschema@.set_vouchers_allowed_at_home($1, $2, $3);
+	PERFORM @extschema@.push_catalog(@extschema@.partition_of($1));
+END
+$$;
+COMMENT ON FUNCTION @extschema@.set_vouchers_allowed(machine bigint, allowed boolean, at timestamp with time zone) IS '@extschema@.set_vouchers_allowed through the proxy: at the partition of machine, then the partners and machines it changed pushed to every partition (issue 17)';
 REVOKE EXECUTE ON FUNCTION @extschema@.set_vouchers_allowed(machine bigint, allowed boolean, at timestamp with time zone) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION @extschema@.set_vouchers_allowed(machine bigint, allowed boolean, at timestamp with time zone) TO gpubill_app;
 
@@ -396,11 +540,25 @@ COMMENT ON FUNCTION @extschema@.stop_instance(instance bigint, at timestamp with
 REVOKE EXECUTE ON FUNCTION @extschema@.stop_instance(instance bigint, at timestamp with time zone) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION @extschema@.stop_instance(instance bigint, at timestamp with time zone) TO gpubill_app;
 
-CREATE FUNCTION @extschema@.take_offline(machine bigint, force boolean DEFAULT false, at timestamp with time zone DEFAULT NULL::timestamp with time zone)
+CREATE FUNCTION @extschema@.take_offline_at_home(machine bigint, force boolean DEFAULT false, at timestamp with time zone DEFAULT NULL::timestamp with time zone)
 	RETURNS void
 	LANGUAGE plproxy VOLATILE
-	AS $$ CLUSTER 'gpubill_partitions'; RUN ON @extschema@.partition_of(machine); $$;
-COMMENT ON FUNCTION @extschema@.take_offline(machine bigint, force boolean, at timestamp with time zone) IS '@extschema@.take_offline routed to the partition of machine';
+	AS $$ CLUSTER 'gpubill_partitions'; RUN ON @extschema@.partition_of(machine); SELECT gpubill.take_offline($1, $2, $3); $$;
+COMMENT ON FUNCTION @extschema@.take_offline_at_home(machine bigint, force boolean, at timestamp with time zone) IS '@extschema@.take_offline routed to the partition of machine';
+REVOKE EXECUTE ON FUNCTION @extschema@.take_offline_at_home(machine bigint, force boolean, at timestamp with time zone) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION @extschema@.take_offline_at_home(machine bigint, force boolean, at timestamp with time zone) TO gpubill_app;
+
+CREATE FUNCTION @extschema@.take_offline(machine bigint, force boolean DEFAULT false, at timestamp with time zone DEFAULT NULL::timestamp with time zone)
+	RETURNS void
+	LANGUAGE plpgsql VOLATILE CALLED ON NULL INPUT PARALLEL UNSAFE
+	SET search_path = pg_catalog, @extschema@, pg_temp
+	AS $$
+BEGIN
+	PERFORM @extschema@.take_offline_at_home($1, $2, $3);
+	PERFORM @extschema@.push_catalog(@extschema@.partition_of($1));
+END
+$$;
+COMMENT ON FUNCTION @extschema@.take_offline(machine bigint, force boolean, at timestamp with time zone) IS '@extschema@.take_offline through the proxy: at the partition of machine, then the partners and machines it changed pushed to every partition (issue 17)';
 REVOKE EXECUTE ON FUNCTION @extschema@.take_offline(machine bigint, force boolean, at timestamp with time zone) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION @extschema@.take_offline(machine bigint, force boolean, at timestamp with time zone) TO gpubill_app;
 

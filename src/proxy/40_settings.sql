@@ -2,8 +2,9 @@
  * 40_settings.sql — one set of settings on every partition (issue 17).  The
  * proxy's set_setting() sets a setting on every partition (each partition's
  * own set_setting: its checks, its admin rule); verify() on the proxy runs
- * every partition's checks and one more: that every partition's settings
- * digest is the same.  A partition that missed a change (it was down, the
+ * every partition's checks and two more: that every partition's settings
+ * digest is the same, and its catalogue digest (partners and machines,
+ * 70_catalog.sql).  A partition that missed a change (it was down, the
  * call failed half-way) shows there until set_setting() is run again (it
  * is idempotent).
  */
@@ -56,9 +57,13 @@ BEGIN
 	UNION ALL
 	SELECT 'settings are the same on every partition', pg_catalog.count(DISTINCT d.digest) = 1,
 		   pg_catalog.count(DISTINCT d.digest) || ' different settings digests over ' || pg_catalog.count(*) || ' partitions'
-	FROM @extschema@.settings_digests() d(digest);
+	FROM @extschema@.settings_digests() d(digest)
+	UNION ALL
+	SELECT 'partners and machines are the same on every partition', pg_catalog.count(DISTINCT d.digest) = 1,
+		   pg_catalog.count(DISTINCT d.digest) || ' different catalogue digests over ' || pg_catalog.count(*) || ' partitions'
+	FROM @extschema@.catalog_digests() d(digest);
 END
 $$;
-COMMENT ON FUNCTION @extschema@.verify(boolean) IS 'gpubill.verify through the proxy: every partition''s checks, and that their settings are the same (issue 17)';
+COMMENT ON FUNCTION @extschema@.verify(boolean) IS 'gpubill.verify through the proxy: every partition''s checks, and that their settings and their partners and machines are the same (issue 17)';
 REVOKE EXECUTE ON FUNCTION @extschema@.verify(boolean) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION @extschema@.verify(boolean) TO gpubill_app;

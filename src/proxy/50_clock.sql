@@ -4,7 +4,11 @@
  * in parallel (PL/Proxy runs RUN ON ALL concurrently), each its own
  * transaction and idempotent; the counters of their summaries added.  A
  * partition whose tick fails fails the call; the others' work stands, and
- * the next tick catches the failed one up.
+ * the next tick catches the failed one up.  Refused (GB004) while the
+ * partitions' settings differ: they would bill alike only by chance.  The
+ * partners and machines changed on any partition are pushed to every
+ * partition before (a push an act missed) and after the ticks (a machine a
+ * tick delisted at its home).
  */
 
 CREATE FUNCTION @extschema@.tick_everywhere(at timestamp with time zone)
@@ -40,10 +44,19 @@ CREATE FUNCTION @extschema@.tick("at" timestamp with time zone DEFAULT NULL::tim
 DECLARE
 	total jsonb;
 	one jsonb;
+	digests integer;
+	parts integer;
 BEGIN
+	SELECT pg_catalog.count(DISTINCT d.digest), pg_catalog.count(*) INTO digests, parts FROM @extschema@.settings_digests() d(digest);
+	IF digests <> 1 THEN
+		RAISE EXCEPTION 'the partitions'' settings differ (% different digests over % partitions): no tick', digests, parts
+			USING ERRCODE = 'GB004', HINT = 'Set the settings again through the proxy (set_setting sets them on every partition).';
+	END IF;
+	PERFORM @extschema@.sync_catalog();
 	FOR one IN SELECT * FROM @extschema@.tick_everywhere($1) LOOP
 		total := @extschema@.add_summaries(total, one);
 	END LOOP;
+	PERFORM @extschema@.sync_catalog();
 	RETURN total;
 END
 $$;

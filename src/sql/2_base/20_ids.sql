@@ -15,3 +15,6 @@ COMMENT ON SEQUENCE @extschema@.id_seq IS 'Ids of every gpubill row; set_setting
 
 CREATE SEQUENCE @extschema@.account_id_seq MINVALUE 1 MAXVALUE 281474976710655;
 COMMENT ON SEQUENCE @extschema@.account_id_seq IS 'Ids of ledger accounts (apart, so that parties opened together get consecutive ids); moved with shard_id like id_seq';
+
+CREATE SEQUENCE @extschema@.catalog_version_seq MINVALUE 1;
+COMMENT ON SEQUENCE @extschema@.catalog_version_seq IS 'Versions of the partners and machines homed here: every change takes the next (their copies on other partitions follow the greater, issue 17)';

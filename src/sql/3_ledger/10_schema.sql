@@ -40,7 +40,8 @@ CREATE TABLE @extschema@.partner (
 	rating		@extschema@.rating,				/* NULL until first rated: rating_initial (R-PRT-7) */
 	qualification text NOT NULL DEFAULT 'qualified'
 		CHECK (qualification IN ('qualified', 'terminated', 'revoked', 'ended')),
-	created_at	timestamptz NOT NULL
+	created_at	timestamptz NOT NULL,
+	version		bigint NOT NULL DEFAULT 0		/* catalog_version_seq at its home partition (issue 17) */
 );
 COMMENT ON TABLE @extschema@.partner IS 'A partner (GPU owner) or exchange provider';
 
@@ -276,6 +277,7 @@ FROM pg_catalog.unnest(ARRAY['@extschema@.transfer', '@extschema@.transfer_defau
 -- pg_dump keeps the billing data (STYLE 11)
 SELECT pg_catalog.pg_extension_config_dump('@extschema@.id_seq', '');
 SELECT pg_catalog.pg_extension_config_dump('@extschema@.account_id_seq', '');
+SELECT pg_catalog.pg_extension_config_dump('@extschema@.catalog_version_seq', '');
 SELECT pg_catalog.pg_extension_config_dump('@extschema@.customer', '');
 SELECT pg_catalog.pg_extension_config_dump('@extschema@.partner', '');
 SELECT pg_catalog.pg_extension_config_dump('@extschema@.account', '');

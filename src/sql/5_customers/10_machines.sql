@@ -35,7 +35,8 @@ CREATE TABLE @extschema@.machine (
 	state		text NOT NULL DEFAULT 'listed' CHECK (state IN ('listed', 'delisted', 'offline', 'removed')),
 	end_notice_at timestamptz,				/* R-PRT-5: tick delisted it and sent migrate_data alerts */
 	created_at	timestamptz NOT NULL,
-	last_event_at timestamptz NOT NULL
+	last_event_at timestamptz NOT NULL,
+	version		bigint NOT NULL DEFAULT 0		/* catalog_version_seq at its home partition (issue 17) */
 );
 CREATE INDEX machine_partner_idx ON @extschema@.machine (partner_id);
 CREATE INDEX machine_end_idx ON @extschema@.machine (owner_end_time) WHERE end_notice_at IS NULL AND state <> 'removed';

@@ -18,8 +18,8 @@
  *
  * Map (scripts/file-map.pl):
  * API: delist_machine, remove_machine, set_vouchers_allowed, take_offline.
- * Internals: delist_ending_machines, end_qualifications, force_offline,
- *   lock_machines, refund_deposits.
+ * Internals: alert_migrate_data, delist_ending_machines, end_qualifications,
+ *   force_offline, lock_machines, refund_deposits.
  * Uses: 1_types, 2_base, 3_ledger, 4_parties, 5_customers.
  */
 
@@ -287,6 +287,19 @@ END
 $$;
 COMMENT ON FUNCTION @extschema@.refund_deposits(bigint, timestamptz) IS 'Move a partner''s deposits back to its income, pay out what that makes withdrawable, schedule the refund and the end of the qualification (R-PRT-6)';
 
+-- R-PRT-5: each customer with an instance not yet released on machines given notice of their end gets a migrate_data alert (once)
+CREATE FUNCTION @extschema@.alert_migrate_data(machines bigint[]) RETURNS void
+	LANGUAGE sql VOLATILE CALLED ON NULL INPUT PARALLEL UNSAFE
+	AS $$
+	INSERT INTO @extschema@.alert (kind, customer_id, partner_id, subject_type, subject_id, condition, raised_at, payload)
+	SELECT 'migrate_data', i.customer_id, m.partner_id, 'instance', i.instance_id, m.owner_end_time::text, m.end_notice_at,
+		   pg_catalog.jsonb_build_object('machine', m.machine_id, 'owner_end_time', m.owner_end_time)
+	FROM @extschema@.machine m JOIN @extschema@.instance i ON i.machine_id = m.machine_id
+	WHERE m.machine_id = ANY (machines) AND m.end_notice_at IS NOT NULL AND i.state <> 'released'
+	ON CONFLICT DO NOTHING
+$$;
+COMMENT ON FUNCTION @extschema@.alert_migrate_data(bigint[]) IS 'R-PRT-5: a migrate_data alert to each customer with an instance not released on machines given notice of their end';
+
 /*
  * tick: from the owner end time less delist_before_end_days a machine is
  * delisted and each customer with an instance on it not yet released gets
@@ -297,7 +310,7 @@ CREATE FUNCTION @extschema@.delist_ending_machines(t timestamptz) RETURNS intege
 	AS $$
 DECLARE
 	cfg @extschema@.partner_settings := @extschema@.partner_settings();
-	n integer;
+	due bigint[];
 BEGIN
 	WITH due AS (
 		UPDATE @extschema@.machine m
@@ -305,22 +318,15 @@ BEGIN
 			end_notice_at = GREATEST(@extschema@.delist_at(m.owner_end_time, cfg), m.created_at),
 			last_event_at = GREATEST(m.last_event_at, @extschema@.delist_at(m.owner_end_time, cfg))
 		WHERE m.end_notice_at IS NULL AND m.state <> 'removed' AND @extschema@.delist_at(m.owner_end_time, cfg) <= t
-		RETURNING m.machine_id, m.partner_id, m.owner_end_time, m.end_notice_at
-	), alerts AS (
-		INSERT INTO @extschema@.alert (kind, customer_id, partner_id, subject_type, subject_id, condition, raised_at, payload)
-		SELECT 'migrate_data', i.customer_id, d.partner_id, 'instance', i.instance_id, d.owner_end_time::text, d.end_notice_at,
-			   pg_catalog.jsonb_build_object('machine', d.machine_id, 'owner_end_time', d.owner_end_time)
-		FROM due d JOIN @extschema@.instance i ON i.machine_id = d.machine_id
-		WHERE i.state <> 'released'
-		ON CONFLICT DO NOTHING
-		RETURNING 1
+		RETURNING m.machine_id
 	)
-	SELECT pg_catalog.count(*) INTO n FROM due;
+	SELECT pg_catalog.array_agg(d.machine_id) INTO due FROM due d;
+	PERFORM @extschema@.alert_migrate_data(due);
 	UPDATE @extschema@.alert a SET closed_at = GREATEST(a.raised_at, i.last_event_at)
 	FROM @extschema@.instance i
 	WHERE a.kind = 'migrate_data' AND a.closed_at IS NULL AND a.subject_type = 'instance'
 	  AND i.instance_id = a.subject_id AND i.state = 'released';
-	RETURN n;
+	RETURN coalesce(pg_catalog.cardinality(due), 0);
 END
 $$;
 COMMENT ON FUNCTION @extschema@.delist_ending_machines(timestamptz) IS 'Delist machines from their owner end time less delist_before_end_days, alert migrate_data to their customers, close the alerts of released instances (R-PRT-5)';

@@ -26,7 +26,7 @@ BEGIN
 	FOR f IN SELECT p.oid::regprocedure FROM pg_catalog.pg_proc p
 			 JOIN pg_catalog.pg_language l ON l.oid = p.prolang
 			 WHERE p.pronamespace = '@extschema@'::regnamespace
-			   AND (p.prosecdef OR l.lanname = 'plpgsql' OR p.proname IN ('open_currency', 'hold_split', 'contract_work')) LOOP
+			   AND (p.prosecdef OR l.lanname = 'plpgsql' OR p.proname IN ('open_currency', 'hold_split', 'contract_work', 'alert_migrate_data')) LOOP
 		EXECUTE pg_catalog.format('REVOKE EXECUTE ON FUNCTION %s FROM PUBLIC', f);
 	END LOOP;
 END
@@ -90,7 +90,8 @@ GRANT EXECUTE ON FUNCTION
 	@extschema@.close_period(date, timestamptz),
 	@extschema@.archive_month(date, timestamptz),
 	@extschema@.create_publication(text),
-	@extschema@.provision_partition(integer, integer)
+	@extschema@.provision_partition(integer, integer),
+	@extschema@.requeue_catalog()
 TO gpubill_admin;
 
 -- settings are readable by every gpubill role (billing_timezone(), rating_apply)
@@ -104,6 +105,10 @@ GRANT SELECT ON @extschema@.transfers, @extschema@.accounts, @extschema@.lifecyc
 	@extschema@.platform_revenue, @extschema@.contract_receivables, @extschema@.tick_failures TO gpubill_reader;
 -- the partitions' registry of payment ids, claimed through the proxy (issue 17)
 GRANT EXECUTE ON FUNCTION @extschema@.claim_payment(text, text, bigint) TO gpubill_app;
+-- the partners and machines pushed to every partition by the proxy, as its caller (issue 17)
+GRANT EXECUTE ON FUNCTION @extschema@.catalog_changes(), @extschema@.apply_catalog(jsonb), @extschema@.catalog_pushed(jsonb)
+TO gpubill_app, gpubill_admin;
+GRANT EXECUTE ON FUNCTION @extschema@.catalog_digest() TO gpubill_app, gpubill_reader, gpubill_admin;
 -- BI tools (issue 16): the reporting schema, read by gpubill_reader (and the admin)
 GRANT USAGE ON SCHEMA gpubill_bi TO gpubill_reader, gpubill_admin;
 GRANT SELECT ON ALL TABLES IN SCHEMA gpubill_bi TO gpubill_reader, gpubill_admin;
