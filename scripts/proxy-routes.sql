@@ -15,7 +15,10 @@
 -- verify() is src/proxy/40_settings.sql's (every partition's
 -- checks, and their settings digests compared); recharge() and claim_payment()
 -- are src/proxy/30_payments.sql's (it claims the
--- payment id on partition 0 first).
+-- payment id on partition 0 first); create_instance, start_instance and
+-- resize_instance are src/proxy/80_capacity.sql's (they claim the machine's
+-- GPUs at its home first).  The partitions' functions the proxy itself
+-- calls (its protocol: catalogue pushes, GPU claims) are not routed.
 -- The catalogue acts (a volatile function keyed by a machine or partner,
 -- open_partner, open_provider) are each a PL/Proxy route NAME_at_home and a
 -- function NAME that calls it, then pushes the partition's changed partners
@@ -37,7 +40,10 @@ WITH api AS (
 		   OR pg_catalog.has_function_privilege('gpubill_admin', p.oid, 'EXECUTE')
 			  AND p.proargnames[1] IN ('customer', 'transfer', 'provider'))	/* the admin's keyed acts */
 	  AND p.prosecdef AND p.proname NOT IN ('tick', 'recharge', 'claim_payment', 'verify',
-							 'catalog_changes', 'apply_catalog', 'catalog_pushed', 'catalog_digest')
+							 'create_instance', 'start_instance', 'resize_instance')	/* handwritten */
+	  AND p.proname NOT IN ('catalog_changes', 'apply_catalog', 'catalog_pushed', 'catalog_digest',	/* the proxy's protocol */
+							 'claim_gpus', 'confirm_gpu_claim', 'release_gpu_claims', 'unconfirmed_claims', 'claimed_gpus',
+							 'running_gpus', 'instance_machine', 'known_request', 'ended_runs', 'runs_drained', 'runs_of_claims')
 ), routed AS (
 	SELECT a.*,
 		   CASE WHEN a.first_arg IN ('customer', 'instance', 'hold', 'contract', 'event', 'machine', 'partner', 'provider', 'transfer')

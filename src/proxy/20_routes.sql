@@ -60,14 +60,6 @@ COMMENT ON FUNCTION @extschema@.create_contract(customer bigint, provider bigint
 REVOKE EXECUTE ON FUNCTION @extschema@.create_contract(customer bigint, provider bigint, gpus integer, price_per_gpu_hour @extschema@.amount, term tstzrange, at timestamp with time zone, request_id text) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION @extschema@.create_contract(customer bigint, provider bigint, gpus integer, price_per_gpu_hour @extschema@.amount, term tstzrange, at timestamp with time zone, request_id text) TO gpubill_app;
 
-CREATE FUNCTION @extschema@.create_instance(customer bigint, machine bigint, gpus integer, billing text DEFAULT 'payg'::text, auto_renew boolean DEFAULT false, at timestamp with time zone DEFAULT NULL::timestamp with time zone, request_id text DEFAULT NULL::text)
-	RETURNS bigint
-	LANGUAGE plproxy VOLATILE
-	AS $$ CLUSTER 'gpubill_partitions'; RUN ON @extschema@.partition_of(customer); $$;
-COMMENT ON FUNCTION @extschema@.create_instance(customer bigint, machine bigint, gpus integer, billing text, auto_renew boolean, at timestamp with time zone, request_id text) IS '@extschema@.create_instance routed to the partition of customer';
-REVOKE EXECUTE ON FUNCTION @extschema@.create_instance(customer bigint, machine bigint, gpus integer, billing text, auto_renew boolean, at timestamp with time zone, request_id text) FROM PUBLIC;
-GRANT EXECUTE ON FUNCTION @extschema@.create_instance(customer bigint, machine bigint, gpus integer, billing text, auto_renew boolean, at timestamp with time zone, request_id text) TO gpubill_app;
-
 CREATE FUNCTION @extschema@.customer_movements(lo timestamp with time zone, hi timestamp with time zone)
 	RETURNS TABLE(customer bigint, month date, recharged @extschema@.amount, vouchers_granted @extschema@.amount, charged @extschema@.amount, refunded @extschema@.amount, cash_change @extschema@.amount, used @extschema@.amount)
 	LANGUAGE plproxy VOLATILE
@@ -422,14 +414,6 @@ COMMENT ON FUNCTION @extschema@.resell_contract(contract bigint, new_customer bi
 REVOKE EXECUTE ON FUNCTION @extschema@.resell_contract(contract bigint, new_customer bigint, price_per_gpu_hour @extschema@.amount, at timestamp with time zone) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION @extschema@.resell_contract(contract bigint, new_customer bigint, price_per_gpu_hour @extschema@.amount, at timestamp with time zone) TO gpubill_app;
 
-CREATE FUNCTION @extschema@.resize_instance(instance bigint, gpus integer, at timestamp with time zone DEFAULT NULL::timestamp with time zone)
-	RETURNS void
-	LANGUAGE plproxy VOLATILE
-	AS $$ CLUSTER 'gpubill_partitions'; RUN ON @extschema@.partition_of(instance); $$;
-COMMENT ON FUNCTION @extschema@.resize_instance(instance bigint, gpus integer, at timestamp with time zone) IS '@extschema@.resize_instance routed to the partition of instance';
-REVOKE EXECUTE ON FUNCTION @extschema@.resize_instance(instance bigint, gpus integer, at timestamp with time zone) FROM PUBLIC;
-GRANT EXECUTE ON FUNCTION @extschema@.resize_instance(instance bigint, gpus integer, at timestamp with time zone) TO gpubill_app;
-
 CREATE FUNCTION @extschema@.reverse_transfer(transfer bigint, reason text, at timestamp with time zone DEFAULT NULL::timestamp with time zone, request_id text DEFAULT NULL::text)
 	RETURNS bigint
 	LANGUAGE plproxy VOLATILE
@@ -523,14 +507,6 @@ CREATE FUNCTION @extschema@.settings_digest()
 COMMENT ON FUNCTION @extschema@.settings_digest() IS '@extschema@.settings_digest routed to partition 0';
 REVOKE EXECUTE ON FUNCTION @extschema@.settings_digest() FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION @extschema@.settings_digest() TO gpubill_admin, gpubill_app, gpubill_reader;
-
-CREATE FUNCTION @extschema@.start_instance(instance bigint, at timestamp with time zone DEFAULT NULL::timestamp with time zone)
-	RETURNS void
-	LANGUAGE plproxy VOLATILE
-	AS $$ CLUSTER 'gpubill_partitions'; RUN ON @extschema@.partition_of(instance); $$;
-COMMENT ON FUNCTION @extschema@.start_instance(instance bigint, at timestamp with time zone) IS '@extschema@.start_instance routed to the partition of instance';
-REVOKE EXECUTE ON FUNCTION @extschema@.start_instance(instance bigint, at timestamp with time zone) FROM PUBLIC;
-GRANT EXECUTE ON FUNCTION @extschema@.start_instance(instance bigint, at timestamp with time zone) TO gpubill_app;
 
 CREATE FUNCTION @extschema@.stop_instance(instance bigint, at timestamp with time zone DEFAULT NULL::timestamp with time zone)
 	RETURNS void

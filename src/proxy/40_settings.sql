@@ -4,7 +4,8 @@
  * own set_setting: its checks, its admin rule); verify() on the proxy runs
  * every partition's checks and two more: that every partition's settings
  * digest is the same, and its catalogue digest (partners and machines,
- * 70_catalog.sql).  A partition that missed a change (it was down, the
+ * 70_catalog.sql); and that the GPU claims at the machines' homes cover
+ * the GPUs running on every partition (80_capacity.sql).  A partition that missed a change (it was down, the
  * call failed half-way) shows there until set_setting() is run again (it
  * is idempotent).
  */
@@ -61,7 +62,13 @@ BEGIN
 	UNION ALL
 	SELECT 'partners and machines are the same on every partition', pg_catalog.count(DISTINCT d.digest) = 1,
 		   pg_catalog.count(DISTINCT d.digest) || ' different catalogue digests over ' || pg_catalog.count(*) || ' partitions'
-	FROM @extschema@.catalog_digests() d(digest);
+	FROM @extschema@.catalog_digests() d(digest)
+	UNION ALL
+	SELECT 'GPU claims cover the running GPUs of every machine', pg_catalog.count(*) FILTER (WHERE r.gpus > coalesce(c.gpus, 0)) = 0,
+		   pg_catalog.count(*) FILTER (WHERE r.gpus > coalesce(c.gpus, 0)) || ' machines run more GPUs than they claimed; '
+		   || coalesce(pg_catalog.sum(coalesce(c.gpus, 0) - coalesce(r.gpus, 0)), 0) || ' GPUs claimed by runs not (yet) released'
+	FROM (SELECT x.machine_id, pg_catalog.sum(x.gpus) AS gpus FROM @extschema@.running_gpus_everywhere() x GROUP BY 1) r
+	FULL JOIN @extschema@.claimed_gpus_everywhere() c USING (machine_id);
 END
 $$;
 COMMENT ON FUNCTION @extschema@.verify(boolean) IS 'gpubill.verify through the proxy: every partition''s checks, and that their settings and their partners and machines are the same (issue 17)';

@@ -8,7 +8,9 @@
  * partitions' settings differ: they would bill alike only by chance.  The
  * partners and machines changed on any partition are pushed to every
  * partition before (a push an act missed) and after the ticks (a machine a
- * tick delisted at its home).
+ * tick delisted at its home).  Then the runs ended on every partition
+ * release their GPU claims at the machines' homes, and claims a failed
+ * proxy left unconfirmed are resolved (80_capacity.sql).
  */
 
 CREATE FUNCTION @extschema@.tick_everywhere(at timestamp with time zone)
@@ -57,6 +59,8 @@ BEGIN
 		total := @extschema@.add_summaries(total, one);
 	END LOOP;
 	PERFORM @extschema@.sync_catalog();
+	PERFORM @extschema@.drain_gpu_releases();		/* the GPUs of the runs that ended, released at their homes */
+	PERFORM @extschema@.resolve_unconfirmed_claims();
 	RETURN total;
 END
 $$;

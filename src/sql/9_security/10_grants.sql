@@ -109,6 +109,15 @@ GRANT EXECUTE ON FUNCTION @extschema@.claim_payment(text, text, bigint) TO gpubi
 GRANT EXECUTE ON FUNCTION @extschema@.catalog_changes(), @extschema@.apply_catalog(jsonb), @extschema@.catalog_pushed(jsonb)
 TO gpubill_app, gpubill_admin;
 GRANT EXECUTE ON FUNCTION @extschema@.catalog_digest() TO gpubill_app, gpubill_reader, gpubill_admin;
+-- a machine's GPUs claimed at its home by the proxy, as its caller (issue 17)
+GRANT EXECUTE ON FUNCTION @extschema@.claim_gpus(bigint, integer, text, bigint, bigint),
+	@extschema@.confirm_gpu_claim(text, bigint, bigint, bigint, integer), @extschema@.release_gpu_claims(text[]),
+	@extschema@.unconfirmed_claims(interval), @extschema@.create_instance_claimed(text, bigint, bigint, integer, text, boolean, timestamptz, text),
+	@extschema@.start_instance_claimed(text, bigint, timestamptz), @extschema@.resize_instance_claimed(text, bigint, integer, timestamptz),
+	@extschema@.instance_machine(bigint), @extschema@.known_request(text, text), @extschema@.ended_runs(),
+	@extschema@.runs_drained(text[]), @extschema@.runs_of_claims(text[])
+TO gpubill_app;
+GRANT EXECUTE ON FUNCTION @extschema@.claimed_gpus(), @extschema@.running_gpus() TO gpubill_app, gpubill_reader, gpubill_admin;
 -- BI tools (issue 16): the reporting schema, read by gpubill_reader (and the admin)
 GRANT USAGE ON SCHEMA gpubill_bi TO gpubill_reader, gpubill_admin;
 GRANT SELECT ON ALL TABLES IN SCHEMA gpubill_bi TO gpubill_reader, gpubill_admin;
