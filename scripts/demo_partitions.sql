@@ -1,0 +1,121 @@
+-- demo_partitions.sql — the marketplace month through the proxy, on N partition databases (issue 17).
+-- psql -d <proxy database> -v partners=8 -v machines=60 -v customers=400 [-v days=30] -f scripts/demo_partitions.sql
+-- Only the API and the views: the proxy database holds no billing table.
+-- Parties spread over the partitions by the hash of their reference;
+-- machines are copied to every partition; a rental claims the machine's GPUs
+-- at its home; tick runs every partition's tick in parallel.  Partner
+-- withdrawals, outages, forced offline, ratings that end a qualification
+-- and contract resale across partitions are part 2 (issue 18): not run here.
+\set ON_ERROR_STOP on
+\pset footer off
+\set SHOW_CONTEXT never
+SET search_path = gpubill, public;
+SET TimeZone = 'Asia/Shanghai';
+SET DateStyle = ISO;
+SET client_min_messages = warning;
+SELECT setseed(0.2026) \gset
+\if :{?days}
+\else
+\set days 30
+\endif
+
+SELECT set_setting('free_disk_gb', '20'), set_setting('channel_bonus_rate.alipay', '0.05') \gset
+
+\echo '== generating the marketplace through the proxy'
+CREATE TEMP TABLE owner AS SELECT i, open_partner('owner-' || i, 'CNY', '2026-10-25') AS partner_id FROM generate_series(1, :partners) i;
+SELECT count(*) AS partners FROM owner;
+CREATE TEMP TABLE mach AS
+SELECT n.i, g.gpus, list_machine(o.partner_id, g.gpus, amount(round((1.5 + random() * 10)::numeric, 2), 'CNY'), '2027-12-31', random() > 0.1,
+							   CASE WHEN random() < 0.4 THEN amount(round((150 + random() * 900)::numeric, 0), 'CNY') END, NULL,
+							   CASE WHEN random() < 0.85 THEN 'per_second' ELSE 'usage_hourly' END, '2026-10-26') AS machine_id
+FROM generate_series(1, :machines) n(i)
+CROSS JOIN LATERAL (SELECT (ARRAY[1, 1, 2, 4, 8])[1 + floor(random() * 5 + n.i * 0)::int] AS gpus) g
+JOIN owner o ON o.i = 1 + n.i % :partners;
+SELECT count(*) AS machines, sum(gpus) AS gpus FROM mach;
+CREATE TEMP TABLE profile AS
+SELECT i, open_customer('cust-' || i, 'CNY', '2026-10-27') AS customer_id, random() AS thrift,
+	   (ARRAY['wechat', 'alipay', 'stripe'])[1 + floor(random() * 3)::int] AS channel
+FROM generate_series(1, :customers) i;
+SELECT count(*) AS customers FROM profile;
+SELECT count(recharge(p.customer_id, amount(round((20 + 1500 * p.thrift ^ 2)::numeric, 0), 'CNY'), p.channel,
+					  'init-' || p.i, '2026-10-28 09:00+08')) AS first_recharges FROM profile p WHERE p.thrift > 0.08;
+SELECT count(grant_voucher(p.customer_id, amount((10 + floor(random() * 40))::numeric, 'CNY'), '2026-11-30 00:00+08',
+						   '2026-10-28 10:00+08')) AS vouchers FROM profile p WHERE random() < 0.3;
+SELECT count(set_storage(p.customer_id, 'disk', round((random() * 400)::numeric), '2026-11-01 00:00+08')) AS disk_users
+FROM profile p WHERE random() < 0.4;
+CREATE TEMP TABLE rented (instance_id bigint PRIMARY KEY, customer_id bigint);
+
+-- a call that may fail for a business reason (funds, limits, capacity, state) counts as a miss
+CREATE FUNCTION pg_temp.try(sql text) RETURNS boolean LANGUAGE plpgsql AS $$
+BEGIN
+	EXECUTE sql;
+	RETURN true;
+EXCEPTION WHEN SQLSTATE 'GB001' OR SQLSTATE 'GB002' OR SQLSTATE 'GB004' THEN
+	RETURN false;
+END
+$$;
+
+-- one simulated hour: customers rent, stop, start and recharge; then tick
+CREATE FUNCTION pg_temp.hour(h timestamptz) RETURNS jsonb LANGUAGE plpgsql AS $$
+DECLARE
+	created int := 0; stopped int; started int; recharged int; c record; i bigint; t jsonb;
+BEGIN
+	FOR c IN SELECT q.customer_id, m.machine_id, m.gpus FROM pg_temp.profile q
+			 CROSS JOIN LATERAL (SELECT * FROM pg_temp.mach ORDER BY random() + q.i * 0 LIMIT 1) m
+			 WHERE random() < 0.004 + 0.004 * q.thrift ORDER BY q.i LOOP
+		BEGIN
+			i := gpubill.create_instance(c.customer_id, c.machine_id, 1 + (c.gpus > 1 AND random() < 0.3)::int,
+										 CASE WHEN random() < 0.2 THEN 'weekly' ELSE 'payg' END, random() < 0.5,
+										 h + random() * interval '50 minutes');
+			INSERT INTO pg_temp.rented VALUES (i, c.customer_id);
+			created := created + 1;
+		EXCEPTION WHEN SQLSTATE 'GB001' OR SQLSTATE 'GB002' OR SQLSTATE 'GB004' OR SQLSTATE '22023' THEN
+			NULL;
+		END;
+	END LOOP;
+	SELECT count(*) FILTER (WHERE pg_temp.try(format('SELECT gpubill.stop_instance(%s, at => %L)', r.instance_id, h + interval '55 minutes')))
+	INTO stopped FROM (SELECT * FROM pg_temp.rented ORDER BY instance_id) r WHERE random() < 0.02;
+	SELECT count(*) FILTER (WHERE pg_temp.try(format('SELECT gpubill.start_instance(%s, at => %L)', r.instance_id, h + interval '56 minutes')))
+	INTO started FROM (SELECT * FROM pg_temp.rented ORDER BY instance_id) r WHERE random() < 0.01;
+	SELECT count(gpubill.recharge(p.customer_id, gpubill.amount(round((30 + random() * 300)::numeric, 0), 'CNY'), p.channel,
+								  'top-' || p.i || '-' || extract(epoch FROM h)::bigint, h + interval '57 minutes'))
+	INTO recharged
+	FROM (SELECT p.* FROM (SELECT DISTINCT a.customer FROM gpubill.open_alerts a WHERE a.kind IN ('balance_low', 'storage_arrears')) a
+		  JOIN pg_temp.profile p ON p.customer_id = a.customer ORDER BY p.i) p
+	WHERE random() < 0.04 + 0.1 * p.thrift;
+	t := gpubill.tick(h + interval '1 hour');
+	RETURN jsonb_build_object('created', created, 'stopped', stopped, 'started', started, 'recharged', recharged,
+							  'settled', t -> 'payg' -> 'settled', 'stopped_for_funds', t -> 'payg' -> 'stopped_insufficient_balance');
+END
+$$;
+
+\echo '== hourly ticks through the proxy for' :days 'days (each: every partition''s tick in parallel)'
+CREATE TEMP TABLE month AS
+SELECT h, pg_temp.hour(h) AS r
+FROM generate_series(timestamptz '2026-11-01 00:00+08', timestamptz '2026-11-01 00:00+08' + (:days * 24 - 1) * interval '1 hour', interval '1 hour') h
+ORDER BY h;
+SELECT date_trunc('week', h)::date AS week, sum((r ->> 'created')::int) AS created, sum((r ->> 'stopped')::int) AS stopped,
+	   sum((r ->> 'started')::int) AS started, sum((r ->> 'recharged')::int) AS recharged,
+	   sum((r ->> 'settled')::int) AS settlements, sum((r ->> 'stopped_for_funds')::int) AS stopped_for_funds
+FROM month GROUP BY 1 ORDER BY 1;
+SELECT (tick('2026-12-01 01:00+08') -> 'storage' ->> 'settled') AS storage_settled_dec_1;
+
+\echo '== the month, read through the proxy (every partition''s rows)'
+\echo 'Money by kind, November (CNY):'
+SELECT kind, count(*) AS transfers, sum(amount) AS amount FROM transfers
+WHERE at >= '2026-11-01 00:00+08' AND at < '2026-12-02 00:00+08' GROUP BY 1 ORDER BY 1;
+\echo 'Customers'' statements, summed:'
+SELECT month, count(*) AS customers, sum(recharged) AS recharged, sum(charged) AS charged, sum(closing_cash) AS closing_cash
+FROM customer_statement GROUP BY 1 ORDER BY 1;
+\echo 'Usage:'
+SELECT count(DISTINCT instance) AS instances, round(sum(seconds) / 3600.0) AS instance_hours, sum(charged) AS charged,
+	   sum(voucher_paid) AS voucher_paid FROM instance_usage;
+\echo 'Instances now (each on its customer''s partition):'
+SELECT instance_state(instance_id) AS state, count(*) FROM rented GROUP BY 1 ORDER BY 1;
+\echo 'GPUs claimed at the machines'' homes = GPUs running on every partition:'
+SELECT (SELECT sum(gpus) FROM claimed_gpus_everywhere()) AS claimed, (SELECT sum(gpus) FROM running_gpus_everywhere()) AS running;
+\echo 'Arrears and open alerts:'
+SELECT count(*) AS customers_in_arrears, sum(amount) AS owed FROM arrears;
+SELECT kind, count(*) FROM open_alerts GROUP BY 1 ORDER BY 1;
+\echo 'Invariants (every partition''s checks, settings and catalogue digests, GPU claims):'
+SELECT check_name, ok FROM verify(full => true) GROUP BY 1, 2 ORDER BY 2, 1;

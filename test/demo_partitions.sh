@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# TAP: the demo's marketplace through the proxy (scripts/demo_partitions.sql,
+# what `scripts/demo.sh CUSTOMERS 4` runs for a month), shortened to two days
+# of hourly ticks on 2 partitions: it runs through, every invariant holds
+# (every partition's checks, settings and catalogue digests, GPU claims), the
+# claims equal the running GPUs, and both partitions hold customers (issue 17).
+# Needs a running cluster (PGHOST/PGPORT/PGUSER) with postgresql-15-plproxy.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+. scripts/cluster.sh
+export PGOPTIONS="-c client_min_messages=warning"
+n=0
+ok() { n=$((n + 1)); if [ "$1" = "$2" ]; then echo "ok $n - $3"; else echo "not ok $n - $3"; echo "#   have: $1" | head -8; echo "#   want: $2" | head -3; fi; }
+px=$(cluster_partitions 2 gpubill_dp)
+out=$(psql -X -q -d "$px" -v partners=4 -v machines=12 -v customers=60 -v days=2 -f scripts/demo_partitions.sql 2>&1) && rc=0 || rc=$?
+ok "$rc" "0" "scripts/demo_partitions.sql runs through the proxy on 2 partitions (two days)"
+[ "$rc" = 0 ] || printf '%s\n' "$out" | tail -20 | sed 's/^/# /'
+ok "$(psql -X -qAt -d "$px" -c "SELECT count(*) FILTER (WHERE NOT ok) || ' of ' || (count(*) > 20) FROM gpubill.verify(full => true)")" "0 of true" \
+	"verify(full => true) through the proxy: every check ok"
+ok "$(psql -X -qAt -d "$px" -c "SELECT (SELECT coalesce(sum(gpus), 0) FROM gpubill.claimed_gpus_everywhere()) = (SELECT coalesce(sum(gpus), 0) FROM gpubill.running_gpus_everywhere())")" "t" \
+	"the GPUs claimed at the machines' homes equal the GPUs running on the partitions"
+ok "$(grep -c 'instance_hours' <<<"$out")" "1" "the report reads the month through the proxy's views"
+ok "$(for k in 0 1; do psql -X -qAt -d gpubill_dp_p$k -c "SELECT count(*) > 0 FROM gpubill.customer"; done | paste -sd' ')" "t t" \
+	"both partitions hold customers"
+for d in proxy p0 p1; do psql -qX -d postgres -c "DROP DATABASE gpubill_dp_$d WITH (FORCE)" >/dev/null; done
+echo "1..$n"
