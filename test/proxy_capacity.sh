@@ -103,6 +103,21 @@ ok "$(q $px -c "SELECT gpubill.resolve_unconfirmed_claims('0 seconds')")" "2" "o
 ok "$(q $P$bighome -c "SELECT string_agg(claim_key || '=' || coalesce((instance_id = $lost)::text, '-'), ' ') FROM gpubill.gpu_claim WHERE machine_id = $big")" \
 	"lost-1=true" "the claim whose run started is confirmed with its instance, the other released"
 ok "$(bad_checks)" "" "verify() through the proxy is all ok (GPU claims cover the running GPUs)"
+# a late confirmation: after its run ended and was drained it brings nothing back; while its run goes on it does
+q $P$bighome -c "SELECT gpubill.claim_gpus($big, 1, 'late-1', $c2)" >/dev/null
+late=$(q $P$far -c "SELECT instance FROM gpubill.create_instance_claimed('late-1', $c2, $big, 1, 'payg', false, '2026-11-02 07:00+08', NULL)")
+q $px -c "SELECT gpubill.stop_instance($late, '2026-11-02 07:30+08')" -c "SELECT gpubill.drain_gpu_releases()" >/dev/null
+q $px -c "SELECT gpubill.confirm_claim('late-1', $late, $big, $c2, 1)" >/dev/null
+ok "$(q $P$bighome -c "SELECT count(*) FROM gpubill.gpu_claim WHERE claim_key = 'late-1'")" "0" \
+	"a confirmation that comes after its run ended and was drained does not bring the claim back"
+q $P$bighome -c "SELECT gpubill.claim_gpus($big, 1, 'late-2', $c2)" >/dev/null
+late=$(q $P$far -c "SELECT instance FROM gpubill.create_instance_claimed('late-2', $c2, $big, 1, 'payg', false, '2026-11-02 08:00+08', NULL)")
+q $P$bighome -c "SELECT gpubill.release_gpu_claims(ARRAY['late-2'])" >/dev/null
+q $px -c "SELECT gpubill.confirm_claim('late-2', $late, $big, $c2, 1)" >/dev/null
+ok "$(q $P$bighome -c "SELECT count(*) FROM gpubill.gpu_claim WHERE claim_key = 'late-2' AND instance_id = $late")" "1" \
+	"one whose claim was released while its run goes on puts it back"
+q $px -c "SELECT gpubill.stop_instance($late, '2026-11-02 08:30+08')" -c "SELECT gpubill.drain_gpu_releases()" >/dev/null
+
 
 # pgbench through the proxy: 8 customers on 4 partitions rent one 2-GPU machine at once, then rent and stop
 pair=$(q $px -c "SELECT gpubill.list_machine($partner, 2, '1.00 CNY', '2027-06-01 00:00+08', at => '2026-11-01 00:00+08')")

@@ -525,20 +525,28 @@ END
 $$;
 COMMENT ON FUNCTION @extschema@.claim_gpus(bigint, integer, text, bigint, bigint) IS 'At a machine''s home: claim GPUs for a rental under a key (GB002 unless free; the claims of except_instance, resized, not counted); idempotent on the key (R-PRT-1, issue 17)';
 
-CREATE OR REPLACE FUNCTION @extschema@.confirm_gpu_claim(claim_key text, instance bigint, machine bigint, customer bigint, gpus integer)
-	RETURNS void
+CREATE OR REPLACE FUNCTION @extschema@.confirm_gpu_claim(claim_key text, instance bigint, machine bigint, customer bigint, gpus integer,
+											   reinstate boolean DEFAULT false)
+	RETURNS boolean
 	LANGUAGE plpgsql VOLATILE SECURITY DEFINER CALLED ON NULL INPUT PARALLEL UNSAFE
 	SET search_path = pg_catalog, @extschema@, pg_temp
 	AS $$
 #variable_conflict use_column
 BEGIN
-	/* a claim released meanwhile (the grace passed) is claimed again: the run is real */
-	INSERT INTO @extschema@.gpu_claim AS c (claim_key, machine_id, customer_id, gpus, instance_id) VALUES ($1, $3, $4, $5, $2)
-	ON CONFLICT ON CONSTRAINT gpu_claim_pkey DO UPDATE SET instance_id = excluded.instance_id;
+	IF reinstate THEN
+		INSERT INTO @extschema@.gpu_claim AS c (claim_key, machine_id, customer_id, gpus, instance_id) VALUES ($1, $3, $4, $5, $2)
+		ON CONFLICT ON CONSTRAINT gpu_claim_pkey DO UPDATE SET instance_id = excluded.instance_id;
+	ELSE
+		UPDATE @extschema@.gpu_claim c SET instance_id = $2 WHERE c.claim_key = $1;
+		IF NOT FOUND THEN
+			RETURN false;
+		END IF;
+	END IF;
 	DELETE FROM @extschema@.gpu_claim c WHERE c.instance_id = $2 AND c.claim_key <> $1;
+	RETURN true;
 END
 $$;
-COMMENT ON FUNCTION @extschema@.confirm_gpu_claim(text, bigint, bigint, bigint, integer) IS 'At a machine''s home: a claim is an instance''s run (its earlier runs'' claims end); idempotent (issue 17)';
+COMMENT ON FUNCTION @extschema@.confirm_gpu_claim(text, bigint, bigint, bigint, integer, boolean) IS 'At a machine''s home: a claim is an instance''s run (its earlier runs'' claims end); false if the claim is gone, unless reinstate puts it back; idempotent (issue 17)';
 
 CREATE OR REPLACE FUNCTION @extschema@.release_gpu_claims(claim_keys text[])
 	RETURNS integer
@@ -683,14 +691,14 @@ CREATE OR REPLACE FUNCTION @extschema@.runs_of_claims(claim_keys text[])
 COMMENT ON FUNCTION @extschema@.runs_of_claims(text[]) IS 'Which of these claim keys started a run here, and whether it ended: how the proxy resolves an unconfirmed claim (issue 17)';
 
 REVOKE EXECUTE ON FUNCTION @extschema@.run_claim_trigger(), @extschema@.claim_gpus(bigint, integer, text, bigint, bigint),
-	@extschema@.confirm_gpu_claim(text, bigint, bigint, bigint, integer), @extschema@.release_gpu_claims(text[]),
+	@extschema@.confirm_gpu_claim(text, bigint, bigint, bigint, integer, boolean), @extschema@.release_gpu_claims(text[]),
 	@extschema@.unconfirmed_claims(interval), @extschema@.claimed_gpus(), @extschema@.running_gpus(), @extschema@.with_claim_key(text),
 	@extschema@.create_instance_claimed(text, bigint, bigint, integer, text, boolean, timestamptz, text),
 	@extschema@.start_instance_claimed(text, bigint, timestamptz), @extschema@.resize_instance_claimed(text, bigint, integer, timestamptz),
 	@extschema@.instance_machine(bigint), @extschema@.known_request(text, text), @extschema@.ended_runs(),
 	@extschema@.runs_drained(text[]), @extschema@.runs_of_claims(text[]) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION @extschema@.claim_gpus(bigint, integer, text, bigint, bigint),
-	@extschema@.confirm_gpu_claim(text, bigint, bigint, bigint, integer), @extschema@.release_gpu_claims(text[]),
+	@extschema@.confirm_gpu_claim(text, bigint, bigint, bigint, integer, boolean), @extschema@.release_gpu_claims(text[]),
 	@extschema@.unconfirmed_claims(interval), @extschema@.create_instance_claimed(text, bigint, bigint, integer, text, boolean, timestamptz, text),
 	@extschema@.start_instance_claimed(text, bigint, timestamptz), @extschema@.resize_instance_claimed(text, bigint, integer, timestamptz),
 	@extschema@.instance_machine(bigint), @extschema@.known_request(text, text), @extschema@.ended_runs(),

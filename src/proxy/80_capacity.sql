@@ -7,7 +7,8 @@
  *      they are not free, after draining the runs ended everywhere once);
  *   2. the rental on the customer's partition under that key;
  *   3. confirm the claim (or release it if the rental failed or started no
- *      run).
+ *      run); a claim gone meanwhile (the run ended and was drained) is put
+ *      back only while the run goes on.
  * A repeated create_instance request (its request id known on the
  * customer's partition) is answered there without a claim.  A bad argument
  * the partition refuses is routed without a claim, so it fails as on one
@@ -24,11 +25,12 @@ CREATE FUNCTION @extschema@.claim_gpus(machine bigint, gpus integer, claim_key t
 	AS $$ CLUSTER 'gpubill_partitions'; RUN ON @extschema@.partition_of(machine); $$;
 COMMENT ON FUNCTION @extschema@.claim_gpus(bigint, integer, text, bigint, bigint) IS 'gpubill.claim_gpus at the machine''s home';
 
-CREATE FUNCTION @extschema@.confirm_gpu_claim(claim_key text, instance bigint, machine bigint, customer bigint, gpus integer)
-	RETURNS void
+CREATE FUNCTION @extschema@.confirm_gpu_claim(claim_key text, instance bigint, machine bigint, customer bigint, gpus integer,
+											   reinstate boolean)
+	RETURNS boolean
 	LANGUAGE plproxy VOLATILE
 	AS $$ CLUSTER 'gpubill_partitions'; RUN ON @extschema@.partition_of(machine); $$;
-COMMENT ON FUNCTION @extschema@.confirm_gpu_claim(text, bigint, bigint, bigint, integer) IS 'gpubill.confirm_gpu_claim at the machine''s home';
+COMMENT ON FUNCTION @extschema@.confirm_gpu_claim(text, bigint, bigint, bigint, integer, boolean) IS 'gpubill.confirm_gpu_claim at the machine''s home';
 
 CREATE FUNCTION @extschema@.release_gpu_claims_on(part integer, claim_keys text[])
 	RETURNS integer
@@ -166,7 +168,7 @@ BEGIN
 		FOR c IN SELECT * FROM @extschema@.unconfirmed_claims_on(k, grace) LOOP
 			SELECT * INTO run FROM @extschema@.runs_of_claims_on(@extschema@.partition_of(c.customer_id), ARRAY[c.claim_key]);
 			IF FOUND AND NOT run.ended THEN
-				PERFORM @extschema@.confirm_gpu_claim(c.claim_key, run.instance_id, c.machine_id, c.customer_id, c.gpus);
+				PERFORM @extschema@.confirm_gpu_claim(c.claim_key, run.instance_id, c.machine_id, c.customer_id, c.gpus, false);
 			ELSE
 				PERFORM @extschema@.release_gpu_claims_on(k, ARRAY[c.claim_key]);
 			END IF;
@@ -177,6 +179,28 @@ BEGIN
 END
 $$;
 COMMENT ON FUNCTION @extschema@.resolve_unconfirmed_claims(interval) IS 'Resolve the claims left unconfirmed longer than grace (a proxy failed between the steps): confirmed if their run goes on, else released; returns how many (issue 17)';
+
+-- step 3: the claim is the run's; a claim gone meanwhile comes back only while its run goes on
+CREATE FUNCTION @extschema@.confirm_claim(claim_key text, instance bigint, machine bigint, customer bigint, gpus integer)
+	RETURNS void
+	LANGUAGE plpgsql VOLATILE CALLED ON NULL INPUT PARALLEL UNSAFE
+	SET search_path = pg_catalog, @extschema@, pg_temp
+	AS $$
+DECLARE
+	run record;
+BEGIN
+	IF @extschema@.confirm_gpu_claim(claim_key, instance, machine, customer, gpus, false) THEN
+		RETURN;
+	END IF;
+	/* gone: drained after its run ended, or resolved; put back first, then ask the run (a drain after this releases it) */
+	PERFORM @extschema@.confirm_gpu_claim(claim_key, instance, machine, customer, gpus, true);
+	SELECT * INTO run FROM @extschema@.runs_of_claims_on(@extschema@.partition_of(customer), ARRAY[claim_key]);
+	IF NOT FOUND OR run.ended THEN
+		PERFORM @extschema@.release_gpu_claims_on(@extschema@.partition_of(machine), ARRAY[claim_key]);
+	END IF;
+END
+$$;
+COMMENT ON FUNCTION @extschema@.confirm_claim(text, bigint, bigint, bigint, integer) IS 'Confirm a claim at the machine''s home; one gone meanwhile is put back only while its run goes on (a late confirmation never holds a freed GPU)';
 
 -- claim, and once more after draining the ended runs if the machine looked full
 CREATE FUNCTION @extschema@.claim_or_drain(machine bigint, gpus integer, claim_key text, customer bigint, except_instance bigint)
@@ -220,7 +244,7 @@ BEGIN
 		RAISE;
 	END;
 	IF r.claimed THEN
-		PERFORM @extschema@.confirm_gpu_claim(k, r.instance, machine, customer, gpus);
+		PERFORM @extschema@.confirm_claim(k, r.instance, machine, customer, gpus);
 	ELSE
 		PERFORM @extschema@.release_gpu_claims_on(@extschema@.partition_of(machine), ARRAY[k]);
 	END IF;
@@ -254,7 +278,7 @@ BEGIN
 		RAISE;
 	END;
 	IF claimed THEN
-		PERFORM @extschema@.confirm_gpu_claim(k, instance, i.machine, i.customer, i.gpus);
+		PERFORM @extschema@.confirm_claim(k, instance, i.machine, i.customer, i.gpus);
 	ELSE
 		PERFORM @extschema@.release_gpu_claims_on(@extschema@.partition_of(i.machine), ARRAY[k]);
 	END IF;
@@ -287,7 +311,7 @@ BEGIN
 		RAISE;
 	END;
 	IF claimed THEN
-		PERFORM @extschema@.confirm_gpu_claim(k, instance, i.machine, i.customer, gpus);
+		PERFORM @extschema@.confirm_claim(k, instance, i.machine, i.customer, gpus);
 	ELSE
 		PERFORM @extschema@.release_gpu_claims_on(@extschema@.partition_of(i.machine), ARRAY[k]);
 	END IF;
@@ -296,7 +320,8 @@ $$;
 COMMENT ON FUNCTION @extschema@.resize_instance(bigint, integer, timestamp with time zone) IS 'gpubill.resize_instance through the proxy: the new GPUs claimed at the machine''s home first (the instance''s own claim not counted) (issue 17)';
 
 REVOKE EXECUTE ON FUNCTION @extschema@.claim_gpus(bigint, integer, text, bigint, bigint),
-	@extschema@.confirm_gpu_claim(text, bigint, bigint, bigint, integer), @extschema@.release_gpu_claims_on(integer, text[]),
+	@extschema@.confirm_gpu_claim(text, bigint, bigint, bigint, integer, boolean), @extschema@.release_gpu_claims_on(integer, text[]),
+	@extschema@.confirm_claim(text, bigint, bigint, bigint, integer),
 	@extschema@.unconfirmed_claims_on(integer, interval),
 	@extschema@.create_instance_claimed(text, bigint, bigint, integer, text, boolean, timestamptz, text),
 	@extschema@.start_instance_claimed(text, bigint, timestamptz), @extschema@.resize_instance_claimed(text, bigint, integer, timestamptz),
@@ -310,7 +335,8 @@ REVOKE EXECUTE ON FUNCTION @extschema@.claim_gpus(bigint, integer, text, bigint,
 	@extschema@.create_instance(bigint, bigint, integer, text, boolean, timestamptz, text),
 	@extschema@.start_instance(bigint, timestamptz), @extschema@.resize_instance(bigint, integer, timestamptz) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION @extschema@.claim_gpus(bigint, integer, text, bigint, bigint),
-	@extschema@.confirm_gpu_claim(text, bigint, bigint, bigint, integer), @extschema@.release_gpu_claims_on(integer, text[]),
+	@extschema@.confirm_gpu_claim(text, bigint, bigint, bigint, integer, boolean), @extschema@.release_gpu_claims_on(integer, text[]),
+	@extschema@.confirm_claim(text, bigint, bigint, bigint, integer),
 	@extschema@.unconfirmed_claims_on(integer, interval),
 	@extschema@.create_instance_claimed(text, bigint, bigint, integer, text, boolean, timestamptz, text),
 	@extschema@.start_instance_claimed(text, bigint, timestamptz), @extschema@.resize_instance_claimed(text, bigint, integer, timestamptz),

@@ -12,7 +12,9 @@
  *      NAME_claimed): the run it starts records the key (run_claim);
  *   3. confirm_gpu_claim at the home (the claim is the instance's; its
  *      earlier runs' claims end), or release_gpu_claims if the rental
- *      failed or did not start a run.
+ *      failed or did not start a run.  A claim gone meanwhile (its run
+ *      ended and was drained) is not brought back unless its run is found
+ *      going on, so a late confirmation never resurrects a freed GPU.
  * A run that ends (stop, expiry, release, want of funds, resize) marks its
  * run_claim ended: that is the outbox the proxy drains at every tick, and
  * at once when a claim finds the machine full, releasing the claims at the
@@ -122,21 +124,30 @@ END
 $$;
 COMMENT ON FUNCTION @extschema@.claim_gpus(bigint, integer, text, bigint, bigint) IS 'At a machine''s home: claim GPUs for a rental under a key (GB002 unless free; the claims of except_instance, resized, not counted); idempotent on the key (R-PRT-1, issue 17)';
 
--- at the machine's home: the claim is the instance's run; the instance's earlier claims end with it
-CREATE FUNCTION @extschema@.confirm_gpu_claim(claim_key text, instance bigint, machine bigint, customer bigint, gpus integer)
-	RETURNS void
+-- at the machine's home: the claim is the instance's run (its earlier runs' claims end with it); false if the
+-- claim is gone (drained, or resolved) — reinstate puts it back, for a run the caller found going on
+CREATE FUNCTION @extschema@.confirm_gpu_claim(claim_key text, instance bigint, machine bigint, customer bigint, gpus integer,
+											   reinstate boolean DEFAULT false)
+	RETURNS boolean
 	LANGUAGE plpgsql VOLATILE SECURITY DEFINER CALLED ON NULL INPUT PARALLEL UNSAFE
 	SET search_path = pg_catalog, @extschema@, pg_temp
 	AS $$
 #variable_conflict use_column
 BEGIN
-	/* a claim released meanwhile (the grace passed) is claimed again: the run is real */
-	INSERT INTO @extschema@.gpu_claim AS c (claim_key, machine_id, customer_id, gpus, instance_id) VALUES ($1, $3, $4, $5, $2)
-	ON CONFLICT ON CONSTRAINT gpu_claim_pkey DO UPDATE SET instance_id = excluded.instance_id;
+	IF reinstate THEN
+		INSERT INTO @extschema@.gpu_claim AS c (claim_key, machine_id, customer_id, gpus, instance_id) VALUES ($1, $3, $4, $5, $2)
+		ON CONFLICT ON CONSTRAINT gpu_claim_pkey DO UPDATE SET instance_id = excluded.instance_id;
+	ELSE
+		UPDATE @extschema@.gpu_claim c SET instance_id = $2 WHERE c.claim_key = $1;
+		IF NOT FOUND THEN
+			RETURN false;
+		END IF;
+	END IF;
 	DELETE FROM @extschema@.gpu_claim c WHERE c.instance_id = $2 AND c.claim_key <> $1;
+	RETURN true;
 END
 $$;
-COMMENT ON FUNCTION @extschema@.confirm_gpu_claim(text, bigint, bigint, bigint, integer) IS 'At a machine''s home: a claim is an instance''s run (its earlier runs'' claims end); idempotent (issue 17)';
+COMMENT ON FUNCTION @extschema@.confirm_gpu_claim(text, bigint, bigint, bigint, integer, boolean) IS 'At a machine''s home: a claim is an instance''s run (its earlier runs'' claims end); false if the claim is gone, unless reinstate puts it back; idempotent (issue 17)';
 
 CREATE FUNCTION @extschema@.release_gpu_claims(claim_keys text[])
 	RETURNS integer
