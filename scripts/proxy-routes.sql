@@ -17,7 +17,8 @@
 -- are src/proxy/30_payments.sql's (it claims the
 -- payment id on partition 0 first); create_instance, start_instance and
 -- resize_instance are src/proxy/80_capacity.sql's (they claim the machine's
--- GPUs at its home first).  The partitions' functions the proxy itself
+-- GPUs at its home first); request_withdrawal and withdrawable are
+-- src/proxy/90_partner_money.sql's (a partner's money on every partition).  The partitions' functions the proxy itself
 -- calls (its protocol: catalogue pushes, GPU claims) are not routed.
 -- The catalogue acts (a volatile function keyed by a machine or partner,
 -- open_partner, open_provider) are each a PL/Proxy route NAME_at_home and a
@@ -40,10 +41,10 @@ WITH api AS (
 		   OR pg_catalog.has_function_privilege('gpubill_admin', p.oid, 'EXECUTE')
 			  AND p.proargnames[1] IN ('customer', 'transfer', 'provider'))	/* the admin's keyed acts */
 	  AND p.prosecdef AND p.proname NOT IN ('tick', 'recharge', 'claim_payment', 'verify',
-							 'create_instance', 'start_instance', 'resize_instance')	/* handwritten */
+							 'create_instance', 'start_instance', 'resize_instance', 'request_withdrawal', 'withdrawable')	/* handwritten */
 	  AND p.proname NOT IN ('catalog_changes', 'apply_catalog', 'catalog_pushed', 'catalog_digest',	/* the proxy's protocol */
 							 'claim_gpus', 'confirm_gpu_claim', 'release_gpu_claims', 'unconfirmed_claims', 'claimed_gpus',
-							 'running_gpus', 'instance_machine', 'known_request', 'ended_runs', 'runs_drained', 'runs_of_claims')
+							 'running_gpus', 'instance_machine', 'known_request', 'ended_runs', 'runs_drained', 'runs_of_claims', 'partner_part', 'begin_withdrawal', 'commit_withdrawal', 'pending_withdrawals')
 ), routed AS (
 	SELECT a.*,
 		   CASE WHEN a.first_arg IN ('customer', 'instance', 'hold', 'contract', 'event', 'machine', 'partner', 'provider', 'transfer')

@@ -381,31 +381,6 @@ COMMENT ON FUNCTION @extschema@.request_refund(customer bigint, at timestamp wit
 REVOKE EXECUTE ON FUNCTION @extschema@.request_refund(customer bigint, at timestamp with time zone, request_id text) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION @extschema@.request_refund(customer bigint, at timestamp with time zone, request_id text) TO gpubill_app;
 
-CREATE FUNCTION @extschema@.request_withdrawal_at_home(partner bigint, amt @extschema@.amount, at timestamp with time zone DEFAULT NULL::timestamp with time zone, request_id text DEFAULT NULL::text)
-	RETURNS bigint
-	LANGUAGE plproxy VOLATILE
-	AS $$ CLUSTER 'gpubill_partitions'; RUN ON @extschema@.partition_of(partner); SELECT gpubill.request_withdrawal($1, $2, $3, $4); $$;
-COMMENT ON FUNCTION @extschema@.request_withdrawal_at_home(partner bigint, amt @extschema@.amount, at timestamp with time zone, request_id text) IS '@extschema@.request_withdrawal routed to the partition of partner';
-REVOKE EXECUTE ON FUNCTION @extschema@.request_withdrawal_at_home(partner bigint, amt @extschema@.amount, at timestamp with time zone, request_id text) FROM PUBLIC;
-GRANT EXECUTE ON FUNCTION @extschema@.request_withdrawal_at_home(partner bigint, amt @extschema@.amount, at timestamp with time zone, request_id text) TO gpubill_app;
-
-CREATE FUNCTION @extschema@.request_withdrawal(partner bigint, amt @extschema@.amount, at timestamp with time zone DEFAULT NULL::timestamp with time zone, request_id text DEFAULT NULL::text)
-	RETURNS bigint
-	LANGUAGE plpgsql VOLATILE CALLED ON NULL INPUT PARALLEL UNSAFE
-	SET search_path = pg_catalog, @extschema@, pg_temp
-	AS $$
-DECLARE
-	r bigint;
-BEGIN
-	r := @extschema@.request_withdrawal_at_home($1, $2, $3, $4);
-	PERFORM @extschema@.push_catalog(@extschema@.partition_of($1));
-	RETURN r;
-END
-$$;
-COMMENT ON FUNCTION @extschema@.request_withdrawal(partner bigint, amt @extschema@.amount, at timestamp with time zone, request_id text) IS '@extschema@.request_withdrawal through the proxy: at the partition of partner, then the partners and machines it changed pushed to every partition (issue 17)';
-REVOKE EXECUTE ON FUNCTION @extschema@.request_withdrawal(partner bigint, amt @extschema@.amount, at timestamp with time zone, request_id text) FROM PUBLIC;
-GRANT EXECUTE ON FUNCTION @extschema@.request_withdrawal(partner bigint, amt @extschema@.amount, at timestamp with time zone, request_id text) TO gpubill_app;
-
 CREATE FUNCTION @extschema@.resell_contract(contract bigint, new_customer bigint, price_per_gpu_hour @extschema@.amount, at timestamp with time zone DEFAULT NULL::timestamp with time zone)
 	RETURNS bigint
 	LANGUAGE plproxy VOLATILE
@@ -553,14 +528,6 @@ CREATE FUNCTION @extschema@.wallet(customer bigint)
 COMMENT ON FUNCTION @extschema@.wallet(customer bigint) IS '@extschema@.wallet routed to the partition of customer';
 REVOKE EXECUTE ON FUNCTION @extschema@.wallet(customer bigint) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION @extschema@.wallet(customer bigint) TO gpubill_app;
-
-CREATE FUNCTION @extschema@.withdrawable(partner bigint, at timestamp with time zone DEFAULT NULL::timestamp with time zone)
-	RETURNS @extschema@.amount
-	LANGUAGE plproxy VOLATILE
-	AS $$ CLUSTER 'gpubill_partitions'; RUN ON @extschema@.partition_of(partner); $$;
-COMMENT ON FUNCTION @extschema@.withdrawable(partner bigint, at timestamp with time zone) IS '@extschema@.withdrawable routed to the partition of partner';
-REVOKE EXECUTE ON FUNCTION @extschema@.withdrawable(partner bigint, at timestamp with time zone) FROM PUBLIC;
-GRANT EXECUTE ON FUNCTION @extschema@.withdrawable(partner bigint, at timestamp with time zone) TO gpubill_app;
 CREATE FUNCTION @extschema@.arrears_rows()
 	RETURNS TABLE(customer bigint, since timestamp with time zone, amount @extschema@.amount)
 	LANGUAGE plproxy VOLATILE

@@ -10,7 +10,8 @@
  * partition before (a push an act missed) and after the ticks (a machine a
  * tick delisted at its home).  Then the runs ended on every partition
  * release their GPU claims at the machines' homes, and claims a failed
- * proxy left unconfirmed are resolved (80_capacity.sql).
+ * proxy left unconfirmed are resolved (80_capacity.sql), and withdrawals
+ * a failure left pending are finished (90_partner_money.sql).
  */
 
 CREATE FUNCTION @extschema@.tick_everywhere(at timestamp with time zone)
@@ -61,6 +62,7 @@ BEGIN
 	PERFORM @extschema@.sync_catalog();
 	PERFORM @extschema@.drain_gpu_releases();		/* the GPUs of the runs that ended, released at their homes */
 	PERFORM @extschema@.resolve_unconfirmed_claims();
+	PERFORM @extschema@.redrive_withdrawals();		/* withdrawals a failure left pending (90_partner_money.sql) */
 	RETURN total;
 END
 $$;

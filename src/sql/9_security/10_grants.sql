@@ -118,6 +118,12 @@ GRANT EXECUTE ON FUNCTION @extschema@.claim_gpus(bigint, integer, text, bigint, 
 	@extschema@.runs_drained(text[]), @extschema@.runs_of_claims(text[])
 TO gpubill_app;
 GRANT EXECUTE ON FUNCTION @extschema@.claimed_gpus(), @extschema@.running_gpus() TO gpubill_app, gpubill_reader, gpubill_admin;
+-- a partner's money summed and its withdrawals made in steps by the proxy, as its caller (issue 18)
+GRANT EXECUTE ON FUNCTION @extschema@.partner_part(bigint, timestamptz),
+	@extschema@.begin_withdrawal(bigint, @extschema@.amount, timestamptz, text),
+	@extschema@.commit_withdrawal(bigint, @extschema@.amount, @extschema@.amount, @extschema@.amount, @extschema@.amount),
+	@extschema@.pending_withdrawals(interval)
+TO gpubill_app;
 -- BI tools (issue 16): the reporting schema, read by gpubill_reader (and the admin)
 GRANT USAGE ON SCHEMA gpubill_bi TO gpubill_reader, gpubill_admin;
 GRANT SELECT ON ALL TABLES IN SCHEMA gpubill_bi TO gpubill_reader, gpubill_admin;
