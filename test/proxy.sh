@@ -39,7 +39,10 @@ views="SELECT 'customer_statement ' || md5(string_agg(t::text, '|' ORDER BY t::t
 	UNION ALL SELECT 'instance_usage ' || md5(string_agg(t::text, '|' ORDER BY t::text)) FROM (SELECT hour, seconds, charged, voucher_paid, cash_paid FROM gpubill.instance_usage) t
 	UNION ALL SELECT 'lifecycle_events ' || md5(string_agg(t::text, '|' ORDER BY t::text)) FROM (SELECT kind, subject_type, due_at, created_at, cancelled_at, acked_at FROM gpubill.lifecycle_events) t
 	UNION ALL SELECT 'open_alerts ' || md5(string_agg(t::text, '|' ORDER BY t::text)) FROM (SELECT kind, subject_type, raised_at FROM gpubill.open_alerts) t
-	UNION ALL SELECT 'arrears ' || count(*) FROM gpubill.arrears"
+	UNION ALL SELECT 'arrears ' || count(*) FROM gpubill.arrears
+	UNION ALL SELECT 'partner_statement ' || md5(string_agg(t::text, '|' ORDER BY t::text)) FROM (SELECT month, gross, fees, voucher_paid, income, deposits, compensation, withdrawn, withdrawable FROM gpubill.partner_statement) t
+	UNION ALL SELECT 'platform_revenue ' || md5(string_agg(t::text, '|' ORDER BY t::text)) FROM (SELECT * FROM gpubill.platform_revenue) t
+	UNION ALL SELECT 'accounts ' || md5(string_agg(t::text, '|' ORDER BY t::text)) FROM (SELECT owner_kind, purpose, currency, balance, balance_exact FROM gpubill.accounts) t"
 want_views=$(q gpubill_px_one -c "$views")
 # the API: gpubill's SECURITY DEFINER functions granted to its roles; on the proxy, its PL/Proxy functions
 signature="p.proname || '(' || pg_get_function_arguments(p.oid) || ') -> ' || pg_get_function_result(p.oid)
@@ -51,7 +54,8 @@ api_one=$(q gpubill_px_one -c "SELECT $signature FROM pg_proc p WHERE p.pronames
 		 OR p.proname IN ('set_setting', 'close_period', 'archive_month', 'set_commission_tiers'))
 	AND p.proname NOT IN ('apply_catalog', 'catalog_changes', 'catalog_pushed', 'catalog_digest',	/* the proxy's protocol with the partitions */
 						  'claim_gpus', 'confirm_gpu_claim', 'release_gpu_claims', 'unconfirmed_claims', 'claimed_gpus',
-						  'running_gpus', 'instance_machine', 'known_request', 'ended_runs', 'runs_drained', 'runs_of_claims', 'partner_part', 'begin_withdrawal', 'commit_withdrawal', 'pending_withdrawals')
+						  'running_gpus', 'instance_machine', 'known_request', 'ended_runs', 'runs_drained', 'runs_of_claims', 'partner_part', 'begin_withdrawal', 'commit_withdrawal', 'pending_withdrawals',
+						  'partner_statement_parts')
 	ORDER BY 1")
 names=$(cut -d'(' -f1 <<<"$api_one" | sort -u | paste -sd, - | sed "s/,/','/g")
 api="SELECT $signature FROM pg_proc p WHERE p.pronamespace = 'gpubill'::regnamespace AND p.proname IN ('$names') ORDER BY 1"
@@ -67,7 +71,7 @@ for parts in 1 2 4; do
 	ok "$(q gpubill_px_proxy -f test/fixtures/proxy_scenario.sql 2>&1)" "$want" \
 		"through the proxy on $parts partitions: the customers' calls give what they give on one database"
 	ok "$(q gpubill_px_proxy -c "$views" 2>&1)" "$want_views" \
-		"through the proxy on $parts partitions: customer_statement, transfers, instance_usage, lifecycle_events, open_alerts and arrears read as on one database (ids aside)"
+		"through the proxy on $parts partitions: customer_statement, transfers, instance_usage, lifecycle_events, open_alerts, arrears and the totals (partner_statement, platform_revenue, accounts) read as on one database (ids aside)"
 	spread=$(for k in $(seq 0 $((parts - 1))); do
 		q gpubill_px_p$k -c "SELECT count(*) FILTER (WHERE gpubill.partition_of(customer_id) = $k) || '/' || count(*) FROM gpubill.customer WHERE external_ref LIKE 'pxs-%'"
 	done | tr '\n' ' ')

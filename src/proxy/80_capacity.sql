@@ -134,18 +134,19 @@ DECLARE
 	k integer;
 	home integer;
 	keys text[];
+	machines bigint[];
+	home_keys text[];
 	total integer := 0;
 BEGIN
 	FOR k IN SELECT p.partition FROM @extschema@.proxy_partition p WHERE part IS NULL OR p.partition = part ORDER BY 1 LOOP
-		CREATE TEMP TABLE IF NOT EXISTS gpubill_ended (claim_key text, machine_id bigint) ON COMMIT DROP;
-		TRUNCATE pg_temp.gpubill_ended;
-		INSERT INTO pg_temp.gpubill_ended SELECT * FROM @extschema@.ended_runs_on(k);
-		CONTINUE WHEN NOT EXISTS (SELECT FROM pg_temp.gpubill_ended);
-		FOR home, keys IN SELECT @extschema@.partition_of(e.machine_id), pg_catalog.array_agg(e.claim_key ORDER BY e.claim_key)
-						  FROM pg_temp.gpubill_ended e GROUP BY 1 ORDER BY 1 LOOP
-			PERFORM @extschema@.release_gpu_claims_on(home, keys);
+		SELECT pg_catalog.array_agg(e.claim_key ORDER BY e.claim_key), pg_catalog.array_agg(e.machine_id ORDER BY e.claim_key)
+		INTO keys, machines FROM @extschema@.ended_runs_on(k) e;
+		CONTINUE WHEN keys IS NULL;
+		FOR home, home_keys IN SELECT @extschema@.partition_of(u.machine), pg_catalog.array_agg(u.claim_key ORDER BY u.claim_key)
+							   FROM ROWS FROM (pg_catalog.unnest(keys), pg_catalog.unnest(machines)) u(claim_key, machine) GROUP BY 1 ORDER BY 1 LOOP
+			PERFORM @extschema@.release_gpu_claims_on(home, home_keys);
 		END LOOP;
-		total := total + @extschema@.runs_drained_on(k, ARRAY(SELECT e.claim_key FROM pg_temp.gpubill_ended e));
+		total := total + @extschema@.runs_drained_on(k, keys);
 	END LOOP;
 	RETURN total;
 END

@@ -132,3 +132,6 @@ GRANT EXECUTE ON FUNCTION @extschema@.closed_until(), @extschema@.journal_balanc
 	@extschema@.customer_movements(timestamptz, timestamptz),
 	@extschema@.instance_hours(timestamptz, timestamptz), @extschema@.partner_movements(timestamptz, timestamptz),
 	@extschema@.platform_days(timestamptz, timestamptz) TO gpubill_reader, gpubill_app, gpubill_admin;
+-- the partner statement's parts, summed by the proxy (issue 18)
+GRANT EXECUTE ON FUNCTION @extschema@.partner_statement_parts() TO gpubill_reader, gpubill_app, gpubill_admin;
+GRANT SELECT ON @extschema@.partner_statement_running TO gpubill_reader;

@@ -1,0 +1,73 @@
+/*
+ * 95_totals.sql — the partners' and the platform's totals on the proxy
+ * (issue 18): every partition holds a part of them (a partner's income
+ * from each partition's customers, the platform's fees there, each
+ * partition's own accounts), so the proxy's views sum the parts —
+ * partner_statement per partner and month, with withdrawable floored at
+ * zero once over the sum of every partition's running figure (a partition
+ * without activity in a month adds its latest running figure before it);
+ * platform_revenue per day and currency; accounts per owner, purpose and
+ * currency (account_id: the lowest of the partitions' ids of that account).
+ */
+
+CREATE FUNCTION @extschema@.partner_statement_parts_everywhere()
+	RETURNS TABLE (part integer, partner bigint, month date, gross @extschema@.amount, fees @extschema@.amount,
+				   voucher_paid @extschema@.amount, income @extschema@.amount, deposits @extschema@.amount,
+				   compensation @extschema@.amount, withdrawn @extschema@.amount, running @extschema@.amount)
+	LANGUAGE plproxy VOLATILE
+	AS $$ CLUSTER 'gpubill_partitions'; RUN ON ALL; SELECT * FROM gpubill.partner_statement_parts(); $$;
+COMMENT ON FUNCTION @extschema@.partner_statement_parts_everywhere() IS 'gpubill.partner_statement_parts of every partition';
+
+CREATE VIEW @extschema@.partner_statement AS
+WITH r AS MATERIALIZED (SELECT * FROM @extschema@.partner_statement_parts_everywhere())
+SELECT m.partner, m.month, m.gross, m.fees, m.voucher_paid, m.income, m.deposits, m.compensation, m.withdrawn,
+	   GREATEST((SELECT @extschema@.sum(l.running)
+				 FROM (SELECT DISTINCT ON (x.part) x.running FROM r x
+					   WHERE x.partner = m.partner AND x.month <= m.month ORDER BY x.part, x.month DESC) l),
+				@extschema@.zero(@extschema@.currency(m.gross))) AS withdrawable
+FROM (SELECT r.partner, r.month, @extschema@.sum(r.gross) AS gross, @extschema@.sum(r.fees) AS fees,
+			 @extschema@.sum(r.voucher_paid) AS voucher_paid, @extschema@.sum(r.income) AS income,
+			 @extschema@.sum(r.deposits) AS deposits, @extschema@.sum(r.compensation) AS compensation,
+			 @extschema@.sum(r.withdrawn) AS withdrawn
+	  FROM r GROUP BY r.partner, r.month) m;
+COMMENT ON VIEW @extschema@.partner_statement IS 'partner_statement through the proxy: every partition''s parts summed per partner and month, withdrawable floored at zero once (R-PRT-2, issue 18)';
+
+CREATE FUNCTION @extschema@.platform_revenue_everywhere()
+	RETURNS TABLE (day date, currency text, service_fees @extschema@.amount, commissions @extschema@.amount,
+				   voucher_breakage @extschema@.amount, compensation_paid @extschema@.amount,
+				   compensation_recovered @extschema@.amount, vouchers_spent @extschema@.amount, forfeits @extschema@.amount)
+	LANGUAGE plproxy VOLATILE
+	AS $$ CLUSTER 'gpubill_partitions'; RUN ON ALL; SELECT * FROM gpubill.platform_revenue; $$;
+COMMENT ON FUNCTION @extschema@.platform_revenue_everywhere() IS 'gpubill.platform_revenue of every partition';
+
+CREATE VIEW @extschema@.platform_revenue AS
+SELECT r.day, r.currency, @extschema@.sum(r.service_fees) AS service_fees, @extschema@.sum(r.commissions) AS commissions,
+	   @extschema@.sum(r.voucher_breakage) AS voucher_breakage, @extschema@.sum(r.compensation_paid) AS compensation_paid,
+	   @extschema@.sum(r.compensation_recovered) AS compensation_recovered, @extschema@.sum(r.vouchers_spent) AS vouchers_spent,
+	   @extschema@.sum(r.forfeits) AS forfeits
+FROM @extschema@.platform_revenue_everywhere() r
+GROUP BY r.day, r.currency;
+COMMENT ON VIEW @extschema@.platform_revenue IS 'platform_revenue through the proxy: every partition''s days summed per day and currency (issue 18)';
+
+CREATE FUNCTION @extschema@.accounts_everywhere()
+	RETURNS TABLE (account_id bigint, owner_kind text, owner_id bigint, purpose text, currency text,
+				   balance @extschema@.amount, balance_exact numeric)
+	LANGUAGE plproxy VOLATILE
+	AS $$ CLUSTER 'gpubill_partitions'; RUN ON ALL; SELECT * FROM gpubill.accounts; $$;
+COMMENT ON FUNCTION @extschema@.accounts_everywhere() IS 'gpubill.accounts of every partition';
+
+CREATE VIEW @extschema@.accounts AS
+SELECT s.account_id, s.owner_kind, s.owner_id, s.purpose, s.currency,
+	   CASE WHEN pg_catalog.abs(s.micros) <= 9223372036854775807 THEN @extschema@.amount(s.micros / 1000000, s.currency) END AS balance,
+	   s.micros / 1000000 AS balance_exact		/* as one database writes it: micro-units over 10^6 */
+FROM (SELECT pg_catalog.min(a.account_id) AS account_id, a.owner_kind, a.owner_id, a.purpose, a.currency,
+			 pg_catalog.sum(pg_catalog.round(a.balance_exact * 1000000)) AS micros
+	  FROM @extschema@.accounts_everywhere() a
+	  GROUP BY a.owner_kind, a.owner_id, a.purpose, a.currency) s;
+COMMENT ON VIEW @extschema@.accounts IS 'accounts through the proxy: each account''s balances on every partition summed per owner, purpose and currency; account_id the lowest of its partitions'' ids (issue 18)';
+
+REVOKE EXECUTE ON FUNCTION @extschema@.partner_statement_parts_everywhere(), @extschema@.platform_revenue_everywhere(),
+	@extschema@.accounts_everywhere() FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION @extschema@.partner_statement_parts_everywhere(), @extschema@.platform_revenue_everywhere(),
+	@extschema@.accounts_everywhere() TO gpubill_reader, gpubill_app, gpubill_admin;
+GRANT SELECT ON @extschema@.partner_statement, @extschema@.platform_revenue, @extschema@.accounts TO gpubill_reader;
