@@ -11,7 +11,7 @@ OBJS = src/gpubill.o src/amount_io.o src/amount_ops.o src/amount_agg.o \
 SQL_SOURCES = $(sort $(wildcard src/sql/*/*.sql))
 # the proxy (issue 17): gpubill's types layer and roles, then src/proxy (its version is gpubill's)
 PROXY_SOURCES = src/proxy/00_header.sql $(filter-out %/00_header.sql,$(sort $(wildcard src/sql/1_types/*.sql))) \
-                src/sql/2_base/10_roles.sql $(filter-out %/00_header.sql,$(sort $(wildcard src/proxy/*.sql)))
+                src/sql/2_base/10_roles.sql src/sql/2_base/15_cron.sql $(filter-out %/00_header.sql,$(sort $(wildcard src/proxy/*.sql)))
 DATA_built  = gpubill--$(EXTVERSION).sql gpubill_proxy--$(EXTVERSION).sql
 # updates/: the install scripts of the released versions, frozen (CREATE
 # EXTENSION gpubill VERSION '1.0.0'), and the update scripts between

@@ -16,7 +16,8 @@ COMMENT ON FUNCTION @extschema@.partition_of(bigint) IS 'The partition (shard) a
 
 CREATE TABLE @extschema@.proxy_partition (
 	partition	integer PRIMARY KEY CHECK (partition >= 0),
-	conninfo	text NOT NULL CHECK (conninfo <> '')
+	conninfo	text NOT NULL CHECK (conninfo <> ''),
+	settings_digest text				/* the partitions' settings digest when tick last found them agreeing (issue 18) */
 );
 COMMENT ON TABLE @extschema@.proxy_partition IS 'The partitions behind the proxy, in order: partition k''s connection string (configure_partitions)';
 SELECT pg_catalog.pg_extension_config_dump('@extschema@.proxy_partition', '');

@@ -25,6 +25,9 @@ CREATE FUNCTION @extschema@.set_setting(key text, value text)
 	AS $$
 BEGIN
 	PERFORM pg_catalog.count(*) FROM @extschema@.set_setting_everywhere(key, value);
+	UPDATE @extschema@.proxy_partition p SET settings_digest = x.digest	/* what a partition alone is held to (50_clock.sql) */
+	FROM (SELECT pg_catalog.min(y.digest) AS digest FROM @extschema@.settings_digests() y(digest)
+		  HAVING pg_catalog.count(DISTINCT y.digest) = 1) x;
 END
 $$;
 COMMENT ON FUNCTION @extschema@.set_setting(text, text) IS 'gpubill.set_setting through the proxy: the setting changed on every partition (issue 17)';

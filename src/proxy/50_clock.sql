@@ -1,10 +1,16 @@
 /*
- * 50_clock.sql — tick() through the proxy (issue 17; the proxy's own clock,
- * its sweepers and a dead partition are issue 18): every partition's tick,
- * in parallel (PL/Proxy runs RUN ON ALL concurrently), each its own
- * transaction and idempotent; the counters of their summaries added.  A
- * partition whose tick fails fails the call; the others' work stands, and
- * the next tick catches the failed one up.  Refused (GB004) while the
+ * 50_clock.sql — tick() through the proxy (issues 17 and 18): every
+ * partition's tick, in parallel (PL/Proxy runs RUN ON ALL concurrently),
+ * each its own transaction and idempotent; the counters of their summaries
+ * added.  When a partition is out of reach (or its tick fails), each
+ * partition ticks on its own and the failed ones are skipped
+ * (skipped_partitions in the summary, and a warning); the others' work
+ * stands, and a skipped one catches up at its next tick.  Scheduled with
+ * pg_cron in the proxy database by schedule_jobs() (2_base/15_cron.sql,
+ * shared with gpubill): one clock for every partition, whose own
+ * databases then need no job.  With a partition out of reach, the others
+ * are held to the settings digest the partitions last agreed on (kept in
+ * proxy_partition).  Refused (GB004) while the
  * partitions' settings differ: they would bill alike only by chance.  The
  * partners and machines changed on any partition are pushed to every
  * partition before (a push an act missed) and after the ticks (a machine a
@@ -39,6 +45,37 @@ CREATE FUNCTION @extschema@.add_summaries(a jsonb, b jsonb) RETURNS jsonb
 $$;
 COMMENT ON FUNCTION @extschema@.add_summaries(jsonb, jsonb) IS 'Two tick summaries added: their counters summed, ms the larger';
 
+CREATE FUNCTION @extschema@.tick_on(part integer, at timestamptz)
+	RETURNS jsonb
+	LANGUAGE plproxy VOLATILE
+	AS $$ CLUSTER 'gpubill_partitions'; RUN ON part; SELECT gpubill.tick($2); $$;
+COMMENT ON FUNCTION @extschema@.tick_on(integer, timestamptz) IS 'gpubill.tick on one partition';
+
+CREATE FUNCTION @extschema@.settings_digest_on(part integer)
+	RETURNS text
+	LANGUAGE plproxy VOLATILE
+	AS $$ CLUSTER 'gpubill_partitions'; RUN ON part; SELECT gpubill.settings_digest(); $$;
+COMMENT ON FUNCTION @extschema@.settings_digest_on(integer) IS 'gpubill.settings_digest of one partition';
+
+-- the sweepers after the partitions' ticks; one that fails (a partition out of reach) is a warning, repeated next tick
+CREATE FUNCTION @extschema@.tick_sweep() RETURNS void
+	LANGUAGE plpgsql VOLATILE CALLED ON NULL INPUT PARALLEL UNSAFE
+	SET search_path = pg_catalog, @extschema@, pg_temp
+	AS $$
+DECLARE
+	step text;
+BEGIN
+	FOREACH step IN ARRAY ARRAY['sync_catalog()', 'drain_gpu_releases()', 'resolve_unconfirmed_claims()', 'redrive_withdrawals()'] LOOP
+		BEGIN
+			EXECUTE 'SELECT @extschema@.' || step;
+		EXCEPTION WHEN OTHERS THEN
+			RAISE WARNING 'tick: % failed: %', step, SQLERRM USING HINT = 'The next tick repeats it.';
+		END;
+	END LOOP;
+END
+$$;
+COMMENT ON FUNCTION @extschema@.tick_sweep() IS 'After the partitions'' ticks: push the catalogue, release the GPUs of ended runs, resolve unconfirmed claims, finish pending withdrawals; a step that fails is a warning (issue 18)';
+
 CREATE FUNCTION @extschema@.tick("at" timestamp with time zone DEFAULT NULL::timestamp with time zone)
 	RETURNS jsonb
 	LANGUAGE plpgsql VOLATILE CALLED ON NULL INPUT PARALLEL UNSAFE
@@ -49,23 +86,66 @@ DECLARE
 	one jsonb;
 	digests integer;
 	parts integer;
+	k integer;
+	skipped jsonb := '{}';
+	seen text[] := '{}';
+	d text;
 BEGIN
-	SELECT pg_catalog.count(DISTINCT d.digest), pg_catalog.count(*) INTO digests, parts FROM @extschema@.settings_digests() d(digest);
-	IF digests <> 1 THEN
-		RAISE EXCEPTION 'the partitions'' settings differ (% different digests over % partitions): no tick', digests, parts
-			USING ERRCODE = 'GB004', HINT = 'Set the settings again through the proxy (set_setting sets them on every partition).';
-	END IF;
-	PERFORM @extschema@.sync_catalog();
-	FOR one IN SELECT * FROM @extschema@.tick_everywhere($1) LOOP
-		total := @extschema@.add_summaries(total, one);
-	END LOOP;
-	PERFORM @extschema@.sync_catalog();
-	PERFORM @extschema@.drain_gpu_releases();		/* the GPUs of the runs that ended, released at their homes */
-	PERFORM @extschema@.resolve_unconfirmed_claims();
-	PERFORM @extschema@.redrive_withdrawals();		/* withdrawals a failure left pending (90_partner_money.sql) */
+	BEGIN
+		/* every partition in reach: their ticks in parallel */
+		SELECT pg_catalog.count(DISTINCT x.digest), pg_catalog.count(*) INTO digests, parts FROM @extschema@.settings_digests() x(digest);
+		IF digests <> 1 THEN
+			RAISE EXCEPTION 'the partitions'' settings differ (% different digests over % partitions): no tick', digests, parts
+				USING ERRCODE = 'GB004', HINT = 'Set the settings again through the proxy (set_setting sets them on every partition).';
+		END IF;
+		UPDATE @extschema@.proxy_partition p SET settings_digest = x.digest			/* agreed: what a partition alone is held to */
+		FROM (SELECT pg_catalog.min(y.digest) AS digest FROM @extschema@.settings_digests() y(digest)) x
+		WHERE p.settings_digest IS DISTINCT FROM x.digest;
+		PERFORM @extschema@.sync_catalog();
+		FOR one IN SELECT * FROM @extschema@.tick_everywhere($1) LOOP
+			total := @extschema@.add_summaries(total, one);
+		END LOOP;
+	EXCEPTION WHEN SQLSTATE 'GB004' THEN
+		RAISE;
+	WHEN OTHERS THEN
+		/* a partition out of reach (or failing): each partition on its own, the failed ones skipped; a tick is
+		   idempotent, so those already ticked above do nothing more, and a skipped one catches up next time */
+		total := NULL;
+		FOR k IN SELECT p.partition FROM @extschema@.proxy_partition p ORDER BY 1 LOOP
+			BEGIN
+				d := @extschema@.settings_digest_on(k);
+				seen := seen || d;
+			EXCEPTION WHEN OTHERS THEN
+				skipped := skipped || pg_catalog.jsonb_build_object(k::text, SQLERRM);
+			END;
+		END LOOP;
+		IF (SELECT pg_catalog.count(DISTINCT x) FROM pg_catalog.unnest(seen || (SELECT pg_catalog.array_agg(DISTINCT p.settings_digest)
+																			  FROM @extschema@.proxy_partition p
+																			  WHERE p.settings_digest IS NOT NULL)) x) > 1 THEN
+			RAISE EXCEPTION 'the partitions'' settings differ (those in reach from each other or from the ones last agreed): no tick'
+				USING ERRCODE = 'GB004', HINT = 'Set the settings again through the proxy (set_setting sets them on every partition).';
+		END IF;
+		FOR k IN SELECT p.partition FROM @extschema@.proxy_partition p WHERE NOT skipped ? p.partition::text ORDER BY 1 LOOP
+			BEGIN
+				total := @extschema@.add_summaries(total, @extschema@.tick_on(k, $1));
+			EXCEPTION WHEN OTHERS THEN
+				skipped := skipped || pg_catalog.jsonb_build_object(k::text, SQLERRM);
+			END;
+		END LOOP;
+		IF total IS NULL THEN
+			RAISE EXCEPTION 'no partition could tick: %', skipped USING ERRCODE = 'connection_failure';
+		END IF;
+		RAISE WARNING 'tick skipped partitions %: they catch up at their next tick', skipped;
+		total := total || pg_catalog.jsonb_build_object('skipped_partitions', skipped);
+	END;
+	PERFORM @extschema@.tick_sweep();
 	RETURN total;
 END
 $$;
-COMMENT ON FUNCTION @extschema@.tick(timestamp with time zone) IS 'gpubill.tick through the proxy: every partition''s tick in parallel, their counters added (issue 17)';
-REVOKE EXECUTE ON FUNCTION @extschema@.tick(timestamp with time zone) FROM PUBLIC;
-GRANT EXECUTE ON FUNCTION @extschema@.tick(timestamp with time zone) TO gpubill_app;
+COMMENT ON FUNCTION @extschema@.tick(timestamp with time zone) IS 'gpubill.tick through the proxy: every partition''s tick in parallel, their counters added (issue 17); a partition out of reach skipped (skipped_partitions) and caught up at its next tick; then the sweepers (issue 18)';
+REVOKE EXECUTE ON FUNCTION @extschema@.tick(timestamp with time zone), @extschema@.tick_on(integer, timestamptz),
+	@extschema@.settings_digest_on(integer), @extschema@.tick_sweep(), @extschema@.in_cron_database(text),
+	@extschema@.schedule_jobs(), @extschema@.unschedule_jobs() FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION @extschema@.tick(timestamp with time zone), @extschema@.tick_on(integer, timestamptz),
+	@extschema@.settings_digest_on(integer), @extschema@.tick_sweep() TO gpubill_app;
+GRANT EXECUTE ON FUNCTION @extschema@.schedule_jobs(), @extschema@.unschedule_jobs() TO gpubill_admin;
