@@ -895,3 +895,247 @@ REVOKE ALL ON @extschema@.partner_statement_running FROM PUBLIC;
 REVOKE EXECUTE ON FUNCTION @extschema@.partner_statement_parts() FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION @extschema@.partner_statement_parts() TO gpubill_reader, gpubill_app, gpubill_admin;
 GRANT SELECT ON @extschema@.partner_statement_running TO gpubill_reader;
+
+-- an outage's compensation on every partition behind a proxy (issue 18)
+CREATE TABLE @extschema@.outage_outbox (
+	outage_id	bigint PRIMARY KEY,
+	partner_id	bigint NOT NULL
+);
+CREATE INDEX outage_outbox_partner_idx ON @extschema@.outage_outbox (partner_id);
+COMMENT ON TABLE @extschema@.outage_outbox IS 'Unnotified outages of machines homed here whose compensation the proxy has yet to push to the other partitions (issue 18)';
+SELECT pg_catalog.pg_extension_config_dump('@extschema@.outage_outbox', '');
+REVOKE ALL ON @extschema@.outage_outbox FROM PUBLIC;
+
+CREATE OR REPLACE FUNCTION @extschema@.report_outage(machine bigint, started timestamptz, ended timestamptz,
+										   notified boolean DEFAULT false, at timestamptz DEFAULT NULL)
+	RETURNS bigint
+	LANGUAGE plpgsql VOLATILE SECURITY DEFINER CALLED ON NULL INPUT PARALLEL UNSAFE
+	SET search_path = pg_catalog, @extschema@, pg_temp
+	AS $$
+DECLARE
+	t timestamptz;
+	tz text := @extschema@.billing_timezone();
+	m @extschema@.machine;
+	p @extschema@.partner;
+	win tstzrange;
+	o @extschema@.outage;
+	id bigint;
+	inst bigint;
+	customers bigint[];
+	affected bigint[];
+	month @extschema@.billing_period;
+	counted integer;
+BEGIN
+	m := @extschema@.find_machine(machine, false);
+	/* R-CLK-5: not reported before the machine's last event, nor starting before it was listed */
+	t := @extschema@.call_time(at, m.last_event_at, 'machine ' || machine);
+	PERFORM @extschema@.check_time(started, 'an outage''s start');
+	PERFORM @extschema@.check_time(ended, 'an outage''s end');
+	IF started IS NULL OR ended IS NULL OR notified IS NULL OR started >= ended OR NOT pg_catalog.isfinite(ended) THEN
+		RAISE EXCEPTION 'an outage needs a start before its end and notified true or false: % to %', started, ended
+			USING ERRCODE = 'invalid_parameter_value';
+	END IF;
+	IF notified AND t >= started THEN
+		/* R-PRT-8: maintenance is announced before it starts, or it is an outage */
+		RAISE EXCEPTION 'maintenance must be announced before it starts: % is not before %', t, started USING ERRCODE = 'GB004',
+			HINT = 'Report it as an outage (notified => false): its customers are compensated.';
+	END IF;
+	IF started < m.created_at THEN
+		RAISE EXCEPTION 'an outage of machine % cannot start at %, before it was listed at %', machine, started, m.created_at
+			USING ERRCODE = 'GB004';
+	END IF;
+	IF NOT notified AND ended > t THEN
+		RAISE EXCEPTION 'an outage ending % is reported at %, before it ended', ended, t USING ERRCODE = 'GB004',
+			HINT = 'Report an outage once it is over; maintenance announced in advance is reported with notified => true.';
+	END IF;
+	/* the partner row serialises the reports (and the count) of its machines */
+	p := @extschema@.lock_partner(m.partner_id);
+	win := pg_catalog.tstzrange(started, ended);
+	SELECT * INTO o FROM @extschema@.outage k
+	WHERE k.machine_id = machine AND pg_catalog.tstzrange(k.started, k.ended) && win
+	ORDER BY k.started LIMIT 1;
+	IF FOUND THEN
+		IF o.started = started AND o.ended = ended AND (o.kind = 'maintenance') = notified THEN
+			RETURN o.outage_id;		/* the same report again: done once */
+		END IF;
+		RAISE EXCEPTION 'the outage overlaps outage % of machine % (% to %)', o.outage_id, machine, o.started, o.ended
+			USING ERRCODE = 'GB004';
+	END IF;
+	INSERT INTO @extschema@.outage (machine_id, partner_id, kind, started, ended, reported_at)
+	VALUES (machine, m.partner_id, CASE WHEN notified THEN 'maintenance' ELSE 'outage' END, started, ended, t)
+	RETURNING outage_id INTO id;
+	IF notified THEN
+		RETURN id;
+	END IF;
+
+	/*
+	 * R-LED-6: the affected customers' wallets first, in customer order, then
+	 * their instances on the machine (those not created after the window nor
+	 * released before it) in instance order; only these are settled up to t
+	 * and compensated (R-PRT-8).  An instance of a customer whose wallet is
+	 * not locked here is never touched.
+	 */
+	customers := ARRAY(SELECT DISTINCT i.customer_id FROM @extschema@.instance i
+					   WHERE i.machine_id = machine AND i.created_at < ended
+						 AND (i.state <> 'released' OR i.last_event_at > started)
+					   ORDER BY 1);
+	PERFORM @extschema@.lock_wallets(customers);
+	affected := ARRAY(SELECT i.instance_id FROM @extschema@.instance i
+					  WHERE i.machine_id = machine AND i.customer_id = ANY (customers) AND i.created_at < ended
+						AND (i.state <> 'released' OR i.last_event_at > started)
+					  ORDER BY i.instance_id FOR UPDATE);
+	FOREACH inst IN ARRAY affected LOOP
+		PERFORM @extschema@.settle_instance_until(inst, t);		/* nothing for an instance that does not run */
+		IF EXISTS (SELECT FROM @extschema@.instance k
+				   WHERE k.instance_id = inst AND k.state = 'running' AND k.hold_id IS NOT NULL AND k.billed_until < t) THEN
+			PERFORM @extschema@.settle_instance(inst, t, 'interim');
+		END IF;
+	END LOOP;
+	PERFORM @extschema@.compensate(id, machine, win, affected, '{}', t);
+	IF (SELECT k.partitions FROM @extschema@.partition_identity k) > 1 THEN
+		/* behind a proxy: the machine's renters on the other partitions too (35_outage_steps.sql) */
+		INSERT INTO @extschema@.outage_outbox (outage_id, partner_id) VALUES (id, m.partner_id);
+	END IF;
+
+	/* R-PRT-8: more than max_unnotified_outages_per_month in a calendar month revoke the qualification */
+	month := @extschema@.billing_period('month', report_outage.started, tz);
+	SELECT pg_catalog.count(*) INTO counted FROM @extschema@.outage k
+	WHERE k.partner_id = m.partner_id AND k.kind = 'outage'
+	  AND k.started >= @extschema@.lower(month) AND k.started < @extschema@.upper(month);
+	IF counted > (@extschema@.partner_settings()).max_unnotified_outages_per_month AND p.qualification = 'qualified' THEN
+		PERFORM @extschema@.revoke_partner(m.partner_id, t);
+	END IF;
+	RETURN id;
+END
+$$;
+COMMENT ON FUNCTION @extschema@.report_outage(bigint, timestamptz, timestamptz, boolean, timestamptz) IS 'Record an outage of a machine: unnotified ones settle its instances up to at and compensate their customers from the partner''s income, and more than 3 in a month revoke the qualification; notified maintenance is only recorded (R-PRT-8)';
+
+CREATE OR REPLACE FUNCTION @extschema@.begin_withdrawal(partner bigint, amt @extschema@.amount, at timestamptz, request_id text,
+											 OUT withdrawal bigint, OUT t timestamptz, OUT done boolean)
+	LANGUAGE plpgsql VOLATILE SECURITY DEFINER CALLED ON NULL INPUT PARALLEL UNSAFE
+	SET search_path = pg_catalog, @extschema@, pg_temp
+	AS $$
+#variable_conflict use_column
+DECLARE
+	tz text := @extschema@.billing_timezone();
+	cur text;
+	wd_month date;
+	p @extschema@.withdrawal_pending;
+BEGIN
+	cur := (@extschema@.lock_partner($1)).currency;		/* the partner row serialises its withdrawals */
+	IF @extschema@.partition_of($1) <> coalesce((SELECT k.partition FROM @extschema@.partition_identity k), 0) THEN
+		RAISE EXCEPTION 'partner % is not homed on this partition', $1 USING ERRCODE = 'no_data_found';
+	END IF;
+	t := @extschema@.partner_time($3, $1);
+	PERFORM @extschema@.check_amount($2, cur, 'withdrawal amount');
+	IF $4 IS NOT NULL THEN
+		PERFORM @extschema@.check_text($4, 'request id');
+		SELECT r.result INTO withdrawal FROM @extschema@.request r WHERE r.fn = 'request_withdrawal' AND r.request_id = $4;
+		IF FOUND THEN		/* committed before: the same withdrawal (its arguments are checked as one database does) */
+			PERFORM @extschema@.begin_request('request_withdrawal', $4, NULL, $1,
+											  pg_catalog.jsonb_build_object('partner', $1, 'amount', $2::text), t);
+			done := true;
+			RETURN;
+		END IF;
+		SELECT * INTO p FROM @extschema@.withdrawal_pending k WHERE k.request_id = $4;
+		IF FOUND AND p.partner_id = $1 AND p.amount = $2 THEN	/* begun before: the same saga */
+			withdrawal := p.withdrawal_id;
+			t := p.at;
+			done := false;
+			RETURN;
+		END IF;
+	END IF;
+	wd_month := (t AT TIME ZONE tz)::date - (EXTRACT(day FROM t AT TIME ZONE tz)::integer - 1);
+	IF EXISTS (SELECT FROM @extschema@.withdrawal w WHERE w.partner_id = $1 AND w.month = wd_month) THEN
+		RAISE EXCEPTION 'partner % has already withdrawn in %', $1, pg_catalog.to_char(wd_month, 'YYYY-MM')
+			USING ERRCODE = 'GB002', HINT = 'One withdrawal per calendar month (billing time zone).';
+	END IF;
+	IF EXISTS (SELECT FROM @extschema@.outage_outbox q WHERE q.partner_id = $1) THEN
+		RAISE EXCEPTION 'partner % has outages whose compensation is not yet on every partition', $1
+			USING ERRCODE = 'GB004', HINT = 'The proxy pushes them before a withdrawal and at every tick; try again then.';
+	END IF;
+	IF EXISTS (SELECT FROM @extschema@.withdrawal_pending k WHERE k.partner_id = $1) THEN
+		RAISE EXCEPTION 'partner % has a withdrawal in progress', $1
+			USING ERRCODE = 'GB004', HINT = 'It is committed or refused by the next tick through the proxy; try again then.';
+	END IF;
+	withdrawal := pg_catalog.nextval('@extschema@.id_seq');
+	INSERT INTO @extschema@.withdrawal_pending (withdrawal_id, partner_id, month, amount, at, request_id)
+	VALUES (withdrawal, $1, wd_month, $2, t, $4);
+	done := false;
+END
+$$;
+COMMENT ON FUNCTION @extschema@.begin_withdrawal(bigint, @extschema@.amount, timestamptz, text) IS 'Step 1 of a withdrawal through the proxy, at the partner''s home: month checked (GB002), the partner''s money locked by a pending row (GB004 while another is in progress); returns its id and time, or the committed withdrawal of the same request id (done) (R-PRT-4, issue 18)';
+
+CREATE OR REPLACE FUNCTION @extschema@.outage_changes()
+	RETURNS TABLE (outage_id bigint, "row" jsonb)
+	LANGUAGE sql STABLE SECURITY DEFINER PARALLEL SAFE
+	SET search_path = pg_catalog, @extschema@, pg_temp
+	AS $$
+	SELECT q.outage_id, pg_catalog.to_jsonb(o) FROM @extschema@.outage_outbox q JOIN @extschema@.outage o USING (outage_id)
+	ORDER BY q.outage_id
+$$;
+COMMENT ON FUNCTION @extschema@.outage_changes() IS 'The outages homed here whose compensation is not yet on every partition (issue 18)';
+
+CREATE OR REPLACE FUNCTION @extschema@.apply_outage(changes jsonb)
+	RETURNS integer
+	LANGUAGE plpgsql VOLATILE SECURITY DEFINER CALLED ON NULL INPUT PARALLEL UNSAFE
+	SET search_path = pg_catalog, @extschema@, pg_temp
+	AS $$
+DECLARE
+	me integer := coalesce((SELECT k.partition FROM @extschema@.partition_identity k), 0);
+	o @extschema@.outage;
+	customers bigint[];
+	affected bigint[];
+	inst bigint;
+	n integer := 0;
+BEGIN
+	IF changes IS NULL OR pg_catalog.jsonb_typeof(changes) <> 'array' THEN
+		RAISE EXCEPTION 'outages are a JSON array of {outage_id, row}' USING ERRCODE = 'invalid_parameter_value';
+	END IF;
+	FOR o IN SELECT r.* FROM pg_catalog.jsonb_array_elements(changes) e,
+				 LATERAL pg_catalog.jsonb_populate_record(NULL::@extschema@.outage, e -> 'row') r
+			 WHERE @extschema@.partition_of(r.outage_id) <> me AND r.kind = 'outage' ORDER BY r.outage_id LOOP
+		INSERT INTO @extschema@.outage SELECT (o).* ON CONFLICT DO NOTHING;
+		CONTINUE WHEN NOT FOUND;		/* applied before, with its compensation */
+		/* as report_outage: the affected customers' wallets in order, their instances, settled up to the report */
+		customers := ARRAY(SELECT DISTINCT i.customer_id FROM @extschema@.instance i
+						   WHERE i.machine_id = o.machine_id AND i.created_at < o.ended
+							 AND (i.state <> 'released' OR i.last_event_at > o.started)
+						   ORDER BY 1);
+		PERFORM @extschema@.lock_wallets(customers);
+		affected := ARRAY(SELECT i.instance_id FROM @extschema@.instance i
+						  WHERE i.machine_id = o.machine_id AND i.customer_id = ANY (customers) AND i.created_at < o.ended
+							AND (i.state <> 'released' OR i.last_event_at > o.started)
+						  ORDER BY i.instance_id FOR UPDATE);
+		FOREACH inst IN ARRAY affected LOOP
+			PERFORM @extschema@.settle_instance_until(inst, o.reported_at);
+			IF EXISTS (SELECT FROM @extschema@.instance k
+					   WHERE k.instance_id = inst AND k.state = 'running' AND k.hold_id IS NOT NULL AND k.billed_until < o.reported_at) THEN
+				PERFORM @extschema@.settle_instance(inst, o.reported_at, 'interim');
+			END IF;
+		END LOOP;
+		n := n + @extschema@.compensate(o.outage_id, o.machine_id, pg_catalog.tstzrange(o.started, o.ended), affected, '{}', o.reported_at);
+	END LOOP;
+	RETURN n;
+END
+$$;
+COMMENT ON FUNCTION @extschema@.apply_outage(jsonb) IS 'Record outages reported at their machines'' homes and compensate this partition''s customers for them, once; returns the instances compensated (R-PRT-8, issue 18)';
+
+CREATE OR REPLACE FUNCTION @extschema@.outage_pushed(outages bigint[])
+	RETURNS integer
+	LANGUAGE plpgsql VOLATILE SECURITY DEFINER CALLED ON NULL INPUT PARALLEL UNSAFE
+	SET search_path = pg_catalog, @extschema@, pg_temp
+	AS $$
+DECLARE
+	n integer;
+BEGIN
+	DELETE FROM @extschema@.outage_outbox q WHERE q.outage_id = ANY (outages);
+	GET DIAGNOSTICS n = ROW_COUNT;
+	RETURN n;
+END
+$$;
+COMMENT ON FUNCTION @extschema@.outage_pushed(bigint[]) IS 'Forget the outages whose compensation is on every partition; returns how many (issue 18)';
+
+REVOKE EXECUTE ON FUNCTION @extschema@.outage_changes(), @extschema@.apply_outage(jsonb), @extschema@.outage_pushed(bigint[]) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION @extschema@.outage_changes(), @extschema@.apply_outage(jsonb), @extschema@.outage_pushed(bigint[])
+TO gpubill_app, gpubill_admin;

@@ -65,7 +65,7 @@ CREATE FUNCTION @extschema@.tick_sweep() RETURNS void
 DECLARE
 	step text;
 BEGIN
-	FOREACH step IN ARRAY ARRAY['sync_catalog()', 'drain_gpu_releases()', 'resolve_unconfirmed_claims()', 'redrive_withdrawals()'] LOOP
+	FOREACH step IN ARRAY ARRAY['sync_catalog()', 'sync_outages()', 'drain_gpu_releases()', 'resolve_unconfirmed_claims()', 'redrive_withdrawals()'] LOOP
 		BEGIN
 			EXECUTE 'SELECT @extschema@.' || step;
 		EXCEPTION WHEN OTHERS THEN
@@ -102,6 +102,7 @@ BEGIN
 		FROM (SELECT pg_catalog.min(y.digest) AS digest FROM @extschema@.settings_digests() y(digest)) x
 		WHERE p.settings_digest IS DISTINCT FROM x.digest;
 		PERFORM @extschema@.sync_catalog();
+		PERFORM @extschema@.sync_outages();		/* an outage compensated before the later hours are settled */
 		FOR one IN SELECT * FROM @extschema@.tick_everywhere($1) LOOP
 			total := @extschema@.add_summaries(total, one);
 		END LOOP;
@@ -125,6 +126,11 @@ BEGIN
 			RAISE EXCEPTION 'the partitions'' settings differ (those in reach from each other or from the ones last agreed): no tick'
 				USING ERRCODE = 'GB004', HINT = 'Set the settings again through the proxy (set_setting sets them on every partition).';
 		END IF;
+		BEGIN
+			PERFORM @extschema@.sync_outages();
+		EXCEPTION WHEN OTHERS THEN
+			NULL;		/* a partition out of reach: its renters' compensation waits, the outage stays queued */
+		END;
 		FOR k IN SELECT p.partition FROM @extschema@.proxy_partition p WHERE NOT skipped ? p.partition::text ORDER BY 1 LOOP
 			BEGIN
 				total := @extschema@.add_summaries(total, @extschema@.tick_on(k, $1));

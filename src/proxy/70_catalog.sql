@@ -67,6 +67,7 @@ CREATE FUNCTION @extschema@.push_catalog(part integer)
 	AS $$
 BEGIN
 	PERFORM @extschema@.sync_catalog(part);
+	PERFORM @extschema@.sync_outages(part);		/* an outage's compensation on every partition (75_outages.sql) */
 EXCEPTION WHEN OTHERS THEN
 	RAISE WARNING 'the partners and machines changed on partition % are not yet on every partition: %', part, SQLERRM
 		USING HINT = 'The next tick through the proxy pushes them (or call sync_catalog()).';

@@ -87,6 +87,9 @@ DECLARE
 	b record;
 	f record;
 BEGIN
+	IF partner IS NOT NULL THEN
+		PERFORM @extschema@.push_catalog(@extschema@.partition_of(partner));	/* its outages compensated everywhere first */
+	END IF;
 	SELECT * INTO b FROM @extschema@.begin_withdrawal(partner, amt, at, request_id);
 	IF b.done THEN
 		RETURN b.withdrawal;

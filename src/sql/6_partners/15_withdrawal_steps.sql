@@ -7,7 +7,8 @@
  * (partner_part), floored at zero once, on the proxy.  A withdrawal is a
  * saga of keyed, idempotent steps:
  *   1. begin_withdrawal at the partner's home: the partner locked, the
- *      month checked (GB002), a pending row — one per partner: the
+ *      month checked (GB002), none of its outages still to compensate on
+ *      other partitions (GB004), a pending row — one per partner: the
  *      partner's money lock, so two withdrawals never count the same
  *      income — and the id the withdrawal will have;
  *   2. the proxy sums the parts of every partition as of the withdrawal's
@@ -100,6 +101,10 @@ BEGIN
 	IF EXISTS (SELECT FROM @extschema@.withdrawal w WHERE w.partner_id = $1 AND w.month = wd_month) THEN
 		RAISE EXCEPTION 'partner % has already withdrawn in %', $1, pg_catalog.to_char(wd_month, 'YYYY-MM')
 			USING ERRCODE = 'GB002', HINT = 'One withdrawal per calendar month (billing time zone).';
+	END IF;
+	IF EXISTS (SELECT FROM @extschema@.outage_outbox q WHERE q.partner_id = $1) THEN
+		RAISE EXCEPTION 'partner % has outages whose compensation is not yet on every partition', $1
+			USING ERRCODE = 'GB004', HINT = 'The proxy pushes them before a withdrawal and at every tick; try again then.';
 	END IF;
 	IF EXISTS (SELECT FROM @extschema@.withdrawal_pending k WHERE k.partner_id = $1) THEN
 		RAISE EXCEPTION 'partner % has a withdrawal in progress', $1

@@ -17,7 +17,7 @@
  * Map (scripts/file-map.pl):
  * API: report_outage.
  * Internals: compensate, revoke_partner.
- * Tables: outage, outage_compensation.
+ * Tables: outage, outage_compensation, outage_outbox.
  * Uses: 1_types, 2_base, 3_ledger, 4_parties, 5_customers.
  */
 
@@ -36,6 +36,14 @@ CREATE INDEX outage_partner_idx ON @extschema@.outage (partner_id, started);
 COMMENT ON TABLE @extschema@.outage IS 'An outage of a machine: unnotified (compensated, counted), maintenance notified in advance, or a forced offline; append-only';
 SELECT pg_catalog.pg_extension_config_dump('@extschema@.outage', '');
 SELECT @extschema@.make_append_only('@extschema@.outage');
+
+CREATE TABLE @extschema@.outage_outbox (
+	outage_id	bigint PRIMARY KEY,
+	partner_id	bigint NOT NULL
+);
+CREATE INDEX outage_outbox_partner_idx ON @extschema@.outage_outbox (partner_id);
+COMMENT ON TABLE @extschema@.outage_outbox IS 'Unnotified outages of machines homed here whose compensation the proxy has yet to push to the other partitions (issue 18)';
+SELECT pg_catalog.pg_extension_config_dump('@extschema@.outage_outbox', '');
 
 CREATE TABLE @extschema@.outage_compensation (
 	outage_id	bigint NOT NULL,
@@ -201,6 +209,10 @@ BEGIN
 		END IF;
 	END LOOP;
 	PERFORM @extschema@.compensate(id, machine, win, affected, '{}', t);
+	IF (SELECT k.partitions FROM @extschema@.partition_identity k) > 1 THEN
+		/* behind a proxy: the machine's renters on the other partitions too (35_outage_steps.sql) */
+		INSERT INTO @extschema@.outage_outbox (outage_id, partner_id) VALUES (id, m.partner_id);
+	END IF;
 
 	/* R-PRT-8: more than max_unnotified_outages_per_month in a calendar month revoke the qualification */
 	month := @extschema@.billing_period('month', report_outage.started, tz);

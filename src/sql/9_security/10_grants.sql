@@ -135,3 +135,6 @@ GRANT EXECUTE ON FUNCTION @extschema@.closed_until(), @extschema@.journal_balanc
 -- the partner statement's parts, summed by the proxy (issue 18)
 GRANT EXECUTE ON FUNCTION @extschema@.partner_statement_parts() TO gpubill_reader, gpubill_app, gpubill_admin;
 GRANT SELECT ON @extschema@.partner_statement_running TO gpubill_reader;
+-- an outage's compensation pushed to every partition by the proxy, as its caller (issue 18)
+GRANT EXECUTE ON FUNCTION @extschema@.outage_changes(), @extschema@.apply_outage(jsonb), @extschema@.outage_pushed(bigint[])
+TO gpubill_app, gpubill_admin;
