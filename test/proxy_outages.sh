@@ -12,7 +12,10 @@
 #    rest once, and the withdrawal then counts the compensation: the same
 #    result as one database;
 #  - a fourth unnotified outage in a month revokes the partner at its home,
-#    and every partition's copy follows (partner revoked, machines delisted).
+#    and every partition's copy follows (partner revoked, machines delisted);
+#  - take_offline through the proxy counts the renters on every partition
+#    (GB004 as one database); forced, they stop and are compensated on every
+#    partition, as one database, and the GPU claims are released.
 # Needs a running cluster (PGHOST/PGPORT/PGUSER) with postgresql-15-plproxy.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -85,9 +88,29 @@ ok "$(q $px -c "SELECT gpubill.request_withdrawal($owner, '$wd', '2026-11-02 10:
 # R-PRT-8: the fourth unnotified outage of the month revokes the partner at its home; the copies follow
 for d in 3 4; do
 	q $px -c "SELECT gpubill.report_outage($machine, '2026-10-0$d 11:00+08', '2026-10-0$d 11:10+08', false, '2026-10-0$d 12:00+08')" >/dev/null
+	q $one -c "SELECT gpubill.report_outage($machine1, '2026-10-0$d 11:00+08', '2026-10-0$d 11:10+08', false, '2026-10-0$d 12:00+08')" >/dev/null
 done
 ok "$(for k in 0 1 2 3; do q $P$k -c "SELECT qualification || '/' || (SELECT state FROM gpubill.machine WHERE machine_id = $machine) FROM gpubill.partner WHERE partner_id = $owner"; done | paste -sd' ')" \
 	"revoked/delisted revoked/delisted revoked/delisted revoked/delisted" "the fourth outage in a month revokes the partner; every partition's copy is revoked and its machine delisted"
+# a machine taken offline: refused while anyone runs on it, on any partition; forced, every partition's renters stop
+both "SET search_path = gpubill, public;
+CREATE TEMP TABLE m2 AS SELECT list_machine(open_partner('po-other', 'CNY', '2026-09-01'), 16, '2.00 CNY', '2027-12-31', at => '2026-10-01') AS id;
+SELECT count(recharge(open_customer('po-c' || i, 'CNY', '2026-09-01'), '500 CNY', 'alipay', 'po-top' || i, '2026-10-05 09:00+08')) FROM generate_series(1, 12) i;
+SELECT count(create_instance(open_customer('po-c' || i, 'CNY', '2026-09-01'), (SELECT id FROM m2), 1, at => '2026-10-05 10:00+08')) FROM generate_series(1, 12) i;
+SELECT tick('2026-10-05 12:00+08');"
+other_owner=$(q $px -c "SELECT gpubill.open_partner('po-other', 'CNY', '2026-09-01')")
+m2=$(q $P$(q $px -c "SELECT gpubill.partition_of($other_owner)") -c "SELECT min(machine_id) FROM gpubill.machine WHERE partner_id = $other_owner")
+m2one=$(q $one -c "SELECT min(machine_id) FROM gpubill.machine WHERE partner_id = (SELECT partner_id FROM gpubill.partner WHERE external_ref = 'po-other')")
+err1=$(q $one -c "SELECT gpubill.take_offline($m2one, false, '2026-10-05 12:30+08')" 2>&1 | grep -o 'has [0-9]* running instances' || true)
+ok "$(q $px -c "SELECT gpubill.take_offline($m2, false, '2026-10-05 12:30+08')" 2>&1 | grep -o 'has [0-9]* running instances' || true)" "$err1" \
+	"take_offline through the proxy counts the renters on every partition, as one database ($err1, GB004)"
+q $one -c "SELECT gpubill.take_offline($m2one, true, '2026-10-05 12:30+08')" >/dev/null
+q $px -c "SELECT gpubill.take_offline($m2, true, '2026-10-05 12:30+08')" >/dev/null
+ok "$(for k in 0 1 2 3; do q $P$k -c "SELECT count(*) FILTER (WHERE state = 'running') || '/' || (SELECT state FROM gpubill.machine WHERE machine_id = $m2) FROM gpubill.instance WHERE machine_id = $m2"; done | paste -sd' ')" \
+	"0/offline 0/offline 0/offline 0/offline" "forced, the instances stop on every partition and every copy of the machine is offline"
+ok "$(q $px -c "$journal")" "$(q $one -c "$journal")" "their settlement and compensation equal one database's (the journal, ids aside)"
+ok "$(q $px -c "SELECT coalesce(sum(gpus), 0) FROM gpubill.claimed_gpus_everywhere() WHERE machine_id = $m2") $(q $px -c "SELECT gpubill.drain_gpu_releases()")" "0 0" \
+	"and the machine's GPU claims are released at once"
 ok "$(q $px -c "SELECT count(*) FILTER (WHERE NOT ok) FROM gpubill.verify()")" "0" "verify() through the proxy is all ok"
 
 for d in proxy p0 p1 p2 p3 one; do psql -qX -d postgres -c "DROP DATABASE gpubill_po_$d WITH (FORCE)" >/dev/null; done

@@ -494,7 +494,7 @@ CREATE TRIGGER instance_run_claim_change AFTER UPDATE ON @extschema@.instance
 	EXECUTE FUNCTION @extschema@.run_claim_trigger();
 
 CREATE OR REPLACE FUNCTION @extschema@.claim_gpus(machine bigint, gpus integer, claim_key text, customer bigint,
-										except_instance bigint DEFAULT NULL)
+										except_instance bigint DEFAULT NULL, states text[] DEFAULT NULL)
 	RETURNS void
 	LANGUAGE plpgsql VOLATILE SECURITY DEFINER CALLED ON NULL INPUT PARALLEL UNSAFE
 	SET search_path = pg_catalog, @extschema@, pg_temp
@@ -514,6 +514,10 @@ BEGIN
 	IF NOT FOUND OR @extschema@.partition_of($1) <> coalesce((SELECT p.partition FROM @extschema@.partition_identity p), 0) THEN
 		RAISE EXCEPTION 'machine % is not homed on this partition', $1 USING ERRCODE = 'no_data_found';
 	END IF;
+	IF m.state <> ALL ($6) THEN		/* the home's state rules, whatever a copy still says */
+		RAISE EXCEPTION 'machine % is %', $1, m.state USING ERRCODE = 'GB004',
+			HINT = 'New rentals need a listed machine; a delisted one still lets stopped instances start.';
+	END IF;
 	SELECT coalesce(pg_catalog.sum(c.gpus), 0) INTO used FROM @extschema@.gpu_claim c
 	WHERE c.machine_id = $1 AND ($5 IS NULL OR c.instance_id IS DISTINCT FROM $5);	/* unconfirmed claims count */
 	IF used + $2 > m.gpus THEN
@@ -523,7 +527,8 @@ BEGIN
 	INSERT INTO @extschema@.gpu_claim (claim_key, machine_id, customer_id, gpus) VALUES ($3, $1, $4, $2);
 END
 $$;
-COMMENT ON FUNCTION @extschema@.claim_gpus(bigint, integer, text, bigint, bigint) IS 'At a machine''s home: claim GPUs for a rental under a key (GB002 unless free; the claims of except_instance, resized, not counted); idempotent on the key (R-PRT-1, issue 17)';
+COMMENT ON FUNCTION @extschema@.claim_gpus(bigint, integer, text, bigint, bigint, text[]) IS 'At a machine''s home: claim GPUs for a rental under a key (GB002 unless free; the claims of except_instance, resized, not counted; GB004 unless the machine is in one of states, when given); idempotent on the key (R-PRT-1, issue 17)';
+
 
 CREATE OR REPLACE FUNCTION @extschema@.confirm_gpu_claim(claim_key text, instance bigint, machine bigint, customer bigint, gpus integer,
 											   reinstate boolean DEFAULT false)
@@ -690,14 +695,14 @@ CREATE OR REPLACE FUNCTION @extschema@.runs_of_claims(claim_keys text[])
 	AS $$ SELECT r.claim_key, r.instance_id, r.ended FROM @extschema@.run_claim r WHERE r.claim_key = ANY (claim_keys) ORDER BY 1 $$;
 COMMENT ON FUNCTION @extschema@.runs_of_claims(text[]) IS 'Which of these claim keys started a run here, and whether it ended: how the proxy resolves an unconfirmed claim (issue 17)';
 
-REVOKE EXECUTE ON FUNCTION @extschema@.run_claim_trigger(), @extschema@.claim_gpus(bigint, integer, text, bigint, bigint),
+REVOKE EXECUTE ON FUNCTION @extschema@.run_claim_trigger(), @extschema@.claim_gpus(bigint, integer, text, bigint, bigint, text[]),
 	@extschema@.confirm_gpu_claim(text, bigint, bigint, bigint, integer, boolean), @extschema@.release_gpu_claims(text[]),
 	@extschema@.unconfirmed_claims(interval), @extschema@.claimed_gpus(), @extschema@.running_gpus(), @extschema@.with_claim_key(text),
 	@extschema@.create_instance_claimed(text, bigint, bigint, integer, text, boolean, timestamptz, text),
 	@extschema@.start_instance_claimed(text, bigint, timestamptz), @extschema@.resize_instance_claimed(text, bigint, integer, timestamptz),
 	@extschema@.instance_machine(bigint), @extschema@.known_request(text, text), @extschema@.ended_runs(),
 	@extschema@.runs_drained(text[]), @extschema@.runs_of_claims(text[]) FROM PUBLIC;
-GRANT EXECUTE ON FUNCTION @extschema@.claim_gpus(bigint, integer, text, bigint, bigint),
+GRANT EXECUTE ON FUNCTION @extschema@.claim_gpus(bigint, integer, text, bigint, bigint, text[]),
 	@extschema@.confirm_gpu_claim(text, bigint, bigint, bigint, integer, boolean), @extschema@.release_gpu_claims(text[]),
 	@extschema@.unconfirmed_claims(interval), @extschema@.create_instance_claimed(text, bigint, bigint, integer, text, boolean, timestamptz, text),
 	@extschema@.start_instance_claimed(text, bigint, timestamptz), @extschema@.resize_instance_claimed(text, bigint, integer, timestamptz),
@@ -1139,3 +1144,164 @@ COMMENT ON FUNCTION @extschema@.outage_pushed(bigint[]) IS 'Forget the outages w
 REVOKE EXECUTE ON FUNCTION @extschema@.outage_changes(), @extschema@.apply_outage(jsonb), @extschema@.outage_pushed(bigint[]) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION @extschema@.outage_changes(), @extschema@.apply_outage(jsonb), @extschema@.outage_pushed(bigint[])
 TO gpubill_app, gpubill_admin;
+
+-- a machine taken offline by force, on every partition behind a proxy (issue 18)
+CREATE OR REPLACE FUNCTION @extschema@.renters_elsewhere(machine bigint) RETURNS bigint
+	LANGUAGE sql STABLE CALLED ON NULL INPUT PARALLEL SAFE
+	AS $$
+	SELECT pg_catalog.count(*) FROM @extschema@.gpu_claim c
+	WHERE c.machine_id = machine
+	  AND @extschema@.partition_of(c.customer_id) <> coalesce((SELECT k.partition FROM @extschema@.partition_identity k), 0)
+$$;
+COMMENT ON FUNCTION @extschema@.renters_elsewhere(bigint) IS 'The GPU claims on a machine homed here of customers on other partitions: runs there (issue 18)';
+
+CREATE OR REPLACE FUNCTION @extschema@.force_offline(machine bigint, t timestamptz, defaulted boolean) RETURNS integer
+	LANGUAGE plpgsql VOLATILE CALLED ON NULL INPUT PARALLEL UNSAFE
+	AS $$
+DECLARE
+	customers bigint[];
+	running bigint[];
+	lost bigint[] := '{}';
+	i @extschema@.instance;
+	inst bigint;
+	outage bigint;
+BEGIN
+	customers := @extschema@.lock_machines(ARRAY[machine]);	/* wallets before the machine */
+	running := ARRAY(SELECT k.instance_id FROM @extschema@.instance k
+					 WHERE k.machine_id = machine AND k.state = 'running' ORDER BY k.instance_id FOR UPDATE);
+	IF defaulted THEN
+		t := GREATEST(t, (SELECT pg_catalog.max(k.last_event_at) FROM @extschema@.instance k WHERE k.instance_id = ANY (running)));
+	END IF;
+	IF pg_catalog.cardinality(running) > 0 OR @extschema@.renters_elsewhere(machine) > 0 THEN
+		INSERT INTO @extschema@.outage (machine_id, partner_id, kind, started, ended, reported_at)
+		SELECT machine, k.partner_id, 'forced_offline', t, 'infinity', t FROM @extschema@.machine k WHERE k.machine_id = machine
+		RETURNING outage_id INTO outage;
+	END IF;
+	FOREACH inst IN ARRAY running LOOP
+		SELECT * INTO i FROM @extschema@.instance k WHERE k.instance_id = inst;
+		PERFORM @extschema@.call_time(t, i.last_event_at, 'instance ' || inst);
+		PERFORM @extschema@.halt_instance(inst, t, 'machine_offline');
+		/* a PAYG run that was still running at t loses the hour(s) held for it */
+		IF i.hold_id IS NOT NULL
+		   AND (SELECT k.stop_reason FROM @extschema@.instance k WHERE k.instance_id = inst) = 'machine_offline' THEN
+			lost := lost || inst;
+		END IF;
+	END LOOP;
+	IF outage IS NOT NULL THEN
+		PERFORM @extschema@.compensate(outage, machine, pg_catalog.tstzrange(t, 'infinity'), running, lost, t);
+		IF (SELECT k.partitions FROM @extschema@.partition_identity k) > 1 THEN
+			/* behind a proxy: the instances on the other partitions stop too (35_outage_steps.sql) */
+			INSERT INTO @extschema@.outage_outbox (outage_id, partner_id)
+			SELECT outage, k.partner_id FROM @extschema@.machine k WHERE k.machine_id = machine;
+		END IF;
+	END IF;
+	UPDATE @extschema@.machine k SET state = 'offline', last_event_at = GREATEST(k.last_event_at, t)
+	WHERE k.machine_id = machine;
+	RETURN pg_catalog.cardinality(running);
+END
+$$;
+COMMENT ON FUNCTION @extschema@.force_offline(bigint, timestamptz, boolean) IS 'Take a machine offline: its running instances settled, stopped (machine_offline) and their customers compensated (R-PRT-6, R-PRT-8)';
+
+CREATE OR REPLACE FUNCTION @extschema@.take_offline(machine bigint, force boolean DEFAULT false, at timestamptz DEFAULT NULL)
+	RETURNS void
+	LANGUAGE plpgsql VOLATILE SECURITY DEFINER CALLED ON NULL INPUT PARALLEL UNSAFE
+	SET search_path = pg_catalog, @extschema@, pg_temp
+	AS $$
+DECLARE
+	m @extschema@.machine;
+	t timestamptz;
+	n integer;
+BEGIN
+	m := @extschema@.find_machine(machine, false);
+	IF force IS NULL THEN
+		RAISE EXCEPTION 'force must not be null' USING ERRCODE = 'invalid_parameter_value';
+	END IF;
+	PERFORM @extschema@.lock_partner(m.partner_id);
+	IF NOT force THEN
+		m := @extschema@.find_machine(machine, true);
+	END IF;
+	t := @extschema@.call_time(at, m.last_event_at, 'machine ' || machine);
+	IF m.state NOT IN ('listed', 'delisted') THEN
+		RAISE EXCEPTION 'machine % is %', machine, m.state USING ERRCODE = 'GB004';
+	END IF;
+	IF NOT force THEN
+		SELECT pg_catalog.count(*) + @extschema@.renters_elsewhere(machine) INTO n
+		FROM @extschema@.instance k WHERE k.machine_id = machine AND k.state = 'running';
+		IF n > 0 THEN
+			RAISE EXCEPTION 'machine % has % running instances', machine, n USING ERRCODE = 'GB004',
+				HINT = 'Wait until they stop, or take it offline with force => true: they stop and their customers are compensated.';
+		END IF;
+		UPDATE @extschema@.machine k SET state = 'offline', last_event_at = t WHERE k.machine_id = machine;
+	ELSE
+		PERFORM @extschema@.force_offline(machine, t, at IS NULL);
+	END IF;
+END
+$$;
+COMMENT ON FUNCTION @extschema@.take_offline(bigint, boolean, timestamptz) IS 'Take a machine offline: refused while an instance runs on it (GB004) unless forced; forced, they stop and their customers are compensated (R-PRT-6, R-PRT-8)';
+
+CREATE OR REPLACE FUNCTION @extschema@.apply_outage(changes jsonb)
+	RETURNS integer
+	LANGUAGE plpgsql VOLATILE SECURITY DEFINER CALLED ON NULL INPUT PARALLEL UNSAFE
+	SET search_path = pg_catalog, @extschema@, pg_temp
+	AS $$
+DECLARE
+	me integer := coalesce((SELECT k.partition FROM @extschema@.partition_identity k), 0);
+	o @extschema@.outage;
+	customers bigint[];
+	affected bigint[];
+	inst bigint;
+	iv @extschema@.instance;
+	lost bigint[];
+	n integer := 0;
+BEGIN
+	IF changes IS NULL OR pg_catalog.jsonb_typeof(changes) <> 'array' THEN
+		RAISE EXCEPTION 'outages are a JSON array of {outage_id, row}' USING ERRCODE = 'invalid_parameter_value';
+	END IF;
+	FOR o IN SELECT r.* FROM pg_catalog.jsonb_array_elements(changes) e,
+				 LATERAL pg_catalog.jsonb_populate_record(NULL::@extschema@.outage, e -> 'row') r
+			 WHERE @extschema@.partition_of(r.outage_id) <> me AND r.kind IN ('outage', 'forced_offline') ORDER BY r.outage_id LOOP
+		INSERT INTO @extschema@.outage SELECT (o).* ON CONFLICT DO NOTHING;
+		CONTINUE WHEN NOT FOUND;		/* applied before, with its compensation */
+		IF o.kind = 'forced_offline' THEN
+			/* as force_offline: this partition's running instances on the machine stop (at the instant, or at their
+			   last event if they were settled past it) and their customers are compensated for what they lose */
+			PERFORM @extschema@.lock_machines(ARRAY[o.machine_id]);
+			affected := ARRAY(SELECT k.instance_id FROM @extschema@.instance k
+							  WHERE k.machine_id = o.machine_id AND k.state = 'running' ORDER BY k.instance_id FOR UPDATE);
+			lost := '{}';
+			FOREACH inst IN ARRAY affected LOOP
+				SELECT * INTO iv FROM @extschema@.instance k WHERE k.instance_id = inst;
+				PERFORM @extschema@.halt_instance(inst, GREATEST(o.started, iv.last_event_at), 'machine_offline');
+				IF iv.hold_id IS NOT NULL
+				   AND (SELECT k.stop_reason FROM @extschema@.instance k WHERE k.instance_id = inst) = 'machine_offline' THEN
+					lost := lost || inst;
+				END IF;
+			END LOOP;
+			n := n + @extschema@.compensate(o.outage_id, o.machine_id, pg_catalog.tstzrange(o.started, 'infinity'), affected, lost,
+											o.started);
+			CONTINUE;
+		END IF;
+		/* as report_outage: the affected customers' wallets in order, their instances, settled up to the report */
+		customers := ARRAY(SELECT DISTINCT i.customer_id FROM @extschema@.instance i
+						   WHERE i.machine_id = o.machine_id AND i.created_at < o.ended
+							 AND (i.state <> 'released' OR i.last_event_at > o.started)
+						   ORDER BY 1);
+		PERFORM @extschema@.lock_wallets(customers);
+		affected := ARRAY(SELECT i.instance_id FROM @extschema@.instance i
+						  WHERE i.machine_id = o.machine_id AND i.customer_id = ANY (customers) AND i.created_at < o.ended
+							AND (i.state <> 'released' OR i.last_event_at > o.started)
+						  ORDER BY i.instance_id FOR UPDATE);
+		FOREACH inst IN ARRAY affected LOOP
+			PERFORM @extschema@.settle_instance_until(inst, o.reported_at);
+			IF EXISTS (SELECT FROM @extschema@.instance k
+					   WHERE k.instance_id = inst AND k.state = 'running' AND k.hold_id IS NOT NULL AND k.billed_until < o.reported_at) THEN
+				PERFORM @extschema@.settle_instance(inst, o.reported_at, 'interim');
+			END IF;
+		END LOOP;
+		n := n + @extschema@.compensate(o.outage_id, o.machine_id, pg_catalog.tstzrange(o.started, o.ended), affected, '{}', o.reported_at);
+	END LOOP;
+	RETURN n;
+END
+$$;
+COMMENT ON FUNCTION @extschema@.apply_outage(jsonb) IS 'Record outages reported at their machines'' homes and compensate this partition''s customers for them, once; returns the instances compensated (R-PRT-8, issue 18)';
+

@@ -491,28 +491,6 @@ COMMENT ON FUNCTION @extschema@.stop_instance(instance bigint, at timestamp with
 REVOKE EXECUTE ON FUNCTION @extschema@.stop_instance(instance bigint, at timestamp with time zone) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION @extschema@.stop_instance(instance bigint, at timestamp with time zone) TO gpubill_app;
 
-CREATE FUNCTION @extschema@.take_offline_at_home(machine bigint, force boolean DEFAULT false, at timestamp with time zone DEFAULT NULL::timestamp with time zone)
-	RETURNS void
-	LANGUAGE plproxy VOLATILE
-	AS $$ CLUSTER 'gpubill_partitions'; RUN ON @extschema@.partition_of(machine); SELECT gpubill.take_offline($1, $2, $3); $$;
-COMMENT ON FUNCTION @extschema@.take_offline_at_home(machine bigint, force boolean, at timestamp with time zone) IS '@extschema@.take_offline routed to the partition of machine';
-REVOKE EXECUTE ON FUNCTION @extschema@.take_offline_at_home(machine bigint, force boolean, at timestamp with time zone) FROM PUBLIC;
-GRANT EXECUTE ON FUNCTION @extschema@.take_offline_at_home(machine bigint, force boolean, at timestamp with time zone) TO gpubill_app;
-
-CREATE FUNCTION @extschema@.take_offline(machine bigint, force boolean DEFAULT false, at timestamp with time zone DEFAULT NULL::timestamp with time zone)
-	RETURNS void
-	LANGUAGE plpgsql VOLATILE CALLED ON NULL INPUT PARALLEL UNSAFE
-	SET search_path = pg_catalog, @extschema@, pg_temp
-	AS $$
-BEGIN
-	PERFORM @extschema@.take_offline_at_home($1, $2, $3);
-	PERFORM @extschema@.push_catalog(@extschema@.partition_of($1));
-END
-$$;
-COMMENT ON FUNCTION @extschema@.take_offline(machine bigint, force boolean, at timestamp with time zone) IS '@extschema@.take_offline through the proxy: at the partition of machine, then the partners and machines it changed pushed to every partition (issue 17)';
-REVOKE EXECUTE ON FUNCTION @extschema@.take_offline(machine bigint, force boolean, at timestamp with time zone) FROM PUBLIC;
-GRANT EXECUTE ON FUNCTION @extschema@.take_offline(machine bigint, force boolean, at timestamp with time zone) TO gpubill_app;
-
 CREATE FUNCTION @extschema@.terminate_contract(contract bigint, reason text, at timestamp with time zone DEFAULT NULL::timestamp with time zone)
 	RETURNS void
 	LANGUAGE plproxy VOLATILE

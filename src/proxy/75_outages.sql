@@ -55,3 +55,46 @@ REVOKE EXECUTE ON FUNCTION @extschema@.outage_changes_on(integer), @extschema@.a
 	@extschema@.outage_pushed_on(integer, bigint[]), @extschema@.sync_outages(integer) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION @extschema@.outage_changes_on(integer), @extschema@.apply_outage_everywhere(jsonb),
 	@extschema@.outage_pushed_on(integer, bigint[]), @extschema@.sync_outages(integer) TO gpubill_app, gpubill_admin;
+
+/*
+ * take_offline through the proxy: the runs ended everywhere drained first
+ * (so a renter that has stopped does not count), then the act at the
+ * machine's home — refused (GB004) while anyone runs on the machine, on any
+ * partition (its GPU claims), unless forced — then the forced outage pushed:
+ * the instances on every partition stop and are compensated.
+ */
+CREATE FUNCTION @extschema@.take_offline_at_home(machine bigint, force boolean DEFAULT false,
+												 at timestamp with time zone DEFAULT NULL::timestamp with time zone)
+	RETURNS void
+	LANGUAGE plproxy VOLATILE
+	AS $$ CLUSTER 'gpubill_partitions'; RUN ON @extschema@.partition_of(machine); SELECT gpubill.take_offline($1, $2, $3); $$;
+COMMENT ON FUNCTION @extschema@.take_offline_at_home(bigint, boolean, timestamp with time zone) IS 'gpubill.take_offline at the machine''s home';
+
+CREATE FUNCTION @extschema@.take_offline(machine bigint, force boolean DEFAULT false,
+										 at timestamp with time zone DEFAULT NULL::timestamp with time zone)
+	RETURNS void
+	LANGUAGE plpgsql VOLATILE CALLED ON NULL INPUT PARALLEL UNSAFE
+	SET search_path = pg_catalog, @extschema@, pg_temp
+	AS $$
+BEGIN
+	BEGIN
+		PERFORM @extschema@.drain_gpu_releases();
+	EXCEPTION WHEN OTHERS THEN
+		NULL;		/* a partition out of reach: its ended runs still count */
+	END;
+	PERFORM @extschema@.take_offline_at_home($1, $2, $3);
+	IF $1 IS NOT NULL THEN
+		PERFORM @extschema@.push_catalog(@extschema@.partition_of($1));
+	END IF;
+	BEGIN
+		PERFORM @extschema@.drain_gpu_releases();		/* the GPUs of the runs it stopped */
+	EXCEPTION WHEN OTHERS THEN
+		NULL;		/* the next tick drains them */
+	END;
+END
+$$;
+COMMENT ON FUNCTION @extschema@.take_offline(bigint, boolean, timestamp with time zone) IS 'gpubill.take_offline through the proxy: refused while anyone runs on the machine on any partition unless forced; forced, the instances on every partition stop and are compensated (R-PRT-6, R-PRT-8, issue 18)';
+REVOKE EXECUTE ON FUNCTION @extschema@.take_offline_at_home(bigint, boolean, timestamp with time zone),
+	@extschema@.take_offline(bigint, boolean, timestamp with time zone) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION @extschema@.take_offline_at_home(bigint, boolean, timestamp with time zone),
+	@extschema@.take_offline(bigint, boolean, timestamp with time zone) TO gpubill_app;

@@ -19,11 +19,12 @@
  */
 
 -- the partitions' side of the protocol
-CREATE FUNCTION @extschema@.claim_gpus(machine bigint, gpus integer, claim_key text, customer bigint, except_instance bigint)
+CREATE FUNCTION @extschema@.claim_gpus(machine bigint, gpus integer, claim_key text, customer bigint, except_instance bigint,
+										states text[])
 	RETURNS void
 	LANGUAGE plproxy VOLATILE
 	AS $$ CLUSTER 'gpubill_partitions'; RUN ON @extschema@.partition_of(machine); $$;
-COMMENT ON FUNCTION @extschema@.claim_gpus(bigint, integer, text, bigint, bigint) IS 'gpubill.claim_gpus at the machine''s home';
+COMMENT ON FUNCTION @extschema@.claim_gpus(bigint, integer, text, bigint, bigint, text[]) IS 'gpubill.claim_gpus at the machine''s home';
 
 CREATE FUNCTION @extschema@.confirm_gpu_claim(claim_key text, instance bigint, machine bigint, customer bigint, gpus integer,
 											   reinstate boolean)
@@ -204,22 +205,23 @@ $$;
 COMMENT ON FUNCTION @extschema@.confirm_claim(text, bigint, bigint, bigint, integer) IS 'Confirm a claim at the machine''s home; one gone meanwhile is put back only while its run goes on (a late confirmation never holds a freed GPU)';
 
 -- claim, and once more after draining the ended runs if the machine looked full
-CREATE FUNCTION @extschema@.claim_or_drain(machine bigint, gpus integer, claim_key text, customer bigint, except_instance bigint)
+CREATE FUNCTION @extschema@.claim_or_drain(machine bigint, gpus integer, claim_key text, customer bigint, except_instance bigint,
+											 states text[])
 	RETURNS void
 	LANGUAGE plpgsql VOLATILE CALLED ON NULL INPUT PARALLEL UNSAFE
 	SET search_path = pg_catalog, @extschema@, pg_temp
 	AS $$
 BEGIN
 	BEGIN
-		PERFORM @extschema@.claim_gpus(machine, gpus, claim_key, customer, except_instance);
+		PERFORM @extschema@.claim_gpus(machine, gpus, claim_key, customer, except_instance, states);
 		RETURN;
 	EXCEPTION WHEN SQLSTATE 'GB002' THEN
 		PERFORM @extschema@.drain_gpu_releases();
 	END;
-	PERFORM @extschema@.claim_gpus(machine, gpus, claim_key, customer, except_instance);
+	PERFORM @extschema@.claim_gpus(machine, gpus, claim_key, customer, except_instance, states);
 END
 $$;
-COMMENT ON FUNCTION @extschema@.claim_or_drain(bigint, integer, text, bigint, bigint) IS 'Claim GPUs at a machine''s home; if they are not free, drain the ended runs and try once more (GB002 if still not free)';
+COMMENT ON FUNCTION @extschema@.claim_or_drain(bigint, integer, text, bigint, bigint, text[]) IS 'Claim GPUs at a machine''s home; if they are not free, drain the ended runs and try once more (GB002 if still not free)';
 
 CREATE FUNCTION @extschema@.create_instance(customer bigint, machine bigint, gpus integer, billing text DEFAULT 'payg'::text,
 											auto_renew boolean DEFAULT false, at timestamp with time zone DEFAULT NULL::timestamp with time zone,
@@ -237,7 +239,7 @@ BEGIN
 		/* the partition refuses the arguments, or answers the repeated request as it did */
 		RETURN @extschema@.create_instance_on(customer, machine, gpus, billing, auto_renew, at, request_id);
 	END IF;
-	PERFORM @extschema@.claim_or_drain(machine, gpus, k, customer, NULL);
+	PERFORM @extschema@.claim_or_drain(machine, gpus, k, customer, NULL, '{listed}');
 	BEGIN
 		SELECT * INTO r FROM @extschema@.create_instance_claimed(k, customer, machine, gpus, billing, auto_renew, at, request_id);
 	EXCEPTION WHEN OTHERS THEN
@@ -271,7 +273,7 @@ BEGIN
 		PERFORM @extschema@.start_instance_on(instance, at);	/* the partition says why not */
 		RETURN;
 	END IF;
-	PERFORM @extschema@.claim_or_drain(i.machine, i.gpus, k, i.customer, NULL);
+	PERFORM @extschema@.claim_or_drain(i.machine, i.gpus, k, i.customer, NULL, '{listed,delisted}');
 	BEGIN
 		claimed := @extschema@.start_instance_claimed(k, instance, at);
 	EXCEPTION WHEN OTHERS THEN
@@ -304,7 +306,7 @@ BEGIN
 		PERFORM @extschema@.resize_instance_on(instance, gpus, at);	/* the partition says why not */
 		RETURN;
 	END IF;
-	PERFORM @extschema@.claim_or_drain(i.machine, gpus, k, i.customer, instance);
+	PERFORM @extschema@.claim_or_drain(i.machine, gpus, k, i.customer, instance, NULL);
 	BEGIN
 		claimed := @extschema@.resize_instance_claimed(k, instance, gpus, at);
 	EXCEPTION WHEN OTHERS THEN
@@ -320,7 +322,7 @@ END
 $$;
 COMMENT ON FUNCTION @extschema@.resize_instance(bigint, integer, timestamp with time zone) IS 'gpubill.resize_instance through the proxy: the new GPUs claimed at the machine''s home first (the instance''s own claim not counted) (issue 17)';
 
-REVOKE EXECUTE ON FUNCTION @extschema@.claim_gpus(bigint, integer, text, bigint, bigint),
+REVOKE EXECUTE ON FUNCTION @extschema@.claim_gpus(bigint, integer, text, bigint, bigint, text[]),
 	@extschema@.confirm_gpu_claim(text, bigint, bigint, bigint, integer, boolean), @extschema@.release_gpu_claims_on(integer, text[]),
 	@extschema@.confirm_claim(text, bigint, bigint, bigint, integer),
 	@extschema@.unconfirmed_claims_on(integer, interval),
@@ -332,10 +334,10 @@ REVOKE EXECUTE ON FUNCTION @extschema@.claim_gpus(bigint, integer, text, bigint,
 	@extschema@.create_instance_on(bigint, bigint, integer, text, boolean, timestamptz, text),
 	@extschema@.start_instance_on(bigint, timestamptz), @extschema@.resize_instance_on(bigint, integer, timestamptz),
 	@extschema@.drain_gpu_releases(integer), @extschema@.resolve_unconfirmed_claims(interval),
-	@extschema@.claim_or_drain(bigint, integer, text, bigint, bigint),
+	@extschema@.claim_or_drain(bigint, integer, text, bigint, bigint, text[]),
 	@extschema@.create_instance(bigint, bigint, integer, text, boolean, timestamptz, text),
 	@extschema@.start_instance(bigint, timestamptz), @extschema@.resize_instance(bigint, integer, timestamptz) FROM PUBLIC;
-GRANT EXECUTE ON FUNCTION @extschema@.claim_gpus(bigint, integer, text, bigint, bigint),
+GRANT EXECUTE ON FUNCTION @extschema@.claim_gpus(bigint, integer, text, bigint, bigint, text[]),
 	@extschema@.confirm_gpu_claim(text, bigint, bigint, bigint, integer, boolean), @extschema@.release_gpu_claims_on(integer, text[]),
 	@extschema@.confirm_claim(text, bigint, bigint, bigint, integer),
 	@extschema@.unconfirmed_claims_on(integer, interval),
@@ -346,7 +348,7 @@ GRANT EXECUTE ON FUNCTION @extschema@.claim_gpus(bigint, integer, text, bigint, 
 	@extschema@.create_instance_on(bigint, bigint, integer, text, boolean, timestamptz, text),
 	@extschema@.start_instance_on(bigint, timestamptz), @extschema@.resize_instance_on(bigint, integer, timestamptz),
 	@extschema@.drain_gpu_releases(integer), @extschema@.resolve_unconfirmed_claims(interval),
-	@extschema@.claim_or_drain(bigint, integer, text, bigint, bigint),
+	@extschema@.claim_or_drain(bigint, integer, text, bigint, bigint, text[]),
 	@extschema@.create_instance(bigint, bigint, integer, text, boolean, timestamptz, text),
 	@extschema@.start_instance(bigint, timestamptz), @extschema@.resize_instance(bigint, integer, timestamptz) TO gpubill_app;
 GRANT EXECUTE ON FUNCTION @extschema@.claimed_gpus_everywhere(), @extschema@.running_gpus_everywhere()

@@ -93,7 +93,7 @@ CREATE TRIGGER instance_run_claim_change AFTER UPDATE ON @extschema@.instance
 
 -- at the machine's home: claim GPUs (GB002 when they are not free); idempotent on the key
 CREATE FUNCTION @extschema@.claim_gpus(machine bigint, gpus integer, claim_key text, customer bigint,
-										except_instance bigint DEFAULT NULL)
+										except_instance bigint DEFAULT NULL, states text[] DEFAULT NULL)
 	RETURNS void
 	LANGUAGE plpgsql VOLATILE SECURITY DEFINER CALLED ON NULL INPUT PARALLEL UNSAFE
 	SET search_path = pg_catalog, @extschema@, pg_temp
@@ -113,6 +113,10 @@ BEGIN
 	IF NOT FOUND OR @extschema@.partition_of($1) <> coalesce((SELECT p.partition FROM @extschema@.partition_identity p), 0) THEN
 		RAISE EXCEPTION 'machine % is not homed on this partition', $1 USING ERRCODE = 'no_data_found';
 	END IF;
+	IF m.state <> ALL ($6) THEN		/* the home's state rules, whatever a copy still says */
+		RAISE EXCEPTION 'machine % is %', $1, m.state USING ERRCODE = 'GB004',
+			HINT = 'New rentals need a listed machine; a delisted one still lets stopped instances start.';
+	END IF;
 	SELECT coalesce(pg_catalog.sum(c.gpus), 0) INTO used FROM @extschema@.gpu_claim c
 	WHERE c.machine_id = $1 AND ($5 IS NULL OR c.instance_id IS DISTINCT FROM $5);	/* unconfirmed claims count */
 	IF used + $2 > m.gpus THEN
@@ -122,7 +126,7 @@ BEGIN
 	INSERT INTO @extschema@.gpu_claim (claim_key, machine_id, customer_id, gpus) VALUES ($3, $1, $4, $2);
 END
 $$;
-COMMENT ON FUNCTION @extschema@.claim_gpus(bigint, integer, text, bigint, bigint) IS 'At a machine''s home: claim GPUs for a rental under a key (GB002 unless free; the claims of except_instance, resized, not counted); idempotent on the key (R-PRT-1, issue 17)';
+COMMENT ON FUNCTION @extschema@.claim_gpus(bigint, integer, text, bigint, bigint, text[]) IS 'At a machine''s home: claim GPUs for a rental under a key (GB002 unless free; the claims of except_instance, resized, not counted; GB004 unless the machine is in one of states, when given); idempotent on the key (R-PRT-1, issue 17)';
 
 -- at the machine's home: the claim is the instance's run (its earlier runs' claims end with it); false if the
 -- claim is gone (drained, or resolved) — reinstate puts it back, for a run the caller found going on

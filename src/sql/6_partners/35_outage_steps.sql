@@ -15,7 +15,11 @@
  * report_outage and at every tick.  A withdrawal of the partner waits
  * (GB004) while any of its outages is still queued, so it never counts
  * income that a reported outage's compensation is about to take back.
- * Maintenance (notified) compensates nobody and stays at the home.
+ * A machine taken offline by force (take_offline, a rating of 0) is queued
+ * the same way as its outage of kind forced_offline: apply_outage stops the
+ * partition's running instances on it and compensates them as
+ * force_offline does at the home.  Maintenance (notified) compensates
+ * nobody and stays at the home.
  *
  * Map (scripts/file-map.pl):
  * API: apply_outage, outage_changes, outage_pushed.
@@ -43,6 +47,8 @@ DECLARE
 	customers bigint[];
 	affected bigint[];
 	inst bigint;
+	iv @extschema@.instance;
+	lost bigint[];
 	n integer := 0;
 BEGIN
 	IF changes IS NULL OR pg_catalog.jsonb_typeof(changes) <> 'array' THEN
@@ -50,9 +56,28 @@ BEGIN
 	END IF;
 	FOR o IN SELECT r.* FROM pg_catalog.jsonb_array_elements(changes) e,
 				 LATERAL pg_catalog.jsonb_populate_record(NULL::@extschema@.outage, e -> 'row') r
-			 WHERE @extschema@.partition_of(r.outage_id) <> me AND r.kind = 'outage' ORDER BY r.outage_id LOOP
+			 WHERE @extschema@.partition_of(r.outage_id) <> me AND r.kind IN ('outage', 'forced_offline') ORDER BY r.outage_id LOOP
 		INSERT INTO @extschema@.outage SELECT (o).* ON CONFLICT DO NOTHING;
 		CONTINUE WHEN NOT FOUND;		/* applied before, with its compensation */
+		IF o.kind = 'forced_offline' THEN
+			/* as force_offline: this partition's running instances on the machine stop (at the instant, or at their
+			   last event if they were settled past it) and their customers are compensated for what they lose */
+			PERFORM @extschema@.lock_machines(ARRAY[o.machine_id]);
+			affected := ARRAY(SELECT k.instance_id FROM @extschema@.instance k
+							  WHERE k.machine_id = o.machine_id AND k.state = 'running' ORDER BY k.instance_id FOR UPDATE);
+			lost := '{}';
+			FOREACH inst IN ARRAY affected LOOP
+				SELECT * INTO iv FROM @extschema@.instance k WHERE k.instance_id = inst;
+				PERFORM @extschema@.halt_instance(inst, GREATEST(o.started, iv.last_event_at), 'machine_offline');
+				IF iv.hold_id IS NOT NULL
+				   AND (SELECT k.stop_reason FROM @extschema@.instance k WHERE k.instance_id = inst) = 'machine_offline' THEN
+					lost := lost || inst;
+				END IF;
+			END LOOP;
+			n := n + @extschema@.compensate(o.outage_id, o.machine_id, pg_catalog.tstzrange(o.started, 'infinity'), affected, lost,
+											o.started);
+			CONTINUE;
+		END IF;
 		/* as report_outage: the affected customers' wallets in order, their instances, settled up to the report */
 		customers := ARRAY(SELECT DISTINCT i.customer_id FROM @extschema@.instance i
 						   WHERE i.machine_id = o.machine_id AND i.created_at < o.ended

@@ -19,7 +19,7 @@
  * Map (scripts/file-map.pl):
  * API: delist_machine, remove_machine, set_vouchers_allowed, take_offline.
  * Internals: alert_migrate_data, delist_ending_machines, end_qualifications,
- *   force_offline, lock_machines, refund_deposits.
+ *   force_offline, lock_machines, refund_deposits, renters_elsewhere.
  * Uses: 1_types, 2_base, 3_ledger, 4_parties, 5_customers.
  */
 
@@ -128,6 +128,16 @@ END
 $$;
 COMMENT ON FUNCTION @extschema@.lock_machines(bigint[]) IS 'Lock the wallets of the customers running on machines, then the machines, in order; retried from scratch if a rental slipped in';
 
+-- behind a proxy: the runs on a machine homed here that other partitions' customers claimed (0 on one database)
+CREATE FUNCTION @extschema@.renters_elsewhere(machine bigint) RETURNS bigint
+	LANGUAGE sql STABLE CALLED ON NULL INPUT PARALLEL SAFE
+	AS $$
+	SELECT pg_catalog.count(*) FROM @extschema@.gpu_claim c
+	WHERE c.machine_id = machine
+	  AND @extschema@.partition_of(c.customer_id) <> coalesce((SELECT k.partition FROM @extschema@.partition_identity k), 0)
+$$;
+COMMENT ON FUNCTION @extschema@.renters_elsewhere(bigint) IS 'The GPU claims on a machine homed here of customers on other partitions: runs there (issue 18)';
+
 /*
  * Take a machine offline at t by force (the partner row locked by the
  * caller): its running instances are settled up to t, stopped and their
@@ -152,7 +162,7 @@ BEGIN
 	IF defaulted THEN
 		t := GREATEST(t, (SELECT pg_catalog.max(k.last_event_at) FROM @extschema@.instance k WHERE k.instance_id = ANY (running)));
 	END IF;
-	IF pg_catalog.cardinality(running) > 0 THEN
+	IF pg_catalog.cardinality(running) > 0 OR @extschema@.renters_elsewhere(machine) > 0 THEN
 		INSERT INTO @extschema@.outage (machine_id, partner_id, kind, started, ended, reported_at)
 		SELECT machine, k.partner_id, 'forced_offline', t, 'infinity', t FROM @extschema@.machine k WHERE k.machine_id = machine
 		RETURNING outage_id INTO outage;
@@ -169,6 +179,11 @@ BEGIN
 	END LOOP;
 	IF outage IS NOT NULL THEN
 		PERFORM @extschema@.compensate(outage, machine, pg_catalog.tstzrange(t, 'infinity'), running, lost, t);
+		IF (SELECT k.partitions FROM @extschema@.partition_identity k) > 1 THEN
+			/* behind a proxy: the instances on the other partitions stop too (35_outage_steps.sql) */
+			INSERT INTO @extschema@.outage_outbox (outage_id, partner_id)
+			SELECT outage, k.partner_id FROM @extschema@.machine k WHERE k.machine_id = machine;
+		END IF;
 	END IF;
 	UPDATE @extschema@.machine k SET state = 'offline', last_event_at = GREATEST(k.last_event_at, t)
 	WHERE k.machine_id = machine;
@@ -200,7 +215,8 @@ BEGIN
 		RAISE EXCEPTION 'machine % is %', machine, m.state USING ERRCODE = 'GB004';
 	END IF;
 	IF NOT force THEN
-		SELECT pg_catalog.count(*) INTO n FROM @extschema@.instance k WHERE k.machine_id = machine AND k.state = 'running';
+		SELECT pg_catalog.count(*) + @extschema@.renters_elsewhere(machine) INTO n
+		FROM @extschema@.instance k WHERE k.machine_id = machine AND k.state = 'running';
 		IF n > 0 THEN
 			RAISE EXCEPTION 'machine % has % running instances', machine, n USING ERRCODE = 'GB004',
 				HINT = 'Wait until they stop, or take it offline with force => true: they stop and their customers are compensated.';

@@ -110,7 +110,7 @@ GRANT EXECUTE ON FUNCTION @extschema@.catalog_changes(), @extschema@.apply_catal
 TO gpubill_app, gpubill_admin;
 GRANT EXECUTE ON FUNCTION @extschema@.catalog_digest() TO gpubill_app, gpubill_reader, gpubill_admin;
 -- a machine's GPUs claimed at its home by the proxy, as its caller (issue 17)
-GRANT EXECUTE ON FUNCTION @extschema@.claim_gpus(bigint, integer, text, bigint, bigint),
+GRANT EXECUTE ON FUNCTION @extschema@.claim_gpus(bigint, integer, text, bigint, bigint, text[]),
 	@extschema@.confirm_gpu_claim(text, bigint, bigint, bigint, integer, boolean), @extschema@.release_gpu_claims(text[]),
 	@extschema@.unconfirmed_claims(interval), @extschema@.create_instance_claimed(text, bigint, bigint, integer, text, boolean, timestamptz, text),
 	@extschema@.start_instance_claimed(text, bigint, timestamptz), @extschema@.resize_instance_claimed(text, bigint, integer, timestamptz),
