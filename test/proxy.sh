@@ -42,7 +42,13 @@ views="SELECT 'customer_statement ' || md5(string_agg(t::text, '|' ORDER BY t::t
 	UNION ALL SELECT 'arrears ' || count(*) FROM gpubill.arrears
 	UNION ALL SELECT 'partner_statement ' || md5(string_agg(t::text, '|' ORDER BY t::text)) FROM (SELECT month, gross, fees, voucher_paid, income, deposits, compensation, withdrawn, withdrawable FROM gpubill.partner_statement) t
 	UNION ALL SELECT 'platform_revenue ' || md5(string_agg(t::text, '|' ORDER BY t::text)) FROM (SELECT * FROM gpubill.platform_revenue) t
-	UNION ALL SELECT 'accounts ' || md5(string_agg(t::text, '|' ORDER BY t::text)) FROM (SELECT owner_kind, purpose, currency, balance, balance_exact FROM gpubill.accounts) t"
+	UNION ALL SELECT 'accounts ' || md5(string_agg(t::text, '|' ORDER BY t::text)) FROM (SELECT owner_kind, purpose, currency, balance, balance_exact FROM gpubill.accounts) t
+	UNION ALL SELECT 'bi ' || string_agg(t::text, ' ' ORDER BY t::text) FROM (
+		SELECT 'customer_statement', currency, sum(charged), sum(closing_cash) FROM gpubill_bi.customer_statement GROUP BY 2
+		UNION ALL SELECT 'partner_statement', currency, sum(income), sum(withdrawable) FROM gpubill_bi.partner_statement GROUP BY 2
+		UNION ALL SELECT 'platform_revenue', currency, sum(service_fees), sum(vouchers_spent) FROM gpubill_bi.platform_revenue GROUP BY 2
+		UNION ALL SELECT 'wallets', currency, sum(cash), sum(available) FROM gpubill_bi.wallets GROUP BY 2
+		UNION ALL SELECT 'accounts', currency, sum(balance), count(*) FROM gpubill_bi.accounts GROUP BY 2) t"
 want_views=$(q gpubill_px_one -c "$views")
 # the API: gpubill's SECURITY DEFINER functions granted to its roles; on the proxy, its PL/Proxy functions
 signature="p.proname || '(' || pg_get_function_arguments(p.oid) || ') -> ' || pg_get_function_result(p.oid)
@@ -71,7 +77,7 @@ for parts in 1 2 4; do
 	ok "$(q gpubill_px_proxy -f test/fixtures/proxy_scenario.sql 2>&1)" "$want" \
 		"through the proxy on $parts partitions: the customers' calls give what they give on one database"
 	ok "$(q gpubill_px_proxy -c "$views" 2>&1)" "$want_views" \
-		"through the proxy on $parts partitions: customer_statement, transfers, instance_usage, lifecycle_events, open_alerts, arrears and the totals (partner_statement, platform_revenue, accounts) read as on one database (ids aside)"
+		"through the proxy on $parts partitions: customer_statement, transfers, instance_usage, lifecycle_events, open_alerts, arrears the totals (partner_statement, platform_revenue, accounts) and the BI schema gpubill_bi read as on one database (ids aside)"
 	spread=$(for k in $(seq 0 $((parts - 1))); do
 		q gpubill_px_p$k -c "SELECT count(*) FILTER (WHERE gpubill.partition_of(customer_id) = $k) || '/' || count(*) FROM gpubill.customer WHERE external_ref LIKE 'pxs-%'"
 	done | tr '\n' ' ')

@@ -6,7 +6,9 @@
  * SUM(...) GROUP BY currency is right.  Ranges are split into their bounds.
  * Point a BI tool at this schema only (gpubill_reader may read it); the
  * views read the same rows as gpubill's own (closed months from their
- * roll-ups).
+ * roll-ups).  The proxy database (issue 18) builds the same views, from
+ * this file, over its own gpubill views (the sums of the partitions);
+ * wallets, read from the wallet table, is 15_wallets.sql's.
  *
  * Map (scripts/file-map.pl):
  * Uses: 1_types, 3_ledger, 5_customers, 6_partners, 7_exchange.
@@ -74,10 +76,3 @@ SELECT r.contract, r.seq, r.customer, r.kind, r.due_at, pg_catalog.lower(r.cover
 	   @extschema@.to_numeric(r.from_deposit) AS from_deposit, r.paid_at, r.late_from, r.overdue, r.cancelled
 FROM @extschema@.contract_receivables r;
 COMMENT ON VIEW gpubill_bi.contract_receivables IS 'contract_receivables for BI: what contracts'' customers owe, money as numeric in the contract''s currency, the time covered as two bounds';
-
-CREATE VIEW gpubill_bi.wallets AS
-SELECT w.customer_id AS customer, @extschema@.currency(w.cash) AS currency, @extschema@.to_numeric(w.cash) AS cash,
-	   @extschema@.to_numeric(w.vouchers) AS vouchers, @extschema@.to_numeric(w.held) AS held,
-	   @extschema@.to_numeric(w.cash + w.vouchers - w.held) AS available, @extschema@.to_numeric(w.recharged) AS recharged
-FROM @extschema@.wallet w;
-COMMENT ON VIEW gpubill_bi.wallets IS 'Each customer''s wallet for BI: cash, vouchers, held and available as numeric in its currency (cached balances, checked by verify())';
