@@ -93,6 +93,13 @@ ok "$(on_each "SELECT end_notice_at IS NOT NULL FROM gpubill.machine WHERE machi
 ok "$(digests) $(unqueued)" "1 0 0" "and every copy equals its home, nothing queued"
 ok "$(bad_checks)" "" "verify() through the proxy is all ok at the end"
 
+# R-PRT-1 on every partition: the voucher permission changed at home; the renter elsewhere follows from that instant
+q $px -c "SELECT gpubill.set_vouchers_allowed($machine, false, '2026-11-15 00:30+08')" >/dev/null
+ok "$(q $P$other -c "SELECT cash_only FROM gpubill.instance WHERE instance_id = $inst") $(q $P$other -c "SELECT count(*) FROM gpubill.order_line WHERE instance_id = $inst AND upper(usage) = '2026-11-15 00:30+08'")" \
+	"t 1" "vouchers refused on the machine at home: the instance on the other partition is settled up to that instant and is cash-only from it"
+ok "$(q $px -c "SELECT gpubill.remove_machine($machine, '2026-11-15 01:00+08')" 2>&1 | grep -o 'still has 1 instances not released' || true)" \
+	"still has 1 instances not released" "the machine is not removed while its renter on the other partition runs (GB004)"
+
 # after a restore the queue (not dumped) is filled again by requeue_catalog(); pushing it again changes nothing
 ok "$(q $P$home -c "SELECT gpubill.requeue_catalog()")" "2" "requeue_catalog() queues every partner and machine homed on the partition"
 ok "$(q $px -c "SELECT gpubill.sync_catalog()") $(unqueued) $(digests)" "2 0 0 1" "sync_catalog() through the proxy pushes them again: nothing queued, the copies unchanged"

@@ -1305,3 +1305,126 @@ END
 $$;
 COMMENT ON FUNCTION @extschema@.apply_outage(jsonb) IS 'Record outages reported at their machines'' homes and compensate this partition''s customers for them, once; returns the instances compensated (R-PRT-8, issue 18)';
 
+
+-- a machine's voucher permission and removal across partitions (issue 18)
+CREATE OR REPLACE FUNCTION @extschema@.apply_catalog(changes jsonb)
+	RETURNS integer
+	LANGUAGE plpgsql VOLATILE SECURITY DEFINER CALLED ON NULL INPUT PARALLEL UNSAFE
+	SET search_path = pg_catalog, @extschema@, pg_temp
+	AS $$
+DECLARE
+	me integer := @extschema@.this_partition();
+	tbl text;
+	key text;
+	cols text;
+	vals text;
+	n integer;
+	total integer := 0;
+	p @extschema@.partner;
+	noticed bigint[];
+	flipped bigint[];
+	x record;
+	inst bigint;
+BEGIN
+	IF changes IS NULL OR pg_catalog.jsonb_typeof(changes) <> 'array' THEN
+		RAISE EXCEPTION 'catalogue changes are a JSON array of {kind, id, version, row}' USING ERRCODE = 'invalid_parameter_value';
+	END IF;
+	/* R-PRT-1: copies whose voucher permission changes; their running instances follow it below, so the
+	   wallets of their customers are locked first, then the machines (R-LED-6), before the copies are written */
+	flipped := ARRAY(SELECT m.machine_id FROM pg_catalog.jsonb_array_elements(changes) e
+					 JOIN @extschema@.machine m ON m.machine_id = (e ->> 'id')::bigint
+					 WHERE e ->> 'kind' = 'machine' AND @extschema@.partition_of(m.machine_id) <> me
+					   AND (e -> 'row' ->> 'vouchers_allowed')::boolean IS DISTINCT FROM m.vouchers_allowed
+					   AND (e ->> 'version')::bigint > m.version
+					 ORDER BY 1);
+	IF pg_catalog.cardinality(flipped) > 0 THEN
+		PERFORM @extschema@.lock_machines(flipped);
+	END IF;
+	PERFORM pg_catalog.set_config('gpubill_catalog.applying', 'on', true);
+	FOREACH tbl IN ARRAY ARRAY['partner', 'machine'] LOOP	/* a machine's partner first */
+		key := tbl || '_id';
+		SELECT pg_catalog.string_agg(pg_catalog.quote_ident(a.attname), ', ' ORDER BY a.attnum),
+			   pg_catalog.string_agg('excluded.' || pg_catalog.quote_ident(a.attname), ', ' ORDER BY a.attnum) INTO cols, vals
+		FROM pg_catalog.pg_attribute a
+		WHERE a.attrelid = ('@extschema@.' || tbl)::regclass AND a.attnum > 0 AND NOT a.attisdropped;
+		EXECUTE pg_catalog.format(
+			'INSERT INTO @extschema@.%1$I AS t (%3$s) '
+			'SELECT %3$s FROM pg_catalog.jsonb_array_elements($1) e, '
+			'LATERAL pg_catalog.jsonb_populate_record(NULL::@extschema@.%1$I, e -> ''row'') r '
+			'WHERE e ->> ''kind'' = %1$L AND @extschema@.partition_of(r.%2$I) <> $2 ORDER BY r.%2$I '
+			'ON CONFLICT (%2$I) DO UPDATE SET (%3$s) = ROW(%4$s) WHERE t.version < excluded.version',
+			tbl, key, cols, vals)
+			USING changes, me;
+		GET DIAGNOSTICS n = ROW_COUNT;
+		total := total + n;
+	END LOOP;
+	/* a partner's accounts here, for the income its machines earn from this partition's customers */
+	FOR p IN SELECT r.* FROM pg_catalog.jsonb_array_elements(changes) e,
+				 LATERAL pg_catalog.jsonb_populate_record(NULL::@extschema@.partner, e -> 'row') r
+			 WHERE e ->> 'kind' = 'partner' AND @extschema@.partition_of(r.partner_id) <> me LOOP
+		PERFORM @extschema@.open_currency(p.currency);
+		PERFORM @extschema@.ledger_account('partner', p.partner_id, 'income', p.currency);
+		PERFORM @extschema@.ledger_account('partner', p.partner_id, 'deposit', p.currency);
+		IF p.is_provider THEN
+			PERFORM @extschema@.ledger_account('partner', p.partner_id, 'exchange', p.currency);
+		END IF;
+	END LOOP;
+	/* R-PRT-1: as set_vouchers_allowed at the home, from its instant (the machine's last event) on: each running
+	   instance settled up to it under the old permission, then charged and held under the new one */
+	FOR x IN SELECT m.machine_id, m.vouchers_allowed, m.last_event_at FROM @extschema@.machine m
+			 WHERE m.machine_id = ANY (flipped) ORDER BY 1 LOOP
+		FOR inst IN SELECT k.instance_id FROM @extschema@.instance k
+					WHERE k.machine_id = x.machine_id AND k.state = 'running' AND k.cash_only = x.vouchers_allowed
+					ORDER BY k.instance_id FOR UPDATE LOOP
+			PERFORM @extschema@.settle_instance_until(inst, x.last_event_at);
+			IF EXISTS (SELECT FROM @extschema@.instance k WHERE k.instance_id = inst AND k.state = 'running'
+					   AND k.hold_id IS NOT NULL AND k.billed_until < x.last_event_at) THEN
+				PERFORM @extschema@.settle_instance(inst, x.last_event_at, 'interim');
+			END IF;
+		END LOOP;
+		UPDATE @extschema@.instance k SET cash_only = NOT x.vouchers_allowed, last_event_at = GREATEST(k.last_event_at, x.last_event_at)
+		WHERE k.machine_id = x.machine_id AND k.state = 'running' AND k.cash_only = x.vouchers_allowed;
+	END LOOP;
+	/* R-PRT-5: a machine given notice of its end at home alerts this partition's customers on it */
+	noticed := ARRAY(SELECT (e ->> 'id')::bigint FROM pg_catalog.jsonb_array_elements(changes) e
+					 WHERE e ->> 'kind' = 'machine' AND e -> 'row' ->> 'end_notice_at' IS NOT NULL
+					   AND @extschema@.partition_of((e ->> 'id')::bigint) <> me);
+	PERFORM @extschema@.alert_migrate_data(noticed);
+	PERFORM pg_catalog.set_config('gpubill_catalog.applying', 'off', true);
+	RETURN total;
+END
+$$;
+COMMENT ON FUNCTION @extschema@.apply_catalog(jsonb) IS 'Apply partners and machines pushed from their home partitions (catalog_changes of another partition): a copy follows the greater version, home rows stay; returns the rows written (issue 17)';
+
+CREATE OR REPLACE FUNCTION @extschema@.remove_machine(machine bigint, at timestamptz DEFAULT NULL)
+	RETURNS void
+	LANGUAGE plpgsql VOLATILE SECURITY DEFINER CALLED ON NULL INPUT PARALLEL UNSAFE
+	SET search_path = pg_catalog, @extschema@, pg_temp
+	AS $$
+DECLARE
+	m @extschema@.machine;
+	t timestamptz;
+	n integer;
+BEGIN
+	m := @extschema@.find_machine(machine, false);
+	/* the partner row serialises "every machine removed" */
+	PERFORM @extschema@.lock_partner(m.partner_id);
+	m := @extschema@.find_machine(machine, true);
+	t := @extschema@.call_time(at, m.last_event_at, 'machine ' || machine);
+	IF m.state = 'removed' THEN
+		RAISE EXCEPTION 'machine % is already removed', machine USING ERRCODE = 'GB004';
+	END IF;
+	SELECT pg_catalog.count(*) + @extschema@.renters_elsewhere(machine) INTO n
+	FROM @extschema@.instance k WHERE k.machine_id = machine AND k.state <> 'released';
+	IF n > 0 THEN
+		RAISE EXCEPTION 'machine % still has % instances not released', machine, n USING ERRCODE = 'GB004',
+			HINT = 'Customers release them; stopped and expired ones are released by tick after stopped_release_days.';
+	END IF;
+	UPDATE @extschema@.machine k SET state = 'removed', last_event_at = t WHERE k.machine_id = machine;
+	IF NOT EXISTS (SELECT FROM @extschema@.machine k WHERE k.partner_id = m.partner_id AND k.state <> 'removed') THEN
+		PERFORM @extschema@.refund_deposits(m.partner_id, t);
+	END IF;
+END
+$$;
+COMMENT ON FUNCTION @extschema@.remove_machine(bigint, timestamptz) IS 'Remove a machine once every instance on it is released; the partner''s last one refunds the deposits and ends the qualification a month later (R-PRT-6)';
+

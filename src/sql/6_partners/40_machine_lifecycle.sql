@@ -247,7 +247,8 @@ BEGIN
 	IF m.state = 'removed' THEN
 		RAISE EXCEPTION 'machine % is already removed', machine USING ERRCODE = 'GB004';
 	END IF;
-	SELECT pg_catalog.count(*) INTO n FROM @extschema@.instance k WHERE k.machine_id = machine AND k.state <> 'released';
+	SELECT pg_catalog.count(*) + @extschema@.renters_elsewhere(machine) INTO n
+	FROM @extschema@.instance k WHERE k.machine_id = machine AND k.state <> 'released';
 	IF n > 0 THEN
 		RAISE EXCEPTION 'machine % still has % instances not released', machine, n USING ERRCODE = 'GB004',
 			HINT = 'Customers release them; stopped and expired ones are released by tick after stopped_release_days.';

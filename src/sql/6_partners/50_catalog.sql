@@ -13,7 +13,10 @@
  * routed through it, and at every tick, so a push that failed is repaired
  * by the next.  A copy changes only so; the one change a partition derives
  * itself is tick's notice of a machine's end (R-PRT-5), the same on every
- * partition; anything else is refused (GB004).  catalog_digest() is equal
+ * partition; anything else is refused (GB004).  A copy whose voucher
+ * permission changes makes its partition's running instances follow it from
+ * the home's instant, as set_vouchers_allowed does there (R-PRT-1).
+ * catalog_digest() is equal
  * on every partition once the pushes are through (verify on the proxy).
  * A single database is partition 0 of 1: every row is home, nothing is
  * queued.  The queue is not dumped (a restore re-inserts every row, and
@@ -120,9 +123,23 @@ DECLARE
 	total integer := 0;
 	p @extschema@.partner;
 	noticed bigint[];
+	flipped bigint[];
+	x record;
+	inst bigint;
 BEGIN
 	IF changes IS NULL OR pg_catalog.jsonb_typeof(changes) <> 'array' THEN
 		RAISE EXCEPTION 'catalogue changes are a JSON array of {kind, id, version, row}' USING ERRCODE = 'invalid_parameter_value';
+	END IF;
+	/* R-PRT-1: copies whose voucher permission changes; their running instances follow it below, so the
+	   wallets of their customers are locked first, then the machines (R-LED-6), before the copies are written */
+	flipped := ARRAY(SELECT m.machine_id FROM pg_catalog.jsonb_array_elements(changes) e
+					 JOIN @extschema@.machine m ON m.machine_id = (e ->> 'id')::bigint
+					 WHERE e ->> 'kind' = 'machine' AND @extschema@.partition_of(m.machine_id) <> me
+					   AND (e -> 'row' ->> 'vouchers_allowed')::boolean IS DISTINCT FROM m.vouchers_allowed
+					   AND (e ->> 'version')::bigint > m.version
+					 ORDER BY 1);
+	IF pg_catalog.cardinality(flipped) > 0 THEN
+		PERFORM @extschema@.lock_machines(flipped);
 	END IF;
 	PERFORM pg_catalog.set_config('gpubill_catalog.applying', 'on', true);
 	FOREACH tbl IN ARRAY ARRAY['partner', 'machine'] LOOP	/* a machine's partner first */
@@ -152,6 +169,22 @@ BEGIN
 		IF p.is_provider THEN
 			PERFORM @extschema@.ledger_account('partner', p.partner_id, 'exchange', p.currency);
 		END IF;
+	END LOOP;
+	/* R-PRT-1: as set_vouchers_allowed at the home, from its instant (the machine's last event) on: each running
+	   instance settled up to it under the old permission, then charged and held under the new one */
+	FOR x IN SELECT m.machine_id, m.vouchers_allowed, m.last_event_at FROM @extschema@.machine m
+			 WHERE m.machine_id = ANY (flipped) ORDER BY 1 LOOP
+		FOR inst IN SELECT k.instance_id FROM @extschema@.instance k
+					WHERE k.machine_id = x.machine_id AND k.state = 'running' AND k.cash_only = x.vouchers_allowed
+					ORDER BY k.instance_id FOR UPDATE LOOP
+			PERFORM @extschema@.settle_instance_until(inst, x.last_event_at);
+			IF EXISTS (SELECT FROM @extschema@.instance k WHERE k.instance_id = inst AND k.state = 'running'
+					   AND k.hold_id IS NOT NULL AND k.billed_until < x.last_event_at) THEN
+				PERFORM @extschema@.settle_instance(inst, x.last_event_at, 'interim');
+			END IF;
+		END LOOP;
+		UPDATE @extschema@.instance k SET cash_only = NOT x.vouchers_allowed, last_event_at = GREATEST(k.last_event_at, x.last_event_at)
+		WHERE k.machine_id = x.machine_id AND k.state = 'running' AND k.cash_only = x.vouchers_allowed;
 	END LOOP;
 	/* R-PRT-5: a machine given notice of its end at home alerts this partition's customers on it */
 	noticed := ARRAY(SELECT (e ->> 'id')::bigint FROM pg_catalog.jsonb_array_elements(changes) e
