@@ -253,14 +253,6 @@ COMMENT ON FUNCTION @extschema@.platform_days(lo timestamp with time zone, hi ti
 REVOKE EXECUTE ON FUNCTION @extschema@.platform_days(lo timestamp with time zone, hi timestamp with time zone) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION @extschema@.platform_days(lo timestamp with time zone, hi timestamp with time zone) TO gpubill_admin, gpubill_app, gpubill_reader;
 
-CREATE FUNCTION @extschema@.provider_wallet(provider bigint)
-	RETURNS TABLE(balance @extschema@.amount, commission_paid @extschema@.amount, offset_outstanding @extschema@.amount)
-	LANGUAGE plproxy VOLATILE
-	AS $$ CLUSTER 'gpubill_partitions'; RUN ON @extschema@.partition_of(provider); $$;
-COMMENT ON FUNCTION @extschema@.provider_wallet(provider bigint) IS '@extschema@.provider_wallet routed to the partition of provider';
-REVOKE EXECUTE ON FUNCTION @extschema@.provider_wallet(provider bigint) FROM PUBLIC;
-GRANT EXECUTE ON FUNCTION @extschema@.provider_wallet(provider bigint) TO gpubill_app;
-
 CREATE FUNCTION @extschema@.rate_partner_at_home(partner bigint, points integer, reason text, at timestamp with time zone DEFAULT NULL::timestamp with time zone)
 	RETURNS @extschema@.rating
 	LANGUAGE plproxy VOLATILE

@@ -71,3 +71,29 @@ REVOKE EXECUTE ON FUNCTION @extschema@.partner_statement_parts_everywhere(), @ex
 GRANT EXECUTE ON FUNCTION @extschema@.partner_statement_parts_everywhere(), @extschema@.platform_revenue_everywhere(),
 	@extschema@.accounts_everywhere() TO gpubill_reader, gpubill_app, gpubill_admin;
 GRANT SELECT ON @extschema@.partner_statement, @extschema@.platform_revenue, @extschema@.accounts TO gpubill_reader;
+
+/*
+ * A provider's exchange wallet (R-EXC-4): its contracts' payments land on
+ * their customers' partitions, each crediting the provider's exchange
+ * account there (the copy opened it); the wallet is every partition's part
+ * summed.  Offsets (R-EXC-9) are recorded at the provider's home and
+ * recovered from the receipts there only (issue 18 leaves their recovery
+ * from other partitions' receipts open).
+ */
+CREATE FUNCTION @extschema@.provider_wallet_everywhere(provider bigint)
+	RETURNS TABLE (balance @extschema@.amount, commission_paid @extschema@.amount, offset_outstanding @extschema@.amount)
+	LANGUAGE plproxy VOLATILE
+	AS $$ CLUSTER 'gpubill_partitions'; RUN ON ALL; SELECT * FROM gpubill.provider_wallet($1); $$;
+COMMENT ON FUNCTION @extschema@.provider_wallet_everywhere(bigint) IS 'gpubill.provider_wallet of every partition';
+
+CREATE FUNCTION @extschema@.provider_wallet(provider bigint)
+	RETURNS TABLE (balance @extschema@.amount, commission_paid @extschema@.amount, offset_outstanding @extschema@.amount)
+	LANGUAGE sql VOLATILE CALLED ON NULL INPUT PARALLEL UNSAFE
+	SET search_path = pg_catalog, @extschema@, pg_temp
+	AS $$
+	SELECT @extschema@.sum(w.balance), @extschema@.sum(w.commission_paid), @extschema@.sum(w.offset_outstanding)
+	FROM @extschema@.provider_wallet_everywhere(provider) w
+$$;
+COMMENT ON FUNCTION @extschema@.provider_wallet(bigint) IS 'gpubill.provider_wallet through the proxy: every partition''s part summed (R-EXC-4, issue 18)';
+REVOKE EXECUTE ON FUNCTION @extschema@.provider_wallet_everywhere(bigint), @extschema@.provider_wallet(bigint) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION @extschema@.provider_wallet_everywhere(bigint), @extschema@.provider_wallet(bigint) TO gpubill_app;
