@@ -373,14 +373,6 @@ COMMENT ON FUNCTION @extschema@.request_refund(customer bigint, at timestamp wit
 REVOKE EXECUTE ON FUNCTION @extschema@.request_refund(customer bigint, at timestamp with time zone, request_id text) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION @extschema@.request_refund(customer bigint, at timestamp with time zone, request_id text) TO gpubill_app;
 
-CREATE FUNCTION @extschema@.resell_contract(contract bigint, new_customer bigint, price_per_gpu_hour @extschema@.amount, at timestamp with time zone DEFAULT NULL::timestamp with time zone)
-	RETURNS bigint
-	LANGUAGE plproxy VOLATILE
-	AS $$ CLUSTER 'gpubill_partitions'; RUN ON @extschema@.partition_of(contract); $$;
-COMMENT ON FUNCTION @extschema@.resell_contract(contract bigint, new_customer bigint, price_per_gpu_hour @extschema@.amount, at timestamp with time zone) IS '@extschema@.resell_contract routed to the partition of contract';
-REVOKE EXECUTE ON FUNCTION @extschema@.resell_contract(contract bigint, new_customer bigint, price_per_gpu_hour @extschema@.amount, at timestamp with time zone) FROM PUBLIC;
-GRANT EXECUTE ON FUNCTION @extschema@.resell_contract(contract bigint, new_customer bigint, price_per_gpu_hour @extschema@.amount, at timestamp with time zone) TO gpubill_app;
-
 CREATE FUNCTION @extschema@.reverse_transfer(transfer bigint, reason text, at timestamp with time zone DEFAULT NULL::timestamp with time zone, request_id text DEFAULT NULL::text)
 	RETURNS bigint
 	LANGUAGE plproxy VOLATILE
