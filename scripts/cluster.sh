@@ -96,8 +96,41 @@ cluster_stop() {
 	[ -n "${CLUSTER_DIR:-}" ] || return 0
 	[ -n "${CLUSTER_BIN:-}" ] &&
 		{ _as_pg "$CLUSTER_BIN/pg_ctl" -D "$CLUSTER_DIR/data" -m immediate -w stop >/dev/null 2>&1 || true; }
+	local d
+	for d in "$CLUSTER_DIR"/data-*; do		# the second servers of cluster_server_start
+		[ -d "$d" ] && { _as_pg "$CLUSTER_BIN/pg_ctl" -D "$d" -m immediate -w stop >/dev/null 2>&1 || true; }
+	done
 	rm -rf "$CLUSTER_DIR"
 	CLUSTER_DIR= CLUSTER_BIN=
+}
+
+# cluster_server_start NAME PORT: a second server of the same installation (data dir
+# $CLUSTER_DIR/data-NAME, the same socket directory, its own port), with
+# synchronous_commit on so that an immediate stop loses no acknowledged commit
+# (issue 18's fault tests stop it with cluster_server_stop NAME immediate).
+cluster_server_start() {
+	local name=$1 port=$2 data=$CLUSTER_DIR/data-$1
+	if [ ! -d "$data" ]; then
+		mkdir -p "$data"
+		[ "$(id -u)" -eq 0 ] && chown postgres: "$data"
+		_as_pg "$CLUSTER_BIN/initdb" -D "$data" -U postgres -E UTF8 --locale=C.UTF-8 --auth=trust \
+			>"$CLUSTER_DIR/log/initdb-$name.log" 2>&1 || { cat "$CLUSTER_DIR/log/initdb-$name.log"; return 1; }
+		{
+			echo "listen_addresses = ''"
+			echo "port = $port"
+			echo "unix_socket_directories = '$CLUSTER_DIR/sock'"
+			echo "fsync = off"
+			echo "synchronous_commit = on"
+			echo "max_connections = 50"
+		} >>"$data/postgresql.conf"
+	fi
+	_as_pg "$CLUSTER_BIN/pg_ctl" -D "$data" -l "$CLUSTER_DIR/log/server-$name.log" -t 120 -w start >/dev/null ||
+		{ cat "$CLUSTER_DIR/log/server-$name.log"; return 1; }
+}
+
+# cluster_server_stop NAME [MODE]: stop it (fast, or immediate: as a crash)
+cluster_server_stop() {
+	_as_pg "$CLUSTER_BIN/pg_ctl" -D "$CLUSTER_DIR/data-$1" -m "${2:-fast}" -w stop >/dev/null
 }
 
 # cluster_partitions N [PREFIX]: in the running cluster, N partition databases PREFIX_p0 .. PREFIX_p(N-1)

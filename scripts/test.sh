@@ -14,6 +14,7 @@ cluster_prepare
 trap cluster_stop EXIT
 # TCP on the loopback too: JDBC and the BI drivers connect by host and port (issue 16)
 cluster_start "listen_addresses = '127.0.0.1'"
+export CLUSTER_DIR CLUSTER_BIN	# test/proxy_fault.sh starts a second server of this installation
 
 status=0
 echo "== the C with clang, warnings as errors (but those of PostgreSQL's headers and Debian's gcc flags)"

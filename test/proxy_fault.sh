@@ -1,0 +1,100 @@
+#!/usr/bin/env bash
+# TAP: the sagas when a partition's server crashes between their steps (issue 18, item 4).
+# Partition 0 lives in the test cluster, partition 1 on a second server
+# (scripts/cluster.sh cluster_server_start, synchronous_commit on) that is
+# stopped with `pg_ctl stop -m immediate` — a crash — in the middle of:
+#  - a withdrawal (begun at the partner's home, then the parts cannot be
+#    summed): the call fails with a clear error; restarted, the proxy's tick
+#    pays it once;
+#  - an outage report: it succeeds at the home, the rest is queued; restarted,
+#    tick compensates partition 1's renters once;
+#  - a rental of a customer on partition 1 (claimed at the machine's home on
+#    partition 0, then the partition is gone): the claim is released;
+#  - ticks: partition 1 is skipped and caught up.
+# Afterwards claims = running GPUs, each outage compensated each renter
+# once, every currency sums to zero over both partitions, verify() all ok.
+# Needs a running cluster (PGHOST/PGPORT/PGUSER, CLUSTER_DIR/CLUSTER_BIN) with postgresql-15-plproxy.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+. scripts/cluster.sh
+export PGOPTIONS="-c client_min_messages=warning"
+n=0
+ok() { n=$((n + 1)); if [ "$1" = "$2" ]; then echo "ok $n - $3"; else echo "not ok $n - $3"; echo "#   have: $1" | head -8; echo "#   want: $2" | head -3; fi; }
+q() { local db=$1; shift; psql -qXAt -d "$db" -v ON_ERROR_STOP=1 "$@"; }
+far=$((PGPORT + 7))
+cluster_server_start far $far
+trap 'cluster_server_stop far immediate 2>/dev/null || true' EXIT
+q1() { psql -qXAt -p $far -d gpubill_pf_p1 -v ON_ERROR_STOP=1 "$@"; }
+crash() { cluster_server_stop far immediate; }
+restart() { cluster_server_start far $far; }
+
+psql -qX -d postgres -c "DROP DATABASE IF EXISTS gpubill_pf_p0 WITH (FORCE)" -c "CREATE DATABASE gpubill_pf_p0" \
+	-c "DROP DATABASE IF EXISTS gpubill_pf_proxy WITH (FORCE)" -c "CREATE DATABASE gpubill_pf_proxy" >/dev/null
+psql -qX -p $far -d postgres -c "DROP DATABASE IF EXISTS gpubill_pf_p1 WITH (FORCE)" -c "CREATE DATABASE gpubill_pf_p1" >/dev/null
+q gpubill_pf_p0 -c "CREATE EXTENSION gpubill" -c "SELECT gpubill.provision_partition(0, 2)" >/dev/null
+q1 -c "CREATE EXTENSION gpubill" -c "SELECT gpubill.provision_partition(1, 2)" >/dev/null
+px=gpubill_pf_proxy
+q $px -c "CREATE EXTENSION gpubill_proxy CASCADE" \
+	-c "SELECT gpubill.configure_partitions(ARRAY['dbname=gpubill_pf_p0 host=$PGHOST port=$PGPORT', 'dbname=gpubill_pf_p1 host=$PGHOST port=$far'])" >/dev/null
+
+# a partner homed on partition 0, renters on both partitions
+for i in $(seq 1 40); do
+	owner=$(q $px -c "SELECT gpubill.open_partner('pf-owner-$i', 'CNY', '2026-09-01')")
+	[ "$(q $px -c "SELECT gpubill.partition_of($owner)")" = 0 ] && break
+done
+machine=$(q $px -c "SELECT gpubill.list_machine($owner, 16, '4.00 CNY', '2027-12-31', at => '2026-09-02')")
+q $px -c "SELECT count(gpubill.recharge(gpubill.open_customer('pf-c' || i, 'CNY', '2026-09-01'), '3000 CNY', 'alipay', 'pf-r' || i, '2026-09-03')) FROM generate_series(1, 10) i" >/dev/null
+q $px -c "SELECT count(gpubill.create_instance(gpubill.open_customer('pf-c' || i, 'CNY', '2026-09-01'), $machine, 1, at => '2026-10-01 10:00+08')) FROM generate_series(1, 8) i" >/dev/null
+q $px -c "SELECT gpubill.tick('2026-10-01 12:00+08')" >/dev/null
+renters1=$(q1 -c "SELECT count(*) FROM gpubill.instance")
+ok "$(q gpubill_pf_p0 -c "SELECT count(*) > 0 FROM gpubill.instance") $([ "$renters1" -gt 0 ] && echo t)" "t t" "renters on both partitions, partition 1 on its own server"
+
+# a tick while partition 1 has crashed: skipped; restarted, caught up
+crash
+ok "$(q $px -c "SELECT (gpubill.tick('2026-10-01 14:00+08') -> 'skipped_partitions') ? '1'" 2>/dev/null)" "t" "partition 1's server crashed: tick through the proxy skips it and does not fail"
+restart
+q $px -c "SELECT gpubill.tick('2026-10-01 15:00+08')" >/dev/null
+ok "$(q1 -c "SELECT count(*) FROM gpubill.instance WHERE state = 'running' AND billed_until < '2026-10-01 15:00+08'")" "0" "restarted, the next tick catches it up"
+
+# an outage reported while partition 1 is down: the home compensates its renters, the rest is queued
+crash
+out=$(q $px -c "SELECT gpubill.report_outage($machine, '2026-10-01 13:00+08', '2026-10-01 13:30+08', false, '2026-10-01 15:10+08') IS NOT NULL" 2>&1)
+ok "$(tail -1 <<<"$out")" "t" "an outage reported with partition 1 down succeeds at the machine's home"
+restart
+q $px -c "SELECT gpubill.tick('2026-10-01 16:00+08')" >/dev/null
+q $px -c "SELECT gpubill.tick('2026-10-01 16:00+08')" >/dev/null
+ok "$(q gpubill_pf_p0 -c "SELECT count(*) FROM gpubill.outage_compensation")+$(q1 -c "SELECT count(*) FROM gpubill.outage_compensation") $(q gpubill_pf_p0 -c "SELECT count(*) FROM gpubill.outage_outbox")" \
+	"$((8 - renters1))+$renters1 0" "restarted, tick compensates partition 1's renters, each once (ticked twice)"
+
+# a rental of a customer on partition 1 while it is down: the claim at the machine's home is released
+c1=$(q1 -c "SELECT min(customer_id) FROM gpubill.customer")
+crash
+out=$(q $px -c "SELECT gpubill.create_instance($c1, $machine, 1, at => '2026-10-01 16:30+08')" 2>&1 || true)
+ok "$(grep -c 'gpubill_pf_p1' <<<"$out") $(q gpubill_pf_p0 -c "SELECT count(*) FROM gpubill.gpu_claim WHERE instance_id IS NULL")" "1 0" \
+	"a rental on the crashed partition fails naming it, and its claim at the machine's home is released"
+restart
+
+# a withdrawal whose parts cannot be summed: fails clearly; restarted, the re-drive pays it once
+q $px -c "SELECT gpubill.tick('2026-11-01 01:00+08')" >/dev/null
+w=$(q $px -c "SELECT gpubill.withdrawable($owner, '2026-11-02 10:00+08')")
+crash
+out=$(q $px -c "SELECT gpubill.request_withdrawal($owner, '$w', '2026-11-02 10:00+08', 'pf-wd')" 2>&1 || true)
+ok "$(grep -c 'gpubill_pf_p1' <<<"$out") $(q gpubill_pf_p0 -c "SELECT count(*) FROM gpubill.withdrawal")" "1 0" \
+	"a withdrawal whose parts cannot be summed (partition 1 crashed) fails naming it, and pays nothing"
+restart
+q $px -c "SELECT gpubill.redrive_withdrawals('0 seconds')" >/dev/null
+q $px -c "SELECT gpubill.redrive_withdrawals('0 seconds')" >/dev/null
+ok "$(q gpubill_pf_p0 -c "SELECT count(*) || ' ' || gpubill.sum(amount) FROM gpubill.withdrawal")" "1 $w" "restarted, the re-drive pays it once ($w)"
+ok "$(q $px -c "SELECT gpubill.request_withdrawal($owner, '$w', '2026-11-02 10:00+08', 'pf-wd') IS NOT NULL")" "t" "and the caller's retry finds it"
+
+# the invariants over both partitions
+q $px -c "SELECT gpubill.tick('2026-11-01 02:00+08')" >/dev/null
+claimed=$(q $px -c "SELECT coalesce(sum(gpus), 0) FROM gpubill.claimed_gpus_everywhere()")
+running=$(q $px -c "SELECT coalesce(sum(gpus), 0) FROM gpubill.running_gpus_everywhere()")
+ok "$claimed" "$running" "claims = running GPUs ($running)"
+ok "$(q $px -c "SELECT count(*) FROM (SELECT currency FROM gpubill.accounts GROUP BY 1 HAVING sum(balance_exact) <> 0) x")" "0" \
+	"every currency sums to zero over both partitions"
+ok "$(q $px -c "SELECT count(*) FILTER (WHERE NOT ok) FROM gpubill.verify()")" "0" "verify() through the proxy is all ok"
+
+psql -qX -d postgres -c "DROP DATABASE gpubill_pf_proxy WITH (FORCE)" -c "DROP DATABASE gpubill_pf_p0 WITH (FORCE)" >/dev/null
+echo "1..$n"
