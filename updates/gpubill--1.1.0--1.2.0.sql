@@ -1428,3 +1428,307 @@ END
 $$;
 COMMENT ON FUNCTION @extschema@.remove_machine(bigint, timestamptz) IS 'Remove a machine once every instance on it is released; the partner''s last one refunds the deposits and ends the qualification a month later (R-PRT-6)';
 
+
+-- review: the interim settlement before a change from t, and an outage's renters locked, each once
+CREATE OR REPLACE FUNCTION @extschema@.settle_interim(instance bigint, t timestamptz) RETURNS void
+	LANGUAGE plpgsql VOLATILE CALLED ON NULL INPUT PARALLEL UNSAFE
+	AS $$
+BEGIN
+	PERFORM @extschema@.settle_instance_until(instance, t);		/* nothing for an instance that does not run */
+	IF EXISTS (SELECT FROM @extschema@.instance k
+			   WHERE k.instance_id = instance AND k.state = 'running' AND k.hold_id IS NOT NULL AND k.billed_until < t) THEN
+		PERFORM @extschema@.settle_instance(instance, t, 'interim');
+	END IF;
+END
+$$;
+COMMENT ON FUNCTION @extschema@.settle_interim(bigint, timestamptz) IS 'Settle a running PAYG instance up to t (its boundaries, then the part hour as an interim settlement): before a change that acts from t (outage report, voucher permission)';
+
+CREATE OR REPLACE FUNCTION @extschema@.lock_outage_renters(machine bigint, win tstzrange) RETURNS bigint[]
+	LANGUAGE plpgsql VOLATILE CALLED ON NULL INPUT PARALLEL UNSAFE
+	AS $$
+DECLARE
+	customers bigint[];
+BEGIN
+	customers := ARRAY(SELECT DISTINCT i.customer_id FROM @extschema@.instance i
+					   WHERE i.machine_id = machine AND i.created_at < pg_catalog.upper(win)
+						 AND (i.state <> 'released' OR i.last_event_at > pg_catalog.lower(win))
+					   ORDER BY 1);
+	PERFORM @extschema@.lock_wallets(customers);
+	RETURN ARRAY(SELECT i.instance_id FROM @extschema@.instance i
+				 WHERE i.machine_id = machine AND i.customer_id = ANY (customers) AND i.created_at < pg_catalog.upper(win)
+				   AND (i.state <> 'released' OR i.last_event_at > pg_catalog.lower(win))
+				 ORDER BY i.instance_id FOR UPDATE);
+END
+$$;
+COMMENT ON FUNCTION @extschema@.lock_outage_renters(bigint, tstzrange) IS 'Lock the renters an outage window of a machine affects, wallets first, then their instances; returns the instances (R-LED-6, R-PRT-8)';
+
+CREATE OR REPLACE FUNCTION @extschema@.set_vouchers_allowed(machine bigint, allowed boolean, at timestamptz DEFAULT NULL)
+	RETURNS void
+	LANGUAGE plpgsql VOLATILE SECURITY DEFINER CALLED ON NULL INPUT PARALLEL UNSAFE
+	SET search_path = pg_catalog, @extschema@, pg_temp
+	AS $$
+DECLARE
+	m @extschema@.machine := @extschema@.find_machine(machine, false);
+	t timestamptz;
+	inst bigint;
+BEGIN
+	IF allowed IS NULL THEN
+		RAISE EXCEPTION 'allowed must not be null' USING ERRCODE = 'invalid_parameter_value';
+	END IF;
+	PERFORM @extschema@.lock_machines(ARRAY[machine]);
+	SELECT * INTO m FROM @extschema@.machine k WHERE k.machine_id = machine;
+	t := @extschema@.call_time(at, m.last_event_at, 'machine ' || machine);
+	IF at IS NULL THEN		/* R-CLK-5: a defaulted at follows the running instances' latest event */
+		t := GREATEST(t, (SELECT pg_catalog.max(k.last_event_at) FROM @extschema@.instance k
+						  WHERE k.machine_id = machine AND k.state = 'running'));
+	END IF;
+	IF m.state = 'removed' THEN
+		RAISE EXCEPTION 'machine % is removed', machine USING ERRCODE = 'GB004';
+	END IF;
+	IF m.vouchers_allowed = allowed THEN
+		RETURN;
+	END IF;
+	FOR inst IN SELECT k.instance_id FROM @extschema@.instance k
+				WHERE k.machine_id = machine AND k.state = 'running' ORDER BY k.instance_id FOR UPDATE LOOP
+		PERFORM @extschema@.call_time(t, (SELECT k.last_event_at FROM @extschema@.instance k WHERE k.instance_id = inst),
+									  'instance ' || inst);
+		PERFORM @extschema@.settle_interim(inst, t);
+	END LOOP;
+	UPDATE @extschema@.instance k SET cash_only = NOT allowed, last_event_at = GREATEST(k.last_event_at, t)
+	WHERE k.machine_id = machine AND k.state = 'running';
+	UPDATE @extschema@.machine k SET vouchers_allowed = allowed, last_event_at = GREATEST(k.last_event_at, t)
+	WHERE k.machine_id = machine;
+END
+$$;
+COMMENT ON FUNCTION @extschema@.set_vouchers_allowed(bigint, boolean, timestamptz) IS 'Allow or refuse vouchers on a machine from at on: running instances settled up to at first, holds already placed keep what they reserved (R-PRT-1)';
+
+CREATE OR REPLACE FUNCTION @extschema@.report_outage(machine bigint, started timestamptz, ended timestamptz,
+										   notified boolean DEFAULT false, at timestamptz DEFAULT NULL)
+	RETURNS bigint
+	LANGUAGE plpgsql VOLATILE SECURITY DEFINER CALLED ON NULL INPUT PARALLEL UNSAFE
+	SET search_path = pg_catalog, @extschema@, pg_temp
+	AS $$
+DECLARE
+	t timestamptz;
+	tz text := @extschema@.billing_timezone();
+	m @extschema@.machine;
+	p @extschema@.partner;
+	win tstzrange;
+	o @extschema@.outage;
+	id bigint;
+	inst bigint;
+	affected bigint[];
+	month @extschema@.billing_period;
+	counted integer;
+BEGIN
+	m := @extschema@.find_machine(machine, false);
+	/* R-CLK-5: not reported before the machine's last event, nor starting before it was listed */
+	t := @extschema@.call_time(at, m.last_event_at, 'machine ' || machine);
+	PERFORM @extschema@.check_time(started, 'an outage''s start');
+	PERFORM @extschema@.check_time(ended, 'an outage''s end');
+	IF started IS NULL OR ended IS NULL OR notified IS NULL OR started >= ended OR NOT pg_catalog.isfinite(ended) THEN
+		RAISE EXCEPTION 'an outage needs a start before its end and notified true or false: % to %', started, ended
+			USING ERRCODE = 'invalid_parameter_value';
+	END IF;
+	IF notified AND t >= started THEN
+		/* R-PRT-8: maintenance is announced before it starts, or it is an outage */
+		RAISE EXCEPTION 'maintenance must be announced before it starts: % is not before %', t, started USING ERRCODE = 'GB004',
+			HINT = 'Report it as an outage (notified => false): its customers are compensated.';
+	END IF;
+	IF started < m.created_at THEN
+		RAISE EXCEPTION 'an outage of machine % cannot start at %, before it was listed at %', machine, started, m.created_at
+			USING ERRCODE = 'GB004';
+	END IF;
+	IF NOT notified AND ended > t THEN
+		RAISE EXCEPTION 'an outage ending % is reported at %, before it ended', ended, t USING ERRCODE = 'GB004',
+			HINT = 'Report an outage once it is over; maintenance announced in advance is reported with notified => true.';
+	END IF;
+	/* the partner row serialises the reports (and the count) of its machines */
+	p := @extschema@.lock_partner(m.partner_id);
+	win := pg_catalog.tstzrange(started, ended);
+	SELECT * INTO o FROM @extschema@.outage k
+	WHERE k.machine_id = machine AND pg_catalog.tstzrange(k.started, k.ended) && win
+	ORDER BY k.started LIMIT 1;
+	IF FOUND THEN
+		IF o.started = started AND o.ended = ended AND (o.kind = 'maintenance') = notified THEN
+			RETURN o.outage_id;		/* the same report again: done once */
+		END IF;
+		RAISE EXCEPTION 'the outage overlaps outage % of machine % (% to %)', o.outage_id, machine, o.started, o.ended
+			USING ERRCODE = 'GB004';
+	END IF;
+	INSERT INTO @extschema@.outage (machine_id, partner_id, kind, started, ended, reported_at)
+	VALUES (machine, m.partner_id, CASE WHEN notified THEN 'maintenance' ELSE 'outage' END, started, ended, t)
+	RETURNING outage_id INTO id;
+	IF notified THEN
+		RETURN id;
+	END IF;
+
+	/*
+	 * R-LED-6: the affected customers' wallets first, in customer order, then
+	 * their instances on the machine (those not created after the window nor
+	 * released before it) in instance order; only these are settled up to t
+	 * and compensated (R-PRT-8).  An instance of a customer whose wallet is
+	 * not locked here is never touched.
+	 */
+	affected := @extschema@.lock_outage_renters(machine, win);
+	FOREACH inst IN ARRAY affected LOOP
+		PERFORM @extschema@.settle_interim(inst, t);
+	END LOOP;
+	PERFORM @extschema@.compensate(id, machine, win, affected, '{}', t);
+	IF (SELECT k.partitions FROM @extschema@.partition_identity k) > 1 THEN
+		/* behind a proxy: the machine's renters on the other partitions too (35_outage_steps.sql) */
+		INSERT INTO @extschema@.outage_outbox (outage_id, partner_id) VALUES (id, m.partner_id);
+	END IF;
+
+	/* R-PRT-8: more than max_unnotified_outages_per_month in a calendar month revoke the qualification */
+	month := @extschema@.billing_period('month', report_outage.started, tz);
+	SELECT pg_catalog.count(*) INTO counted FROM @extschema@.outage k
+	WHERE k.partner_id = m.partner_id AND k.kind = 'outage'
+	  AND k.started >= @extschema@.lower(month) AND k.started < @extschema@.upper(month);
+	IF counted > (@extschema@.partner_settings()).max_unnotified_outages_per_month AND p.qualification = 'qualified' THEN
+		PERFORM @extschema@.revoke_partner(m.partner_id, t);
+	END IF;
+	RETURN id;
+END
+$$;
+COMMENT ON FUNCTION @extschema@.report_outage(bigint, timestamptz, timestamptz, boolean, timestamptz) IS 'Record an outage of a machine: unnotified ones settle its instances up to at and compensate their customers from the partner''s income, and more than 3 in a month revoke the qualification; notified maintenance is only recorded (R-PRT-8)';
+
+CREATE OR REPLACE FUNCTION @extschema@.apply_outage(changes jsonb)
+	RETURNS integer
+	LANGUAGE plpgsql VOLATILE SECURITY DEFINER CALLED ON NULL INPUT PARALLEL UNSAFE
+	SET search_path = pg_catalog, @extschema@, pg_temp
+	AS $$
+DECLARE
+	me integer := coalesce((SELECT k.partition FROM @extschema@.partition_identity k), 0);
+	o @extschema@.outage;
+	affected bigint[];
+	inst bigint;
+	iv @extschema@.instance;
+	lost bigint[];
+	n integer := 0;
+BEGIN
+	IF changes IS NULL OR pg_catalog.jsonb_typeof(changes) <> 'array' THEN
+		RAISE EXCEPTION 'outages are a JSON array of {outage_id, row}' USING ERRCODE = 'invalid_parameter_value';
+	END IF;
+	FOR o IN SELECT r.* FROM pg_catalog.jsonb_array_elements(changes) e,
+				 LATERAL pg_catalog.jsonb_populate_record(NULL::@extschema@.outage, e -> 'row') r
+			 WHERE @extschema@.partition_of(r.outage_id) <> me AND r.kind IN ('outage', 'forced_offline') ORDER BY r.outage_id LOOP
+		INSERT INTO @extschema@.outage SELECT (o).* ON CONFLICT DO NOTHING;
+		CONTINUE WHEN NOT FOUND;		/* applied before, with its compensation */
+		IF o.kind = 'forced_offline' THEN
+			/* as force_offline: this partition's running instances on the machine stop (at the instant, or at their
+			   last event if they were settled past it) and their customers are compensated for what they lose */
+			PERFORM @extschema@.lock_machines(ARRAY[o.machine_id]);
+			affected := ARRAY(SELECT k.instance_id FROM @extschema@.instance k
+							  WHERE k.machine_id = o.machine_id AND k.state = 'running' ORDER BY k.instance_id FOR UPDATE);
+			lost := '{}';
+			FOREACH inst IN ARRAY affected LOOP
+				SELECT * INTO iv FROM @extschema@.instance k WHERE k.instance_id = inst;
+				PERFORM @extschema@.halt_instance(inst, GREATEST(o.started, iv.last_event_at), 'machine_offline');
+				IF iv.hold_id IS NOT NULL
+				   AND (SELECT k.stop_reason FROM @extschema@.instance k WHERE k.instance_id = inst) = 'machine_offline' THEN
+					lost := lost || inst;
+				END IF;
+			END LOOP;
+			n := n + @extschema@.compensate(o.outage_id, o.machine_id, pg_catalog.tstzrange(o.started, 'infinity'), affected, lost,
+											o.started);
+			CONTINUE;
+		END IF;
+		/* as report_outage: the affected renters locked, settled up to the report */
+		affected := @extschema@.lock_outage_renters(o.machine_id, pg_catalog.tstzrange(o.started, o.ended));
+		FOREACH inst IN ARRAY affected LOOP
+			PERFORM @extschema@.settle_interim(inst, o.reported_at);
+		END LOOP;
+		n := n + @extschema@.compensate(o.outage_id, o.machine_id, pg_catalog.tstzrange(o.started, o.ended), affected, '{}', o.reported_at);
+	END LOOP;
+	RETURN n;
+END
+$$;
+COMMENT ON FUNCTION @extschema@.apply_outage(jsonb) IS 'Record outages reported at their machines'' homes and compensate this partition''s customers for them, once; returns the instances compensated (R-PRT-8, issue 18)';
+
+CREATE OR REPLACE FUNCTION @extschema@.apply_catalog(changes jsonb)
+	RETURNS integer
+	LANGUAGE plpgsql VOLATILE SECURITY DEFINER CALLED ON NULL INPUT PARALLEL UNSAFE
+	SET search_path = pg_catalog, @extschema@, pg_temp
+	AS $$
+DECLARE
+	me integer := @extschema@.this_partition();
+	tbl text;
+	key text;
+	cols text;
+	vals text;
+	n integer;
+	total integer := 0;
+	p @extschema@.partner;
+	noticed bigint[];
+	flipped bigint[];
+	x record;
+	inst bigint;
+BEGIN
+	IF changes IS NULL OR pg_catalog.jsonb_typeof(changes) <> 'array' THEN
+		RAISE EXCEPTION 'catalogue changes are a JSON array of {kind, id, version, row}' USING ERRCODE = 'invalid_parameter_value';
+	END IF;
+	/* R-PRT-1: copies whose voucher permission changes; their running instances follow it below, so the
+	   wallets of their customers are locked first, then the machines (R-LED-6), before the copies are written */
+	flipped := ARRAY(SELECT m.machine_id FROM pg_catalog.jsonb_array_elements(changes) e
+					 JOIN @extschema@.machine m ON m.machine_id = (e ->> 'id')::bigint
+					 WHERE e ->> 'kind' = 'machine' AND @extschema@.partition_of(m.machine_id) <> me
+					   AND (e -> 'row' ->> 'vouchers_allowed')::boolean IS DISTINCT FROM m.vouchers_allowed
+					   AND (e ->> 'version')::bigint > m.version
+					 ORDER BY 1);
+	IF pg_catalog.cardinality(flipped) > 0 THEN
+		PERFORM @extschema@.lock_machines(flipped);
+	END IF;
+	PERFORM pg_catalog.set_config('gpubill_catalog.applying', 'on', true);
+	FOREACH tbl IN ARRAY ARRAY['partner', 'machine'] LOOP	/* a machine's partner first */
+		key := tbl || '_id';
+		SELECT pg_catalog.string_agg(pg_catalog.quote_ident(a.attname), ', ' ORDER BY a.attnum),
+			   pg_catalog.string_agg('excluded.' || pg_catalog.quote_ident(a.attname), ', ' ORDER BY a.attnum) INTO cols, vals
+		FROM pg_catalog.pg_attribute a
+		WHERE a.attrelid = ('@extschema@.' || tbl)::regclass AND a.attnum > 0 AND NOT a.attisdropped;
+		EXECUTE pg_catalog.format(
+			'INSERT INTO @extschema@.%1$I AS t (%3$s) '
+			'SELECT %3$s FROM pg_catalog.jsonb_array_elements($1) e, '
+			'LATERAL pg_catalog.jsonb_populate_record(NULL::@extschema@.%1$I, e -> ''row'') r '
+			'WHERE e ->> ''kind'' = %1$L AND @extschema@.partition_of(r.%2$I) <> $2 ORDER BY r.%2$I '
+			'ON CONFLICT (%2$I) DO UPDATE SET (%3$s) = ROW(%4$s) WHERE t.version < excluded.version',
+			tbl, key, cols, vals)
+			USING changes, me;
+		GET DIAGNOSTICS n = ROW_COUNT;
+		total := total + n;
+	END LOOP;
+	/* a partner's accounts here, for the income its machines earn from this partition's customers */
+	FOR p IN SELECT r.* FROM pg_catalog.jsonb_array_elements(changes) e,
+				 LATERAL pg_catalog.jsonb_populate_record(NULL::@extschema@.partner, e -> 'row') r
+			 WHERE e ->> 'kind' = 'partner' AND @extschema@.partition_of(r.partner_id) <> me LOOP
+		PERFORM @extschema@.open_currency(p.currency);
+		PERFORM @extschema@.ledger_account('partner', p.partner_id, 'income', p.currency);
+		PERFORM @extschema@.ledger_account('partner', p.partner_id, 'deposit', p.currency);
+		IF p.is_provider THEN
+			PERFORM @extschema@.ledger_account('partner', p.partner_id, 'exchange', p.currency);
+		END IF;
+	END LOOP;
+	/* R-PRT-1: as set_vouchers_allowed at the home, from its instant (the machine's last event) on: each running
+	   instance settled up to it under the old permission, then charged and held under the new one */
+	FOR x IN SELECT m.machine_id, m.vouchers_allowed, m.last_event_at FROM @extschema@.machine m
+			 WHERE m.machine_id = ANY (flipped) ORDER BY 1 LOOP
+		FOR inst IN SELECT k.instance_id FROM @extschema@.instance k
+					WHERE k.machine_id = x.machine_id AND k.state = 'running' AND k.cash_only = x.vouchers_allowed
+					ORDER BY k.instance_id FOR UPDATE LOOP
+			PERFORM @extschema@.settle_interim(inst, x.last_event_at);
+		END LOOP;
+		UPDATE @extschema@.instance k SET cash_only = NOT x.vouchers_allowed, last_event_at = GREATEST(k.last_event_at, x.last_event_at)
+		WHERE k.machine_id = x.machine_id AND k.state = 'running' AND k.cash_only = x.vouchers_allowed;
+	END LOOP;
+	/* R-PRT-5: a machine given notice of its end at home alerts this partition's customers on it */
+	noticed := ARRAY(SELECT (e ->> 'id')::bigint FROM pg_catalog.jsonb_array_elements(changes) e
+					 WHERE e ->> 'kind' = 'machine' AND e -> 'row' ->> 'end_notice_at' IS NOT NULL
+					   AND @extschema@.partition_of((e ->> 'id')::bigint) <> me);
+	PERFORM @extschema@.alert_migrate_data(noticed);
+	PERFORM pg_catalog.set_config('gpubill_catalog.applying', 'off', true);
+	RETURN total;
+END
+$$;
+COMMENT ON FUNCTION @extschema@.apply_catalog(jsonb) IS 'Apply partners and machines pushed from their home partitions (catalog_changes of another partition): a copy follows the greater version, home rows stay; returns the rows written (issue 17)';
+
+REVOKE EXECUTE ON FUNCTION @extschema@.settle_interim(bigint, timestamptz), @extschema@.lock_outage_renters(bigint, tstzrange) FROM PUBLIC;

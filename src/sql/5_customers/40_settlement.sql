@@ -33,7 +33,8 @@
  *
  * Map (scripts/file-map.pl):
  * Internals: prepare_settlement_tables, run_end_charge, settle_boundary,
- *   settle_instance, settle_instance_until, settle_staged, usage_charge.
+ *   settle_instance, settle_instance_until, settle_interim, settle_staged,
+ *   usage_charge.
  * Uses: 1_types, 2_base, 3_ledger.
  */
 
@@ -260,3 +261,17 @@ BEGIN
 END
 $$;
 COMMENT ON FUNCTION @extschema@.settle_instance_until(bigint, timestamptz) IS 'Settle every hourly boundary of one instance due up to t, each at its own instant, in time order (R-CLK-1)';
+
+-- one running PAYG instance settled up to t: its hourly boundaries, then the part of the hour up to t, its hold renewed
+CREATE FUNCTION @extschema@.settle_interim(instance bigint, t timestamptz) RETURNS void
+	LANGUAGE plpgsql VOLATILE CALLED ON NULL INPUT PARALLEL UNSAFE
+	AS $$
+BEGIN
+	PERFORM @extschema@.settle_instance_until(instance, t);		/* nothing for an instance that does not run */
+	IF EXISTS (SELECT FROM @extschema@.instance k
+			   WHERE k.instance_id = instance AND k.state = 'running' AND k.hold_id IS NOT NULL AND k.billed_until < t) THEN
+		PERFORM @extschema@.settle_instance(instance, t, 'interim');
+	END IF;
+END
+$$;
+COMMENT ON FUNCTION @extschema@.settle_interim(bigint, timestamptz) IS 'Settle a running PAYG instance up to t (its boundaries, then the part hour as an interim settlement): before a change that acts from t (outage report, voucher permission)';

@@ -16,7 +16,7 @@
  *
  * Map (scripts/file-map.pl):
  * API: report_outage.
- * Internals: compensate, revoke_partner.
+ * Internals: compensate, lock_outage_renters, revoke_partner.
  * Tables: outage, outage_compensation, outage_outbox.
  * Uses: 1_types, 2_base, 3_ledger, 4_parties, 5_customers.
  */
@@ -123,6 +123,32 @@ END
 $$;
 COMMENT ON FUNCTION @extschema@.compensate(bigint, bigint, tstzrange, bigint[], bigint[], timestamptz) IS 'Pay the customers of a machine multiple x the fees charged for an outage window, recovered from the partner''s income (R-PRT-8)';
 
+/*
+ * R-LED-6: the renters an outage window affects, locked — their customers'
+ * wallets first, in customer order, then their instances on the machine
+ * (those not created after the window nor released before it) in instance
+ * order.  An instance of a customer whose wallet is not locked here is
+ * never touched.  Returns the instances.
+ */
+CREATE FUNCTION @extschema@.lock_outage_renters(machine bigint, win tstzrange) RETURNS bigint[]
+	LANGUAGE plpgsql VOLATILE CALLED ON NULL INPUT PARALLEL UNSAFE
+	AS $$
+DECLARE
+	customers bigint[];
+BEGIN
+	customers := ARRAY(SELECT DISTINCT i.customer_id FROM @extschema@.instance i
+					   WHERE i.machine_id = machine AND i.created_at < pg_catalog.upper(win)
+						 AND (i.state <> 'released' OR i.last_event_at > pg_catalog.lower(win))
+					   ORDER BY 1);
+	PERFORM @extschema@.lock_wallets(customers);
+	RETURN ARRAY(SELECT i.instance_id FROM @extschema@.instance i
+				 WHERE i.machine_id = machine AND i.customer_id = ANY (customers) AND i.created_at < pg_catalog.upper(win)
+				   AND (i.state <> 'released' OR i.last_event_at > pg_catalog.lower(win))
+				 ORDER BY i.instance_id FOR UPDATE);
+END
+$$;
+COMMENT ON FUNCTION @extschema@.lock_outage_renters(bigint, tstzrange) IS 'Lock the renters an outage window of a machine affects, wallets first, then their instances; returns the instances (R-LED-6, R-PRT-8)';
+
 CREATE FUNCTION @extschema@.report_outage(machine bigint, started timestamptz, ended timestamptz,
 										   notified boolean DEFAULT false, at timestamptz DEFAULT NULL)
 	RETURNS bigint
@@ -138,7 +164,6 @@ DECLARE
 	o @extschema@.outage;
 	id bigint;
 	inst bigint;
-	customers bigint[];
 	affected bigint[];
 	month @extschema@.billing_period;
 	counted integer;
@@ -192,21 +217,9 @@ BEGIN
 	 * and compensated (R-PRT-8).  An instance of a customer whose wallet is
 	 * not locked here is never touched.
 	 */
-	customers := ARRAY(SELECT DISTINCT i.customer_id FROM @extschema@.instance i
-					   WHERE i.machine_id = machine AND i.created_at < ended
-						 AND (i.state <> 'released' OR i.last_event_at > started)
-					   ORDER BY 1);
-	PERFORM @extschema@.lock_wallets(customers);
-	affected := ARRAY(SELECT i.instance_id FROM @extschema@.instance i
-					  WHERE i.machine_id = machine AND i.customer_id = ANY (customers) AND i.created_at < ended
-						AND (i.state <> 'released' OR i.last_event_at > started)
-					  ORDER BY i.instance_id FOR UPDATE);
+	affected := @extschema@.lock_outage_renters(machine, win);
 	FOREACH inst IN ARRAY affected LOOP
-		PERFORM @extschema@.settle_instance_until(inst, t);		/* nothing for an instance that does not run */
-		IF EXISTS (SELECT FROM @extschema@.instance k
-				   WHERE k.instance_id = inst AND k.state = 'running' AND k.hold_id IS NOT NULL AND k.billed_until < t) THEN
-			PERFORM @extschema@.settle_instance(inst, t, 'interim');
-		END IF;
+		PERFORM @extschema@.settle_interim(inst, t);
 	END LOOP;
 	PERFORM @extschema@.compensate(id, machine, win, affected, '{}', t);
 	IF (SELECT k.partitions FROM @extschema@.partition_identity k) > 1 THEN

@@ -23,7 +23,7 @@
  *
  * Map (scripts/file-map.pl):
  * API: apply_outage, outage_changes, outage_pushed.
- * Uses: 3_ledger, 4_parties, 5_customers.
+ * Uses: 4_parties, 5_customers.
  */
 
 CREATE FUNCTION @extschema@.outage_changes()
@@ -44,7 +44,6 @@ CREATE FUNCTION @extschema@.apply_outage(changes jsonb)
 DECLARE
 	me integer := coalesce((SELECT k.partition FROM @extschema@.partition_identity k), 0);
 	o @extschema@.outage;
-	customers bigint[];
 	affected bigint[];
 	inst bigint;
 	iv @extschema@.instance;
@@ -78,22 +77,10 @@ BEGIN
 											o.started);
 			CONTINUE;
 		END IF;
-		/* as report_outage: the affected customers' wallets in order, their instances, settled up to the report */
-		customers := ARRAY(SELECT DISTINCT i.customer_id FROM @extschema@.instance i
-						   WHERE i.machine_id = o.machine_id AND i.created_at < o.ended
-							 AND (i.state <> 'released' OR i.last_event_at > o.started)
-						   ORDER BY 1);
-		PERFORM @extschema@.lock_wallets(customers);
-		affected := ARRAY(SELECT i.instance_id FROM @extschema@.instance i
-						  WHERE i.machine_id = o.machine_id AND i.customer_id = ANY (customers) AND i.created_at < o.ended
-							AND (i.state <> 'released' OR i.last_event_at > o.started)
-						  ORDER BY i.instance_id FOR UPDATE);
+		/* as report_outage: the affected renters locked, settled up to the report */
+		affected := @extschema@.lock_outage_renters(o.machine_id, pg_catalog.tstzrange(o.started, o.ended));
 		FOREACH inst IN ARRAY affected LOOP
-			PERFORM @extschema@.settle_instance_until(inst, o.reported_at);
-			IF EXISTS (SELECT FROM @extschema@.instance k
-					   WHERE k.instance_id = inst AND k.state = 'running' AND k.hold_id IS NOT NULL AND k.billed_until < o.reported_at) THEN
-				PERFORM @extschema@.settle_instance(inst, o.reported_at, 'interim');
-			END IF;
+			PERFORM @extschema@.settle_interim(inst, o.reported_at);
 		END LOOP;
 		n := n + @extschema@.compensate(o.outage_id, o.machine_id, pg_catalog.tstzrange(o.started, o.ended), affected, '{}', o.reported_at);
 	END LOOP;

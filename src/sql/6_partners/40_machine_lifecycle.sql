@@ -79,11 +79,7 @@ BEGIN
 				WHERE k.machine_id = machine AND k.state = 'running' ORDER BY k.instance_id FOR UPDATE LOOP
 		PERFORM @extschema@.call_time(t, (SELECT k.last_event_at FROM @extschema@.instance k WHERE k.instance_id = inst),
 									  'instance ' || inst);
-		PERFORM @extschema@.settle_instance_until(inst, t);
-		IF EXISTS (SELECT FROM @extschema@.instance k
-				   WHERE k.instance_id = inst AND k.state = 'running' AND k.hold_id IS NOT NULL AND k.billed_until < t) THEN
-			PERFORM @extschema@.settle_instance(inst, t, 'interim');
-		END IF;
+		PERFORM @extschema@.settle_interim(inst, t);
 	END LOOP;
 	UPDATE @extschema@.instance k SET cash_only = NOT allowed, last_event_at = GREATEST(k.last_event_at, t)
 	WHERE k.machine_id = machine AND k.state = 'running';

@@ -177,11 +177,7 @@ BEGIN
 		FOR inst IN SELECT k.instance_id FROM @extschema@.instance k
 					WHERE k.machine_id = x.machine_id AND k.state = 'running' AND k.cash_only = x.vouchers_allowed
 					ORDER BY k.instance_id FOR UPDATE LOOP
-			PERFORM @extschema@.settle_instance_until(inst, x.last_event_at);
-			IF EXISTS (SELECT FROM @extschema@.instance k WHERE k.instance_id = inst AND k.state = 'running'
-					   AND k.hold_id IS NOT NULL AND k.billed_until < x.last_event_at) THEN
-				PERFORM @extschema@.settle_instance(inst, x.last_event_at, 'interim');
-			END IF;
+			PERFORM @extschema@.settle_interim(inst, x.last_event_at);
 		END LOOP;
 		UPDATE @extschema@.instance k SET cash_only = NOT x.vouchers_allowed, last_event_at = GREATEST(k.last_event_at, x.last_event_at)
 		WHERE k.machine_id = x.machine_id AND k.state = 'running' AND k.cash_only = x.vouchers_allowed;
