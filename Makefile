@@ -9,10 +9,10 @@ OBJS = src/gpubill.o src/amount_io.o src/amount_ops.o src/amount_agg.o \
        src/period.o src/rating.o src/calc.o
 
 SQL_SOURCES = $(sort $(wildcard src/sql/*/*.sql))
-# the proxy (issues 17, 18): gpubill's types layer, roles and pg_cron schedule, then src/proxy, then gpubill's BI
+# the proxy (issues 17, 18): gpubill's types layer, roles, pg_cron schedule and resale checks, then src/proxy, then gpubill's BI
 # views (over the proxy's own) and src/proxy/bi (its version is gpubill's)
 PROXY_SOURCES = src/proxy/00_header.sql $(filter-out %/00_header.sql,$(sort $(wildcard src/sql/1_types/*.sql))) \
-                src/sql/2_base/10_roles.sql src/sql/2_base/15_cron.sql $(filter-out %/00_header.sql,$(sort $(wildcard src/proxy/*.sql))) \
+                src/sql/2_base/10_roles.sql src/sql/2_base/15_cron.sql src/sql/7_exchange/42_resale_check.sql $(filter-out %/00_header.sql,$(sort $(wildcard src/proxy/*.sql))) \
                 src/sql/9_bi/10_views.sql $(sort $(wildcard src/proxy/bi/*.sql))
 DATA_built  = gpubill--$(EXTVERSION).sql gpubill_proxy--$(EXTVERSION).sql
 # updates/: the install scripts of the released versions, frozen (CREATE

@@ -46,7 +46,8 @@ WITH api AS (
 	  AND p.proname NOT IN ('catalog_changes', 'apply_catalog', 'catalog_pushed', 'catalog_digest',	/* the proxy's protocol */
 							 'claim_gpus', 'confirm_gpu_claim', 'release_gpu_claims', 'unconfirmed_claims', 'claimed_gpus',
 							 'running_gpus', 'instance_machine', 'known_request', 'ended_runs', 'runs_drained', 'runs_of_claims', 'partner_part', 'begin_withdrawal', 'commit_withdrawal', 'pending_withdrawals',
-							 'partner_statement_parts', 'outage_changes', 'apply_outage', 'outage_pushed')
+							 'partner_statement_parts', 'outage_changes', 'apply_outage', 'outage_pushed',
+							 'begin_resale', 'accept_resale', 'decide_resale', 'commit_resale', 'abandon_resale', 'pending_resales', 'resale_sides')
 ), routed AS (
 	SELECT a.*,
 		   CASE WHEN a.first_arg IN ('customer', 'instance', 'hold', 'contract', 'event', 'machine', 'partner', 'provider', 'transfer')

@@ -61,7 +61,8 @@ api_one=$(q gpubill_px_one -c "SELECT $signature FROM pg_proc p WHERE p.pronames
 	AND p.proname NOT IN ('apply_catalog', 'catalog_changes', 'catalog_pushed', 'catalog_digest',	/* the proxy's protocol with the partitions */
 						  'claim_gpus', 'confirm_gpu_claim', 'release_gpu_claims', 'unconfirmed_claims', 'claimed_gpus',
 						  'running_gpus', 'instance_machine', 'known_request', 'ended_runs', 'runs_drained', 'runs_of_claims', 'partner_part', 'begin_withdrawal', 'commit_withdrawal', 'pending_withdrawals',
-						  'partner_statement_parts', 'outage_changes', 'apply_outage', 'outage_pushed')
+						  'partner_statement_parts', 'outage_changes', 'apply_outage', 'outage_pushed',
+							 'begin_resale', 'accept_resale', 'decide_resale', 'commit_resale', 'abandon_resale', 'pending_resales', 'resale_sides')
 	ORDER BY 1")
 names=$(cut -d'(' -f1 <<<"$api_one" | sort -u | paste -sd, - | sed "s/,/','/g")
 api="SELECT $signature FROM pg_proc p WHERE p.pronamespace = 'gpubill'::regnamespace AND p.proname IN ('$names') ORDER BY 1"

@@ -10,9 +10,14 @@
 #    tick compensates partition 1's renters once;
 #  - a rental of a customer on partition 1 (claimed at the machine's home on
 #    partition 0, then the partition is gone): the claim is released;
-#  - ticks: partition 1 is skipped and caught up.
+#  - ticks: partition 1 is skipped and caught up;
+#  - a resale to a buyer on partition 1 (begun at the reseller's on
+#    partition 0, then the buyer's partition is gone): left pending, then
+#    abandoned by the re-drive; one whose reseller's partition crashed after
+#    the buyer's accepted: committed once by the re-drive.
 # Afterwards claims = running GPUs, each outage compensated each renter
-# once, every currency sums to zero over both partitions, verify() all ok.
+# once, each resale on both sides or neither, every currency sums to zero
+# over both partitions, verify() all ok.
 # Needs a running cluster (PGHOST/PGPORT/PGUSER, CLUSTER_DIR/CLUSTER_BIN) with postgresql-15-plproxy.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -86,6 +91,55 @@ q $px -c "SELECT gpubill.redrive_withdrawals('0 seconds')" >/dev/null
 q $px -c "SELECT gpubill.redrive_withdrawals('0 seconds')" >/dev/null
 ok "$(q gpubill_pf_p0 -c "SELECT count(*) || ' ' || gpubill.sum(amount) FROM gpubill.withdrawal")" "1 $w" "restarted, the re-drive pays it once ($w)"
 ok "$(q $px -c "SELECT gpubill.request_withdrawal($owner, '$w', '2026-11-02 10:00+08', 'pf-wd') IS NOT NULL")" "t" "and the caller's retry finds it"
+
+# resales across the two partitions (R-EXC-6): a reseller's contract active from Nov 2, and buyers on the other side
+homed() {	# a customer name of prefix $1 homed on partition $2, opened and funded
+	local i c
+	for i in $(seq 1 60); do
+		c=$(q $px -c "SELECT gpubill.open_customer('$1-$i', 'CNY', '2026-09-01')")
+		if [ "$(q $px -c "SELECT gpubill.partition_of($c)")" = "$2" ]; then
+			q $px -c "SELECT gpubill.recharge($c, '90000 CNY', 'alipay', 'pf-fund-$1-$i', '2026-09-03')" >/dev/null
+			echo $c; return
+		fi
+	done
+}
+prov=$(q $px -c "SELECT gpubill.open_provider('pf-dc', 'CNY', '2026-09-01')")
+seller0=$(homed pf-seller 0); buyer1=$(homed pf-buyer 1); seller1=$(homed pf-seller 1); buyer0=$(homed pf-buyer 0)
+contract() { q $px -c "SELECT gpubill.create_contract($1, $prov, 1, '10.00 CNY', '[2026-11-02 00:00+08, 2027-01-31 00:00+08)', '2026-11-01 03:00+08')"; }
+k0=$(contract $seller0); k1=$(contract $seller1)
+q $px -c "SELECT gpubill.tick('2026-11-02 01:00+08')" >/dev/null
+ok "$(q $px -c "SELECT gpubill.contract_state($k0) || ' ' || gpubill.contract_state($k1)")" "active active" "two contracts active, one on each partition"
+
+# the buyer's partition crashed before the acceptance: the call fails, the resale is left pending; restarted, abandoned
+crash
+out=$(q $px -c "SELECT gpubill.resell_contract($k0, $buyer1, '9.00 CNY', '2026-11-03 10:00+08')" 2>&1 || true)
+ok "$(grep -q 'gpubill_pf_p1' <<<"$out" && echo named) $(q gpubill_pf_p0 -c "SELECT state FROM gpubill.contract WHERE contract_id = $k0")" \
+	"named resale_pending" "a resale to a buyer on the crashed partition fails naming it; the contract waits, resale_pending"
+restart
+q $px -c "SELECT gpubill.redrive_resales('0 seconds')" >/dev/null
+ok "$(q gpubill_pf_p0 -c "SELECT state || ' ' || (resold_to IS NULL) FROM gpubill.contract WHERE contract_id = $k0") $(q1 -c "SELECT count(*) FROM gpubill.contract WHERE resold_from = $k0")" \
+	"active true 0" "restarted, the re-drive abandons it: on neither side"
+k0new=$(q $px -c "SELECT gpubill.resell_contract($k0, $buyer1, '9.00 CNY', '2026-11-03 11:00+08')")
+ok "$(q $px -c "SELECT gpubill.partition_of($k0new)") $(q gpubill_pf_p0 -c "SELECT resold_to FROM gpubill.contract WHERE contract_id = $k0")" "1 $k0new" \
+	"resold again, it is complete on both sides"
+
+# the reseller's partition crashed after the acceptance (a proxy between steps 2 and 3): restarted, committed once
+q $px -c "SELECT gpubill.accept_resale(b.resale, $k1, $buyer0, b.provider, b.gpus, '11.00 CNY', b.term, b.t)
+	FROM gpubill.begin_resale($k1, $buyer0, '11.00 CNY', '2026-11-03 10:00+08') b" >/dev/null
+crash
+out=$(q $px -c "SELECT gpubill.resell_contract($k1, $buyer0, '11.00 CNY', '2026-11-03 10:00+08')" 2>&1 || true)
+ok "$(grep -q 'gpubill_pf_p1' <<<"$out" && echo named) $(q gpubill_pf_p0 -c "SELECT count(*) FROM gpubill.contract WHERE resold_from = $k1")" "named 1" \
+	"accepted on partition 0, the reseller's partition crashed before the commit: a retry fails naming it"
+restart
+q $px -c "SELECT gpubill.redrive_resales('0 seconds')" >/dev/null
+q $px -c "SELECT gpubill.redrive_resales('0 seconds')" >/dev/null
+k1new=$(q gpubill_pf_p0 -c "SELECT contract_id FROM gpubill.contract WHERE resold_from = $k1")
+ok "$(q1 -c "SELECT state || ' ' || resold_to FROM gpubill.contract WHERE contract_id = $k1") $(q1 -c "SELECT count(*) FROM gpubill.resale_month WHERE contract_id = $k1")" \
+	"active $k1new 2" "restarted, the re-drive commits it once (re-driven twice): resold as the accepted contract, its two months written once"
+ok "$(q $px -c "SELECT gpubill.resell_contract($k1, $buyer0, '11.00 CNY', '2026-11-03 10:00+08')")" "$k1new" "and the caller's retry finds it"
+q $px -c "SELECT gpubill.tick('2026-12-02 01:00+08')" >/dev/null
+ok "$(q1 -c "SELECT state FROM gpubill.contract WHERE contract_id = $k1") $(q gpubill_pf_p0 -c "SELECT state FROM gpubill.contract WHERE contract_id = $k1new")" \
+	"resold active" "at Dec 1 the resale takes effect on both partitions"
 
 # the invariants over both partitions
 q $px -c "SELECT gpubill.tick('2026-11-01 02:00+08')" >/dev/null

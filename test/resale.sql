@@ -3,7 +3,7 @@
 BEGIN;
 SET LOCAL search_path = gpubill, public;
 SET LOCAL TimeZone = 'Asia/Shanghai';
-SELECT plan(30);
+SELECT plan(33);
 
 -- four resellers, each with a 120-day contract at 10.00/h from Dec 1 (initial 7440 + deposit 2136; January 6696 + 744
 -- from the deposit; February 6720, March 7200 at the original price), and four buyers of the rest
@@ -164,5 +164,22 @@ SELECT results_eq($$SELECT balance FROM gpubill.accounts WHERE owner_kind = 'pla
 	$$VALUES ('0.00 USD'::gpubill.amount)$$, 'and clearing is back at zero');
 
 SELECT results_eq($$SELECT count(*) FROM gpubill.verify() WHERE NOT ok$$, $$VALUES (0::bigint)$$, 'verify() is all ok');
+
+-- R-EXC-6: verify checks that every resale has both its sides and that a settled one's clearing nets to zero
+SELECT is((SELECT count(*) FROM (SELECT s.contract_id FROM gpubill.resale_sides() s GROUP BY 1 HAVING count(*) FILTER (WHERE s.settled) = 2) x),
+	6::bigint, 'the six resales of this file are settled on both sides');
+SELECT x.tableoid::regclass AS part FROM gpubill.transfer x JOIN gpubill.account a ON a.account_id = x.credit_account
+WHERE a.purpose = 'clearing' AND x.object_id = :n_ep ORDER BY x.transfer_id LIMIT 1 \gset
+ALTER TABLE :part DISABLE TRIGGER USER;
+UPDATE gpubill.transfer SET amount = amount + '0.01 USD'
+WHERE transfer_id = (SELECT min(x.transfer_id) FROM gpubill.transfer x JOIN gpubill.account a ON a.account_id = x.credit_account
+					 WHERE a.purpose = 'clearing' AND x.object_id = :n_ep);
+SELECT results_eq($$SELECT ok, detail FROM gpubill.verify() WHERE check_name = 'the clearing of every settled resale nets to zero'$$,
+	format($$VALUES (false, '1 settled resales whose clearing does not net to zero: %s (10000 micros)')$$, :c_ep),
+	'a cent more paid into clearing for one resale: verify names it');
+UPDATE gpubill.contract SET resold_from = NULL WHERE contract_id = :n_ep;
+SELECT results_eq($$SELECT ok, detail FROM gpubill.verify() WHERE check_name = 'every resale has both its sides'$$,
+	format($$VALUES (false, '1 resales found on one side only: %s')$$, :c_ep),
+	'a resale whose new contract does not name it: verify names it');
 SELECT * FROM finish();
 ROLLBACK;

@@ -1732,3 +1732,630 @@ $$;
 COMMENT ON FUNCTION @extschema@.apply_catalog(jsonb) IS 'Apply partners and machines pushed from their home partitions (catalog_changes of another partition): a copy follows the greater version, home rows stay; returns the rows written (issue 17)';
 
 REVOKE EXECUTE ON FUNCTION @extschema@.settle_interim(bigint, timestamptz), @extschema@.lock_outage_renters(bigint, tstzrange) FROM PUBLIC;
+
+-- issue 18: a resale across partitions in steps (7_exchange/42_resale_check.sql, 45_resale_steps.sql); the contract state resale_pending
+ALTER TABLE @extschema@.contract DROP CONSTRAINT contract_state_check,
+	ADD CONSTRAINT contract_state_check CHECK (state IN ('pending', 'active', 'late', 'terminated', 'resold', 'completed', 'resale_pending'));
+INSERT INTO @extschema@.contract_transition VALUES ('active', 'resale_pending'), ('resale_pending', 'active');
+COMMENT ON FUNCTION @extschema@.contract_state(bigint) IS 'pending | active | late | terminated | resold | completed | resale_pending (a resale across partitions in progress)';
+CREATE TYPE @extschema@.resale_side AS (
+	contract_id	bigint,			/* the resold contract */
+	side		text,			/* reseller | buyer | pending */
+	new_contract_id bigint,		/* the contract it was resold as */
+	clearing	bigint,			/* micros: + paid into the exchange's clearing, - paid out of it */
+	settled		boolean			/* nothing more moves through clearing on this side */
+);
+COMMENT ON TYPE @extschema@.resale_side IS 'One side of a resale as a database holds it: the reseller''s, the buyer''s, or pending (issue 18)';
+
+-- local: only the resales whose both sides are on this database (the proxy checks the others)
+CREATE FUNCTION @extschema@.check_resale_sides(sides @extschema@.resale_side[], local boolean)
+	RETURNS TABLE (check_name text, ok boolean, detail text)
+	LANGUAGE plpgsql IMMUTABLE CALLED ON NULL INPUT PARALLEL SAFE
+	SET search_path = pg_catalog, @extschema@, pg_temp
+	AS $$
+BEGIN
+	/* plpgsql: in the proxy this file comes before its partition_of */
+	RETURN QUERY
+	WITH g AS (
+		SELECT s.contract_id,
+			   pg_catalog.max(s.new_contract_id) FILTER (WHERE s.side = 'reseller') AS sold_as,
+			   pg_catalog.max(s.new_contract_id) FILTER (WHERE s.side = 'buyer') AS bought_as,
+			   pg_catalog.bool_or(s.side = 'pending') AS pending,
+			   pg_catalog.count(*) FILTER (WHERE s.side <> 'pending' AND s.settled) = 2 AS settled,
+			   pg_catalog.sum(s.clearing) AS net
+		FROM pg_catalog.unnest(sides) s
+		WHERE NOT local OR s.side = 'pending' OR @extschema@.partition_of(s.contract_id) = @extschema@.partition_of(s.new_contract_id)
+		GROUP BY 1
+	)
+	SELECT 'every resale has both its sides', pg_catalog.count(*) = 0,
+		   pg_catalog.count(*) || ' resales found on one side only' || coalesce(': ' || pg_catalog.string_agg(g.contract_id::text, ', '), '')
+	FROM g WHERE g.sold_as IS DISTINCT FROM g.bought_as AND NOT (g.pending AND g.sold_as IS NULL)
+	UNION ALL
+	SELECT 'the clearing of every settled resale nets to zero', pg_catalog.count(*) = 0,
+		   pg_catalog.count(*) || ' settled resales whose clearing does not net to zero'
+		   || coalesce(': ' || pg_catalog.string_agg(g.contract_id || ' (' || g.net || ' micros)', ', '), '')
+	FROM g WHERE g.settled AND g.net <> 0;
+END
+$$;
+COMMENT ON FUNCTION @extschema@.check_resale_sides(@extschema@.resale_side[], boolean) IS 'Every resale has both its sides, and a settled one''s clearing nets to zero (local: only those whose both sides are here) (R-EXC-6, issue 18)';
+
+CREATE TABLE @extschema@.resale_step (
+	resale_id	bigint PRIMARY KEY,			/* the saga's key, drawn on the reseller's partition */
+	contract_id	bigint NOT NULL,
+	reseller_id	bigint NOT NULL,			/* party key */
+	buyer_id	bigint NOT NULL,			/* on another partition */
+	price_per_gpu_hour @extschema@.amount NOT NULL,
+	at			timestamptz NOT NULL,		/* the resale's time (E is the next month's start) */
+	state		text NOT NULL CHECK (state IN ('pending', 'committed', 'abandoned')),
+	new_contract_id bigint,					/* committed: the buyer's contract */
+	began_at	timestamptz NOT NULL DEFAULT pg_catalog.statement_timestamp()	/* wall clock: the sweeper's grace */
+);
+CREATE UNIQUE INDEX resale_step_pending_idx ON @extschema@.resale_step (contract_id) WHERE state = 'pending';
+CREATE INDEX resale_step_contract_idx ON @extschema@.resale_step (contract_id);
+COMMENT ON TABLE @extschema@.resale_step IS 'A resale to a customer of another partition, on the reseller''s partition: pending between its steps, then committed or abandoned (issue 18)';
+SELECT pg_catalog.pg_extension_config_dump('@extschema@.resale_step', '');
+
+CREATE TABLE @extschema@.resale_acceptance (
+	resale_id	bigint PRIMARY KEY,			/* the saga's key */
+	buyer_id	bigint NOT NULL,			/* party key */
+	contract_id	bigint NOT NULL,			/* the resold contract, on the reseller's partition */
+	new_contract_id bigint,					/* NULL: abandoned, no acceptance may follow */
+	decided_at	timestamptz NOT NULL DEFAULT pg_catalog.statement_timestamp()
+);
+COMMENT ON TABLE @extschema@.resale_acceptance IS 'The buyer''s partition''s decision on a resale across partitions: accepted as new_contract_id, or abandoned (issue 18)';
+SELECT pg_catalog.pg_extension_config_dump('@extschema@.resale_acceptance', '');
+
+-- a contract between the steps of a resale is left alone (GB004)
+CREATE FUNCTION @extschema@.refuse_resale_pending(c @extschema@.contract) RETURNS void
+	LANGUAGE plpgsql STABLE CALLED ON NULL INPUT PARALLEL SAFE
+	AS $$
+BEGIN
+	IF c.state = 'resale_pending' THEN
+		RAISE EXCEPTION 'contract % is being resold', c.contract_id USING ERRCODE = 'GB004',
+			DETAIL = pg_catalog.format('Resale %s to customer %s is between its steps.',
+									   (SELECT s.resale_id FROM @extschema@.resale_step s WHERE s.contract_id = c.contract_id AND s.state = 'pending'),
+									   (SELECT s.buyer_id FROM @extschema@.resale_step s WHERE s.contract_id = c.contract_id AND s.state = 'pending')),
+			HINT = 'The proxy completes or abandons it, at the latest at its next tick; try again then.';
+	END IF;
+END
+$$;
+COMMENT ON FUNCTION @extschema@.refuse_resale_pending(@extschema@.contract) IS 'Refuse (GB004) to act on a contract while a resale across partitions is between its steps';
+
+-- step 1, on the reseller's partition
+CREATE FUNCTION @extschema@.begin_resale(contract bigint, new_customer bigint, price_per_gpu_hour @extschema@.amount, at timestamptz,
+										 OUT resale bigint, OUT t timestamptz, OUT provider bigint, OUT gpus integer,
+										 OUT term tstzrange, OUT new_contract bigint)
+	LANGUAGE plpgsql VOLATILE SECURITY DEFINER CALLED ON NULL INPUT PARALLEL UNSAFE
+	SET search_path = pg_catalog, @extschema@, pg_temp
+	AS $$
+DECLARE
+	c @extschema@.contract;
+	s @extschema@.resale_step;
+	months @extschema@.resale_month[];
+BEGIN
+	c := @extschema@.lock_contract($1);
+	provider := c.provider_id;
+	gpus := c.gpus;
+	/* the same resale again: the saga under way, or its result */
+	SELECT * INTO s FROM @extschema@.resale_step k
+	WHERE k.contract_id = $1 AND k.state IN ('pending', 'committed') AND k.buyer_id = $2 AND k.price_per_gpu_hour = $3;
+	IF FOUND THEN
+		resale := s.resale_id;
+		t := s.at;
+		new_contract := s.new_contract_id;
+		term := pg_catalog.tstzrange(@extschema@.upper(@extschema@.billing_period('month', s.at, @extschema@.billing_timezone())),
+									 pg_catalog.upper(c.term));
+		RETURN;
+	END IF;
+	t := @extschema@.call_time($4, c.last_event_at, 'contract ' || $1);
+	IF $2 IS NULL THEN
+		RAISE EXCEPTION 'unknown customer: %', $2 USING ERRCODE = 'no_data_found';
+	END IF;
+	IF c.resold_to IS NOT NULL THEN
+		RAISE EXCEPTION 'contract % is already resold (as contract %)', $1, c.resold_to USING ERRCODE = 'GB004';
+	END IF;
+	IF EXISTS (SELECT FROM @extschema@.customer k WHERE k.customer_id = $2) THEN
+		RAISE EXCEPTION 'customer % lives on this partition: the resale is made at once (resell_contract)', $2
+			USING ERRCODE = 'invalid_parameter_value';
+	END IF;
+	months := @extschema@.plan_resale(c, $2, $3, NULL, t);	/* every check but the buyer's */
+	resale := pg_catalog.nextval('@extschema@.id_seq');
+	INSERT INTO @extschema@.resale_step (resale_id, contract_id, reseller_id, buyer_id, price_per_gpu_hour, at, state)
+	VALUES (resale, $1, c.customer_id, $2, $3, t, 'pending');
+	UPDATE @extschema@.contract k SET state = 'resale_pending', last_event_at = t WHERE k.contract_id = $1;
+	term := pg_catalog.tstzrange(months[1].due_at, pg_catalog.upper(c.term));
+	new_contract := NULL;
+END
+$$;
+COMMENT ON FUNCTION @extschema@.begin_resale(bigint, bigint, @extschema@.amount, timestamptz) IS 'Step 1 of a resale across partitions, on the reseller''s: one database''s checks but the buyer''s, the contract resale_pending; returns the saga''s key and what the buyer''s partition accepts, or the result of the same resale made before (R-EXC-6, issue 18)';
+
+-- step 2, on the buyer's partition: the decision
+CREATE FUNCTION @extschema@.accept_resale(resale bigint, contract bigint, new_customer bigint, provider bigint, gpus integer,
+										  price_per_gpu_hour @extschema@.amount, term tstzrange, t timestamptz)
+	RETURNS bigint
+	LANGUAGE plpgsql VOLATILE SECURITY DEFINER CALLED ON NULL INPUT PARALLEL UNSAFE
+	SET search_path = pg_catalog, @extschema@, pg_temp
+	AS $$
+DECLARE
+	a @extschema@.resale_acceptance;
+	cur text;
+	id bigint;
+BEGIN
+	IF $1 IS NULL OR $2 IS NULL OR $4 IS NULL OR $5 IS NULL OR $7 IS NULL OR $8 IS NULL THEN
+		RAISE EXCEPTION 'a resale''s acceptance needs its key, contract, provider, GPUs, term and time' USING ERRCODE = 'invalid_parameter_value';
+	END IF;
+	PERFORM @extschema@.lock_wallet($3);		/* P0002: unknown customer */
+	cur := (SELECT k.currency FROM @extschema@.customer k WHERE k.customer_id = $3);
+	SELECT * INTO a FROM @extschema@.resale_acceptance k WHERE k.resale_id = $1;
+	IF FOUND THEN
+		IF a.new_contract_id IS NULL THEN
+			RAISE EXCEPTION 'resale % of contract % was abandoned', $1, $2 USING ERRCODE = 'GB004',
+				HINT = 'Resell the contract again.';
+		END IF;
+		RETURN a.new_contract_id;		/* accepted before */
+	END IF;
+	IF cur <> @extschema@.currency($6) THEN
+		RAISE EXCEPTION 'currency mismatch: contract % is in %, customer % pays in another currency', $2, @extschema@.currency($6), $3
+			USING ERRCODE = 'GB003';
+	END IF;
+	PERFORM @extschema@.check_amount($6, cur, 'price per GPU-hour');
+	id := @extschema@.accept_contract(pg_catalog.nextval('@extschema@.id_seq'), $3, $4, $5, $6, $7, $8, $2);
+	INSERT INTO @extschema@.resale_acceptance (resale_id, buyer_id, contract_id, new_contract_id) VALUES ($1, $3, $2, id);
+	RETURN id;
+END
+$$;
+COMMENT ON FUNCTION @extschema@.accept_resale(bigint, bigint, bigint, bigint, integer, @extschema@.amount, tstzrange, timestamptz) IS 'Step 2 of a resale across partitions, on the buyer''s: the buyer accepts the new contract (GB001 if its initial payment is not available) under the saga''s key; idempotent; refused once abandoned (issue 18)';
+
+-- after a failure: the decision of the buyer's partition, abandoned if nothing was accepted
+CREATE FUNCTION @extschema@.decide_resale(resale bigint, contract bigint, new_customer bigint)
+	RETURNS bigint
+	LANGUAGE plpgsql VOLATILE SECURITY DEFINER CALLED ON NULL INPUT PARALLEL UNSAFE
+	SET search_path = pg_catalog, @extschema@, pg_temp
+	AS $$
+BEGIN
+	PERFORM FROM @extschema@.wallet w WHERE w.customer_id = $3 FOR UPDATE;	/* after an acceptance under way */
+	INSERT INTO @extschema@.resale_acceptance (resale_id, buyer_id, contract_id, new_contract_id)
+	VALUES ($1, $3, $2, NULL) ON CONFLICT (resale_id) DO NOTHING;
+	RETURN (SELECT k.new_contract_id FROM @extschema@.resale_acceptance k WHERE k.resale_id = $1);
+END
+$$;
+COMMENT ON FUNCTION @extschema@.decide_resale(bigint, bigint, bigint) IS 'The buyer''s partition''s decision on a resale: its new contract if accepted, else NULL — and then abandoned for good (issue 18)';
+
+-- a resale's step row, once its contract (and the reseller's wallet) is locked: the steps that end it serialise there
+CREATE FUNCTION @extschema@.lock_resale(resale bigint) RETURNS @extschema@.resale_step
+	LANGUAGE plpgsql VOLATILE CALLED ON NULL INPUT PARALLEL UNSAFE
+	AS $$
+DECLARE
+	s @extschema@.resale_step;
+BEGIN
+	SELECT * INTO s FROM @extschema@.resale_step k WHERE k.resale_id = resale;
+	IF NOT FOUND THEN
+		RAISE EXCEPTION 'unknown resale: %', resale USING ERRCODE = 'no_data_found';
+	END IF;
+	PERFORM @extschema@.lock_contract(s.contract_id);
+	SELECT * INTO STRICT s FROM @extschema@.resale_step k WHERE k.resale_id = resale;
+	RETURN s;
+END
+$$;
+COMMENT ON FUNCTION @extschema@.lock_resale(bigint) IS 'Lock a resale''s contract (and its reseller''s wallet) and return its step row as it is then; unknown id raises P0002';
+
+-- step 3, on the reseller's partition
+CREATE FUNCTION @extschema@.commit_resale(resale bigint, new_contract bigint)
+	RETURNS text
+	LANGUAGE plpgsql VOLATILE SECURITY DEFINER CALLED ON NULL INPUT PARALLEL UNSAFE
+	SET search_path = pg_catalog, @extschema@, pg_temp
+	AS $$
+DECLARE
+	s @extschema@.resale_step := @extschema@.lock_resale($1);
+	c @extschema@.contract := @extschema@.lock_contract(s.contract_id);
+BEGIN
+	IF s.state = 'committed' AND s.new_contract_id = $2 THEN
+		RETURN 'committed';
+	ELSIF s.state <> 'pending' OR $2 IS NULL THEN
+		RAISE EXCEPTION 'resale % is %, not committed as contract %', $1, s.state, $2 USING ERRCODE = 'GB004';
+	END IF;
+	/* the contract as it was begun: nothing has touched it since */
+	c.state := 'active';
+	PERFORM @extschema@.apply_resale(c, @extschema@.plan_resale(c, s.buyer_id, s.price_per_gpu_hour, NULL, s.at), $2, s.at);
+	UPDATE @extschema@.resale_step k SET state = 'committed', new_contract_id = $2 WHERE k.resale_id = $1;
+	RETURN 'committed';
+END
+$$;
+COMMENT ON FUNCTION @extschema@.commit_resale(bigint, bigint) IS 'Step 3 of a resale the buyer''s partition accepted, on the reseller''s: the months written, the original payments from E on cancelled, the contract resold as new_contract from E; idempotent (R-EXC-6, issue 18)';
+
+CREATE FUNCTION @extschema@.abandon_resale(resale bigint)
+	RETURNS text
+	LANGUAGE plpgsql VOLATILE SECURITY DEFINER CALLED ON NULL INPUT PARALLEL UNSAFE
+	SET search_path = pg_catalog, @extschema@, pg_temp
+	AS $$
+DECLARE
+	s @extschema@.resale_step := @extschema@.lock_resale($1);
+BEGIN
+	IF s.state = 'abandoned' THEN
+		RETURN 'abandoned';
+	ELSIF s.state <> 'pending' THEN
+		RAISE EXCEPTION 'resale % is %: it is not abandoned', $1, s.state USING ERRCODE = 'GB004';
+	END IF;
+	UPDATE @extschema@.contract k SET state = 'active' WHERE k.contract_id = s.contract_id AND k.state = 'resale_pending';
+	UPDATE @extschema@.resale_step k SET state = 'abandoned' WHERE k.resale_id = $1;
+	RETURN 'abandoned';
+END
+$$;
+COMMENT ON FUNCTION @extschema@.abandon_resale(bigint) IS 'End a resale the buyer''s partition did not accept, on the reseller''s: the contract active again as it was; idempotent (issue 18)';
+
+CREATE FUNCTION @extschema@.pending_resales(grace interval)
+	RETURNS TABLE (resale_id bigint, contract_id bigint, buyer_id bigint)
+	LANGUAGE sql STABLE SECURITY DEFINER PARALLEL SAFE
+	SET search_path = pg_catalog, @extschema@, pg_temp
+	AS $$
+	SELECT k.resale_id, k.contract_id, k.buyer_id FROM @extschema@.resale_step k
+	WHERE k.state = 'pending' AND k.began_at < pg_catalog.statement_timestamp() - grace ORDER BY 1
+$$;
+COMMENT ON FUNCTION @extschema@.pending_resales(interval) IS 'Resales begun longer than grace ago (wall clock) and not ended: the proxy''s tick re-drives them (issue 18)';
+
+/*
+ * The resales this database holds a side of, for the checks of both sides
+ * (verify here, the proxy's verify over every partition): the reseller's
+ * side (the resold contract, its new contract, what clearing paid out for
+ * it, settled when every month is done), the buyer's (the new contract, what
+ * its customer paid into clearing, settled when completed) and the pending
+ * resales (not checked yet).
+ */
+CREATE FUNCTION @extschema@.resale_sides()
+	RETURNS SETOF @extschema@.resale_side
+	LANGUAGE sql STABLE SECURITY DEFINER PARALLEL SAFE
+	SET search_path = pg_catalog, @extschema@, pg_temp
+	AS $$
+	WITH clearing AS MATERIALIZED (
+		SELECT x.object_id, pg_catalog.sum(CASE WHEN a.account_id = x.credit_account THEN @extschema@.micros(x.amount)
+												 ELSE -@extschema@.micros(x.amount) END)::bigint AS net
+		FROM @extschema@.account a
+		JOIN @extschema@.transfer x ON x.object_type = 'contract' AND a.account_id IN (x.credit_account, x.debit_account)
+		WHERE a.owner_kind = 'platform' AND a.purpose = 'clearing'
+		GROUP BY 1
+	), base AS (
+		SELECT b.since FROM @extschema@.journal_base(true) b	/* a side whose journal was archived is not settled here */
+	)
+	SELECT c.contract_id, 'reseller', c.resold_to, coalesce(k.net, 0),
+		   c.resale_at >= (SELECT base.since FROM base)
+		   AND NOT EXISTS (SELECT FROM @extschema@.resale_month m WHERE m.contract_id = c.contract_id AND m.done_at IS NULL)
+	FROM @extschema@.contract c LEFT JOIN clearing k ON k.object_id = c.contract_id
+	WHERE c.resold_to IS NOT NULL
+	UNION ALL
+	SELECT c.resold_from, 'buyer', c.contract_id, coalesce(k.net, 0),
+		   c.accepted_at >= (SELECT base.since FROM base) AND c.state = 'completed'
+	FROM @extschema@.contract c LEFT JOIN clearing k ON k.object_id = c.contract_id
+	WHERE c.resold_from IS NOT NULL
+	UNION ALL
+	SELECT s.contract_id, 'pending', NULL, 0, false FROM @extschema@.resale_step s WHERE s.state = 'pending'
+$$;
+COMMENT ON FUNCTION @extschema@.resale_sides() IS 'The resales this database holds a side of: the reseller''s (clearing paid out), the buyer''s (clearing paid in), the pending ones; checked by check_resale_sides (R-EXC-6, issue 18)';
+
+CREATE OR REPLACE FUNCTION @extschema@.resell_contract(contract bigint, new_customer bigint, price_per_gpu_hour @extschema@.amount,
+											 at timestamptz DEFAULT NULL)
+	RETURNS bigint
+	LANGUAGE plpgsql VOLATILE SECURITY DEFINER CALLED ON NULL INPUT PARALLEL UNSAFE
+	SET search_path = pg_catalog, @extschema@, pg_temp
+	AS $$
+DECLARE
+	c @extschema@.contract;
+	t timestamptz;
+	new_id bigint;
+	months @extschema@.resale_month[];
+BEGIN
+	/* the one call on two customers: both wallets, in customer order, then the contract */
+	PERFORM @extschema@.lock_wallets(ARRAY[(SELECT k.customer_id FROM @extschema@.contract k WHERE k.contract_id = contract),
+										   new_customer]);
+	c := @extschema@.lock_contract(contract);
+	t := @extschema@.call_time(at, c.last_event_at, 'contract ' || contract);
+	IF NOT EXISTS (SELECT FROM @extschema@.customer k WHERE k.customer_id = new_customer) THEN
+		RAISE EXCEPTION 'unknown customer: %', new_customer USING ERRCODE = 'no_data_found';
+	END IF;
+	IF c.resold_to IS NOT NULL THEN
+		IF (SELECT (n.customer_id, n.price_per_gpu_hour) = (new_customer, resell_contract.price_per_gpu_hour)
+			FROM @extschema@.contract n WHERE n.contract_id = c.resold_to) THEN
+			RETURN c.resold_to;		/* the same resale again */
+		END IF;
+		RAISE EXCEPTION 'contract % is already resold (as contract %)', contract, c.resold_to USING ERRCODE = 'GB004';
+	END IF;
+	months := @extschema@.plan_resale(c, new_customer, price_per_gpu_hour,
+									  (SELECT k.currency FROM @extschema@.customer k WHERE k.customer_id = new_customer), t);
+	/* the new contract: its customer accepts it now */
+	new_id := @extschema@.accept_contract(pg_catalog.nextval('@extschema@.id_seq'), new_customer, c.provider_id, c.gpus,
+										  price_per_gpu_hour, pg_catalog.tstzrange(months[1].due_at, pg_catalog.upper(c.term)), t, contract);
+	PERFORM @extschema@.apply_resale(c, months, new_id, t);
+	RETURN new_id;
+END
+$$;
+COMMENT ON FUNCTION @extschema@.resell_contract(bigint, bigint, @extschema@.amount, timestamptz) IS 'Resell the rest of a contract from the next calendar month on as a new contract; the provider keeps its original price, the reseller gets the difference above it, or funds it below from its deposit (R-EXC-6, R-EXC-7)';
+
+CREATE OR REPLACE FUNCTION @extschema@.plan_resale(c @extschema@.contract, new_customer bigint, price_per_gpu_hour @extschema@.amount,
+										buyer_currency text, t timestamptz) RETURNS @extschema@.resale_month[]
+	LANGUAGE plpgsql VOLATILE CALLED ON NULL INPUT PARALLEL UNSAFE
+	AS $$
+DECLARE
+	tz text := @extschema@.billing_timezone();
+	cur text := @extschema@.currency(c.total);
+	z @extschema@.amount := @extschema@.zero(@extschema@.currency(c.total));
+	e timestamptz;
+	new_hour @extschema@.amount;
+	needed @extschema@.amount;
+	left_at_e @extschema@.amount;
+	months @extschema@.resale_month[];
+BEGIN
+	IF c.resold_from IS NOT NULL THEN
+		RAISE EXCEPTION 'contract % is itself a resale and is not resold again', c.contract_id USING ERRCODE = 'GB004';
+	END IF;
+	PERFORM @extschema@.refuse_resale_pending(c);
+	IF c.state <> 'active' THEN
+		RAISE EXCEPTION 'contract % is %: only an active contract is resold', c.contract_id, c.state USING ERRCODE = 'GB004';
+	END IF;
+	IF new_customer = c.customer_id THEN
+		RAISE EXCEPTION 'a contract is resold to another customer' USING ERRCODE = 'invalid_parameter_value';
+	END IF;
+	PERFORM @extschema@.check_amount(price_per_gpu_hour, cur, 'price per GPU-hour');
+	IF buyer_currency <> cur THEN
+		RAISE EXCEPTION 'currency mismatch: contract % is in %, customer % pays in another currency', c.contract_id, cur, new_customer
+			USING ERRCODE = 'GB003';
+	END IF;
+	/* R-EXC-6: effective at the next calendar-month boundary after at */
+	e := @extschema@.upper(@extschema@.billing_period('month', t, tz));
+	IF e >= pg_catalog.upper(c.term) THEN
+		RAISE EXCEPTION 'contract % ends % : nothing is left to resell from %', c.contract_id, pg_catalog.upper(c.term), e
+			USING ERRCODE = 'GB004';
+	END IF;
+
+	/* the months of the remaining term: the provider's original price, the new one */
+	new_hour := price_per_gpu_hour * c.gpus;
+	months := ARRAY(
+	SELECT ROW(c.contract_id, m.n::integer, c.customer_id, m.b, pg_catalog.tstzrange(m.b, m.nb),
+		   coalesce((SELECT @extschema@.sum(p.customer_pays + p.from_deposit) FROM @extschema@.contract_payment p
+					 WHERE p.contract_id = c.contract_id AND p.due_at >= e AND p.cancelled_at IS NULL AND p.paid_at IS NULL
+					   AND pg_catalog.lower(p.covers) >= m.b AND pg_catalog.lower(p.covers) < m.nb), z),
+		   @extschema@.prorate(new_hour, EXTRACT(epoch FROM m.nb - e)::bigint) - @extschema@.prorate(new_hour, EXTRACT(epoch FROM m.b - e)::bigint),
+		   NULL)::@extschema@.resale_month
+	FROM (SELECT k.n, k.b, LEAST(pg_catalog.upper(c.term), (k.b AT TIME ZONE tz + interval '1 month') AT TIME ZONE tz) AS nb
+		  FROM (SELECT g.n, ((e AT TIME ZONE tz) + (g.n - 1) * interval '1 month') AT TIME ZONE tz AS b
+				FROM pg_catalog.generate_series(1, 1200) g(n)) k
+		  WHERE k.b < pg_catalog.upper(c.term)) m
+	ORDER BY m.n);
+	/* R-EXC-6: below the original price the reseller's unapplied deposit must cover every difference */
+	SELECT coalesce(@extschema@.sum(GREATEST(r.original - r.resold, z)), z) INTO needed FROM pg_catalog.unnest(months) r;
+	SELECT c.deposit_left - coalesce(@extschema@.sum(p.from_deposit), z) INTO left_at_e FROM @extschema@.contract_payment p
+	WHERE p.contract_id = c.contract_id AND p.due_at < e AND p.paid_at IS NULL AND p.cancelled_at IS NULL;
+	IF needed > left_at_e THEN
+		RAISE EXCEPTION 'the resale is % below the original price; the unapplied deposit at % is %', needed, e, left_at_e
+			USING ERRCODE = 'GB004', HINT = 'A resale below the original price is funded from the reseller''s unapplied deposit.';
+	END IF;
+	RETURN months;
+END
+$$;
+COMMENT ON FUNCTION @extschema@.plan_resale(@extschema@.contract, bigint, @extschema@.amount, text, timestamptz) IS 'The checks of a resale and the months of the remaining term from the next calendar month on: the original and the new price of each (R-EXC-6, R-EXC-7)';
+
+CREATE OR REPLACE FUNCTION @extschema@.apply_resale(c @extschema@.contract, months @extschema@.resale_month[], new_id bigint, t timestamptz)
+	RETURNS void
+	LANGUAGE plpgsql VOLATILE CALLED ON NULL INPUT PARALLEL UNSAFE
+	AS $$
+BEGIN
+	INSERT INTO @extschema@.resale_month SELECT * FROM pg_catalog.unnest(months);
+	UPDATE @extschema@.contract_payment p SET cancelled_at = t
+	WHERE p.contract_id = c.contract_id AND p.due_at >= months[1].due_at AND p.paid_at IS NULL AND p.cancelled_at IS NULL;
+	UPDATE @extschema@.contract k
+	SET resold_to = new_id, resale_at = months[1].due_at, last_event_at = GREATEST(k.last_event_at, t),
+		state = CASE k.state WHEN 'resale_pending' THEN 'active' ELSE k.state END
+	WHERE k.contract_id = c.contract_id;
+END
+$$;
+COMMENT ON FUNCTION @extschema@.apply_resale(@extschema@.contract, @extschema@.resale_month[], bigint, timestamptz) IS 'The reseller''s side of a resale: the months written, the original payments from the effective time on cancelled, the contract resold as new_id from then (R-EXC-6)';
+
+CREATE OR REPLACE FUNCTION @extschema@.pay_contract(contract bigint, amt @extschema@.amount, external_id text, at timestamptz DEFAULT NULL)
+	RETURNS bigint
+	LANGUAGE plpgsql VOLATILE SECURITY DEFINER CALLED ON NULL INPUT PARALLEL UNSAFE
+	SET search_path = pg_catalog, @extschema@, pg_temp
+	AS $$
+DECLARE
+	c @extschema@.contract := @extschema@.lock_contract(contract);
+	t timestamptz := @extschema@.call_time(at, c.last_event_at, 'contract ' || contract);
+	cur text := @extschema@.currency(c.total);
+	r record;
+	row @extschema@.contract_payment;
+	fee record;
+	payments_in bigint := @extschema@.account_of('world', 0, 'payments_in', cur);
+BEGIN
+	IF external_id IS NULL OR external_id = '' THEN
+		RAISE EXCEPTION 'a payment needs its external id' USING ERRCODE = 'invalid_parameter_value';
+	END IF;
+	PERFORM @extschema@.check_text(external_id, 'external_id');
+	PERFORM @extschema@.check_amount(amt, cur, 'payment');
+	r := @extschema@.begin_request('pay_contract', external_id, c.customer_id, c.provider_id,
+		pg_catalog.jsonb_build_object('contract', contract, 'amount', amt::text), t);
+	IF r.done THEN
+		RETURN r.id;
+	END IF;
+	PERFORM @extschema@.refuse_resale_pending(c);
+	/* a reservation fee owed is paid first (R-EXC-5) */
+	SELECT * INTO fee FROM @extschema@.contract_fee f
+	WHERE f.contract_id = contract AND f.paid_at IS NULL ORDER BY f.fee_id LIMIT 1 FOR UPDATE;
+	IF FOUND THEN
+		IF amt <> fee.amount THEN
+			RAISE EXCEPTION 'contract % owes a reservation fee of %, not %', contract, fee.amount, amt
+				USING ERRCODE = 'invalid_parameter_value';
+		END IF;
+		PERFORM @extschema@.pay_fee(c, fee.fee_id, payments_in, t, external_id);
+		RETURN r.id;
+	END IF;
+	IF NOT (SELECT k.approved FROM @extschema@.customer k WHERE k.customer_id = c.customer_id) THEN
+		RAISE EXCEPTION 'customer % is not approved: its contract payments are taken from its wallet', c.customer_id
+			USING ERRCODE = 'GB004';
+	END IF;
+	SELECT * INTO row FROM @extschema@.contract_payment p
+	WHERE p.contract_id = contract AND p.paid_at IS NULL AND p.cancelled_at IS NULL ORDER BY p.seq LIMIT 1;
+	IF NOT FOUND OR c.state NOT IN ('pending', 'active', 'late') THEN
+		RAISE EXCEPTION 'contract % (%) has nothing to pay', contract, c.state USING ERRCODE = 'GB004';
+	END IF;
+	IF amt <> row.customer_pays THEN
+		RAISE EXCEPTION 'payment % of contract % is %, not %', row.seq, contract, row.customer_pays, amt
+			USING ERRCODE = 'invalid_parameter_value', HINT = 'Payments are made in full, one at a time, in order.';
+	END IF;
+	PERFORM @extschema@.pay_row(c, row, payments_in, t, external_id);
+	UPDATE @extschema@.contract k SET last_event_at = GREATEST(k.last_event_at, t) WHERE k.contract_id = contract;
+	RETURN r.id;
+END
+$$;
+COMMENT ON FUNCTION @extschema@.pay_contract(bigint, @extschema@.amount, text, timestamptz) IS 'An approved customer pays its next contract payment (or a reservation fee owed) directly, in full; idempotent on external_id (R-EXC-1)';
+
+CREATE OR REPLACE FUNCTION @extschema@.terminate_contract(contract bigint, reason text, at timestamptz DEFAULT NULL)
+	RETURNS void
+	LANGUAGE plpgsql VOLATILE SECURITY DEFINER CALLED ON NULL INPUT PARALLEL UNSAFE
+	SET search_path = pg_catalog, @extschema@, pg_temp
+	AS $$
+DECLARE
+	provider bigint := (SELECT k.provider_id FROM @extschema@.contract k WHERE k.contract_id = contract);
+	c @extschema@.contract;
+	t timestamptz;
+	cur text;
+	z @extschema@.amount;
+	cash_account bigint;
+	exchange_account bigint;
+	commission_account bigint;
+	receivable bigint;
+	back @extschema@.amount;		/* what the provider's wallet gives back */
+	comm @extschema@.amount;		/* what the exchange gives back of its commission */
+	available @extschema@.amount;
+	short @extschema@.amount;
+	legs @extschema@.leg[];
+	refunded @extschema@.amount;
+	x record;
+BEGIN
+	IF reason IS NULL OR reason NOT IN ('non_payment', 'provider') THEN
+		RAISE EXCEPTION 'invalid termination reason: %', coalesce(reason, 'NULL') USING ERRCODE = 'invalid_parameter_value',
+			HINT = 'A contract is terminated for non_payment or by the provider.';
+	END IF;
+	IF provider IS NOT NULL THEN
+		PERFORM @extschema@.lock_partner(provider);
+	END IF;
+	c := @extschema@.lock_contract(contract);
+	t := @extschema@.call_time(at, c.last_event_at, 'contract ' || contract);
+	cur := @extschema@.currency(c.total);
+	z := @extschema@.zero(cur);
+	PERFORM @extschema@.refuse_resale_pending(c);
+	IF c.state NOT IN ('active', 'late') THEN
+		RAISE EXCEPTION 'contract % is %', contract, c.state USING ERRCODE = 'GB004',
+			HINT = 'Only an active or late contract is terminated.';
+	END IF;
+	IF reason = 'non_payment' AND NOT EXISTS (SELECT FROM @extschema@.contract_payment p
+											  WHERE p.contract_id = contract AND p.paid_at IS NULL AND p.cancelled_at IS NULL
+												AND (p.late_at IS NOT NULL OR p.late_from <= t)) THEN
+		RAISE EXCEPTION 'contract % has no late payment: it is not terminated for non-payment', contract USING ERRCODE = 'GB004';
+	END IF;
+	/* nothing more falls due */
+	UPDATE @extschema@.contract_payment p SET cancelled_at = t
+	WHERE p.contract_id = contract AND p.paid_at IS NULL AND p.cancelled_at IS NULL;
+	IF reason = 'non_payment' THEN
+		/* R-EXC-5: the provider keeps the unapplied deposit as a cancellation fee */
+		IF @extschema@.micros(c.deposit_left) > 0 THEN
+			PERFORM @extschema@.receive(c, NULL, 'cancellation_fee', c.deposit_left,
+										@extschema@.account_of('customer', c.customer_id, 'deposit', cur), t);
+		END IF;
+	ELSE
+		cash_account := (SELECT w.cash_account FROM @extschema@.wallet w WHERE w.customer_id = c.customer_id);
+		exchange_account := @extschema@.account_of('partner', c.provider_id, 'exchange', cur);
+		commission_account := @extschema@.account_of('platform', 0, 'commission', cur);
+		receivable := @extschema@.account_of('platform', 0, 'receivable', cur);
+		/* the unapplied deposit goes back to the customer's cash */
+		legs := ARRAY[@extschema@.leg(c.customer_id, NULL, t, 'refund', @extschema@.account_of('customer', c.customer_id, 'deposit', cur),
+									  cash_account, c.deposit_left, 'contract', contract, NULL,
+									  'unapplied deposit returned: terminated by the provider')];
+		/* what the provider received for time from t on, per receipt of a paid row, pro rata by the second */
+		back := z; comm := z;
+		FOR x IN SELECT r.gross, r.rate,
+						@extschema@.round(r.gross * (EXTRACT(epoch FROM pg_catalog.upper(p.covers) - GREATEST(pg_catalog.lower(p.covers), t))
+													 / EXTRACT(epoch FROM pg_catalog.upper(p.covers) - pg_catalog.lower(p.covers)))::numeric, 2) AS undelivered
+				 FROM @extschema@.contract_payment p
+				 JOIN @extschema@.contract_receipt r ON r.contract_id = p.contract_id AND r.seq = p.seq AND r.kind IN ('payment', 'deposit')
+				 WHERE p.contract_id = contract AND p.paid_at IS NOT NULL AND pg_catalog.upper(p.covers) > t LOOP
+			CONTINUE WHEN @extschema@.micros(x.undelivered) <= 0;
+			comm := comm + @extschema@.amount(pg_catalog.round(@extschema@.micros(x.undelivered)::numeric * x.rate / 1000000, 2), cur);
+			back := back + x.undelivered;
+		END LOOP;
+		back := back - comm;
+		refunded := back + comm;
+		IF @extschema@.micros(refunded) > 0 THEN
+			/* the wallet covers what it can; the platform advances the rest and recovers it from the next receipts */
+			available := GREATEST((SELECT w.balance FROM @extschema@.provider_wallet(c.provider_id) w), z);
+			short := GREATEST(back - available, z);
+			legs := legs
+				|| @extschema@.leg(c.customer_id, NULL, t, 'refund', exchange_account, cash_account, back - short, 'contract', contract,
+								   NULL, 'compute not delivered, given back by the provider')
+				|| @extschema@.leg(c.customer_id, NULL, t, 'refund', receivable, cash_account, short, 'contract', contract, NULL,
+								   'compute not delivered, advanced by the platform: recovered from the provider''s next receipts')
+				|| @extschema@.leg(c.customer_id, NULL, t, 'refund', commission_account, cash_account, comm, 'contract', contract,
+								   NULL, 'commission on compute not delivered, returned by the exchange');
+			IF @extschema@.micros(short) > 0 THEN
+				INSERT INTO @extschema@.provider_offset (offset_id, provider_id, amount, recovered, reason, at)
+				VALUES (pg_catalog.nextval('@extschema@.id_seq'), c.provider_id, short, z,
+						pg_catalog.format('refund of contract %s terminated by the provider beyond its wallet', contract), t);
+			END IF;
+		END IF;
+		PERFORM @extschema@.post_transfers(legs);
+	END IF;
+	UPDATE @extschema@.contract k
+	SET state = 'terminated', deposit_left = z, ended_at = t, end_reason = reason, last_event_at = t
+	WHERE k.contract_id = contract;
+END
+$$;
+COMMENT ON FUNCTION @extschema@.terminate_contract(bigint, text, timestamptz) IS 'Terminate a contract: for non_payment (a payment late) the provider keeps the unapplied deposit less commission; by the provider the customer gets back what it paid for time not delivered and the unapplied deposit (R-EXC-5, R-EXC-8)';
+
+CREATE OR REPLACE FUNCTION @extschema@.verify_exchange(whole boolean)
+	RETURNS TABLE (check_name text, ok boolean, detail text)
+	LANGUAGE sql STABLE CALLED ON NULL INPUT PARALLEL UNSAFE
+	SET search_path = pg_catalog, @extschema@, pg_temp
+	AS $$
+	WITH deposit AS MATERIALIZED (	/* the customers' deposit accounts' balances, once */
+		SELECT a.owner_id AS customer_id, b.balance
+		FROM @extschema@.account a JOIN @extschema@.account_balances('deposit', whole) b USING (account_id)
+		WHERE a.owner_kind = 'customer' AND a.purpose = 'deposit'
+	)
+	SELECT 'contract deposits equal the customers'' deposit accounts', count(*) = 0,
+		   count(*) || ' customers whose unapplied contract deposits differ from their deposit account'
+		   || coalesce(': ' || string_agg(customer_id::text, ', '), '')
+	FROM (SELECT c.customer_id, @extschema@.sum(c.deposit_left) AS deposit_left FROM @extschema@.contract c GROUP BY 1) k
+	FULL JOIN deposit d USING (customer_id)
+	WHERE coalesce(@extschema@.micros(k.deposit_left), 0) <> coalesce(d.balance, 0)
+	UNION ALL
+	/* R-EXC-9: what each offset recovered is what its offset transfers moved */
+	SELECT 'provider offsets recovered equal their transfers', count(*) = 0,
+		   count(*) || ' offsets whose recovered differs from the journal' || coalesce(': ' || string_agg(o.offset_id::text, ', '), '')
+	FROM @extschema@.provider_offset o
+	WHERE o.at >= (SELECT b.since FROM @extschema@.journal_base(true) b)	/* its recoveries are in the database */
+	  AND @extschema@.micros(o.recovered) <> coalesce((SELECT pg_catalog.sum(@extschema@.micros(x.amount)) FROM @extschema@.transfer x
+													  WHERE x.kind = 'offset' AND x.object_type = 'provider_offset'
+														AND x.object_id = o.offset_id), 0)
+	UNION ALL
+	/* R-EXC-3: a deposit is applied only from what was paid in */
+	SELECT 'no contract deposit account is below zero', count(*) = 0,
+		   count(*) || ' customers whose contract deposit account is below zero'
+		   || coalesce(': ' || string_agg(d.customer_id::text, ', '), '')
+	FROM deposit d WHERE d.balance < 0
+	UNION ALL
+	/* R-EXC-6: the resales whose both sides are here (the proxy's verify checks those across partitions) */
+	SELECT k.check_name, k.ok, k.detail
+	FROM @extschema@.check_resale_sides(ARRAY(SELECT s FROM @extschema@.resale_sides() s), true) k
+$$;
+COMMENT ON FUNCTION @extschema@.verify_exchange(boolean) IS 'The exchange''s invariants (R-EXC-3, R-EXC-6, R-EXC-9): one row per check with ok and a detail';
+
+REVOKE ALL ON @extschema@.resale_step, @extschema@.resale_acceptance FROM PUBLIC;
+REVOKE EXECUTE ON FUNCTION @extschema@.check_resale_sides(@extschema@.resale_side[], boolean),
+	@extschema@.refuse_resale_pending(@extschema@.contract), @extschema@.lock_resale(bigint),
+	@extschema@.begin_resale(bigint, bigint, @extschema@.amount, timestamptz),
+	@extschema@.accept_resale(bigint, bigint, bigint, bigint, integer, @extschema@.amount, tstzrange, timestamptz),
+	@extschema@.decide_resale(bigint, bigint, bigint), @extschema@.commit_resale(bigint, bigint), @extschema@.abandon_resale(bigint),
+	@extschema@.pending_resales(interval), @extschema@.resale_sides(),
+	@extschema@.plan_resale(@extschema@.contract, bigint, @extschema@.amount, text, timestamptz),
+	@extschema@.apply_resale(@extschema@.contract, @extschema@.resale_month[], bigint, timestamptz) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION @extschema@.begin_resale(bigint, bigint, @extschema@.amount, timestamptz),
+	@extschema@.accept_resale(bigint, bigint, bigint, bigint, integer, @extschema@.amount, tstzrange, timestamptz),
+	@extschema@.decide_resale(bigint, bigint, bigint), @extschema@.commit_resale(bigint, bigint), @extschema@.abandon_resale(bigint),
+	@extschema@.pending_resales(interval)
+TO gpubill_app;
+GRANT EXECUTE ON FUNCTION @extschema@.resale_sides() TO gpubill_app, gpubill_reader, gpubill_admin;

@@ -71,9 +71,13 @@ BEGIN
 		   pg_catalog.count(*) FILTER (WHERE r.gpus > coalesce(c.gpus, 0)) || ' machines run more GPUs than they claimed; '
 		   || coalesce(pg_catalog.sum(coalesce(c.gpus, 0) - coalesce(r.gpus, 0)), 0) || ' GPUs claimed by runs not (yet) released'
 	FROM (SELECT x.machine_id, pg_catalog.sum(x.gpus) AS gpus FROM @extschema@.running_gpus_everywhere() x GROUP BY 1) r
-	FULL JOIN @extschema@.claimed_gpus_everywhere() c USING (machine_id);
+	FULL JOIN @extschema@.claimed_gpus_everywhere() c USING (machine_id)
+	UNION ALL
+	/* R-EXC-6: every resale across partitions has both its sides, and a settled one's clearing nets to zero */
+	SELECT k.check_name || ' (across partitions)', k.ok, k.detail
+	FROM @extschema@.check_resale_sides(ARRAY(SELECT s FROM @extschema@.resale_sides_everywhere() s), false) k;
 END
 $$;
-COMMENT ON FUNCTION @extschema@.verify(boolean) IS 'gpubill.verify through the proxy: every partition''s checks, and that their settings and their partners and machines are the same (issue 17)';
+COMMENT ON FUNCTION @extschema@.verify(boolean) IS 'gpubill.verify through the proxy: every partition''s checks, that their settings and their partners and machines are the same (issue 17), GPU claims cover runs and every resale is on both its sides (issue 18)';
 REVOKE EXECUTE ON FUNCTION @extschema@.verify(boolean) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION @extschema@.verify(boolean) TO gpubill_app;

@@ -65,7 +65,8 @@ CREATE FUNCTION @extschema@.tick_sweep() RETURNS void
 DECLARE
 	step text;
 BEGIN
-	FOREACH step IN ARRAY ARRAY['sync_catalog()', 'sync_outages()', 'drain_gpu_releases()', 'resolve_unconfirmed_claims()', 'redrive_withdrawals()'] LOOP
+	FOREACH step IN ARRAY ARRAY['sync_catalog()', 'sync_outages()', 'drain_gpu_releases()', 'resolve_unconfirmed_claims()', 'redrive_withdrawals()',
+								  'redrive_resales()'] LOOP
 		BEGIN
 			EXECUTE 'SELECT @extschema@.' || step;
 		EXCEPTION WHEN OTHERS THEN
@@ -74,7 +75,7 @@ BEGIN
 	END LOOP;
 END
 $$;
-COMMENT ON FUNCTION @extschema@.tick_sweep() IS 'After the partitions'' ticks: push the catalogue, release the GPUs of ended runs, resolve unconfirmed claims, finish pending withdrawals; a step that fails is a warning (issue 18)';
+COMMENT ON FUNCTION @extschema@.tick_sweep() IS 'After the partitions'' ticks: push the catalogue, release the GPUs of ended runs, resolve unconfirmed claims, finish pending withdrawals and resales; a step that fails is a warning (issue 18)';
 
 CREATE FUNCTION @extschema@.tick("at" timestamp with time zone DEFAULT NULL::timestamp with time zone)
 	RETURNS jsonb

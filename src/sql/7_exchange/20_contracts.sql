@@ -18,7 +18,8 @@
  *
  *   pending -> active -> completed;  active <-> late (pending -> late: an
  *   approved customer's first payment late before the start);
- *   active | late -> terminated;  active -> resold
+ *   active | late -> terminated;  active -> resold;  active <-> resale_pending
+ *   (a resale across partitions between its steps, 45_resale_steps.sql)
  *
  * Map (scripts/file-map.pl):
  * API: contract_schedule, contract_state, create_contract, open_provider,
@@ -46,7 +47,7 @@ CREATE TABLE @extschema@.contract (
 	deposit_rate numeric NOT NULL,
 	approved	boolean NOT NULL,			/* the customer paid directly when it accepted */
 	hold_id		bigint,						/* the held initial payment of a prefunded customer */
-	state		text NOT NULL CHECK (state IN ('pending', 'active', 'late', 'terminated', 'resold', 'completed')),
+	state		text NOT NULL CHECK (state IN ('pending', 'active', 'late', 'terminated', 'resold', 'completed', 'resale_pending')),
 	accepted_at	timestamptz NOT NULL,
 	ended_at	timestamptz,
 	end_reason	text,
@@ -69,7 +70,8 @@ CREATE TABLE @extschema@.contract_transition (
 INSERT INTO @extschema@.contract_transition VALUES
 	('pending', 'active'), ('active', 'completed'), ('active', 'late'), ('late', 'active'),
 	('active', 'terminated'), ('late', 'terminated'), ('active', 'resold'), ('late', 'resold'), ('pending', 'late'),
-	('late', 'pending');		/* a late initial payment made before the term starts */
+	('late', 'pending'),		/* a late initial payment made before the term starts */
+	('active', 'resale_pending'), ('resale_pending', 'active');	/* a resale across partitions, begun and ended (45_resale_steps.sql) */
 COMMENT ON TABLE @extschema@.contract_transition IS 'The allowed state changes of a contract';
 
 CREATE TRIGGER contract_state_machine AFTER UPDATE ON @extschema@.contract
@@ -603,7 +605,7 @@ BEGIN
 	RETURN s;
 END
 $$;
-COMMENT ON FUNCTION @extschema@.contract_state(bigint) IS 'pending | active | late | terminated | resold | completed';
+COMMENT ON FUNCTION @extschema@.contract_state(bigint) IS 'pending | active | late | terminated | resold | completed | resale_pending (a resale across partitions in progress)';
 
 /*
  * R-EXC-1: an approved customer pays directly: the amount of its oldest
@@ -634,6 +636,7 @@ BEGIN
 	IF r.done THEN
 		RETURN r.id;
 	END IF;
+	PERFORM @extschema@.refuse_resale_pending(c);
 	/* a reservation fee owed is paid first (R-EXC-5) */
 	SELECT * INTO fee FROM @extschema@.contract_fee f
 	WHERE f.contract_id = contract AND f.paid_at IS NULL ORDER BY f.fee_id LIMIT 1 FOR UPDATE;

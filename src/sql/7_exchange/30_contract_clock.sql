@@ -182,6 +182,7 @@ BEGIN
 	t := @extschema@.call_time(at, c.last_event_at, 'contract ' || contract);
 	cur := @extschema@.currency(c.total);
 	z := @extschema@.zero(cur);
+	PERFORM @extschema@.refuse_resale_pending(c);
 	IF c.state NOT IN ('active', 'late') THEN
 		RAISE EXCEPTION 'contract % is %', contract, c.state USING ERRCODE = 'GB004',
 			HINT = 'Only an active or late contract is terminated.';

@@ -27,7 +27,8 @@
  *
  * Map (scripts/file-map.pl):
  * API: resell_contract.
- * Internals: contract_work, pay_reseller, run_resales.
+ * Internals: apply_resale, contract_work, pay_reseller, plan_resale,
+ *   run_resales.
  * Tables: resale_month.
  * Uses: 1_types, 2_base, 3_ledger.
  */
@@ -56,13 +57,6 @@ CREATE FUNCTION @extschema@.resell_contract(contract bigint, new_customer bigint
 DECLARE
 	c @extschema@.contract;
 	t timestamptz;
-	tz text := @extschema@.billing_timezone();
-	cur text;
-	z @extschema@.amount;
-	e timestamptz;
-	new_hour @extschema@.amount;
-	needed @extschema@.amount;
-	left_at_e @extschema@.amount;
 	new_id bigint;
 	months @extschema@.resale_month[];
 BEGIN
@@ -74,8 +68,6 @@ BEGIN
 	IF NOT EXISTS (SELECT FROM @extschema@.customer k WHERE k.customer_id = new_customer) THEN
 		RAISE EXCEPTION 'unknown customer: %', new_customer USING ERRCODE = 'no_data_found';
 	END IF;
-	cur := @extschema@.currency(c.total);
-	z := @extschema@.zero(cur);
 	IF c.resold_to IS NOT NULL THEN
 		IF (SELECT (n.customer_id, n.price_per_gpu_hour) = (new_customer, resell_contract.price_per_gpu_hour)
 			FROM @extschema@.contract n WHERE n.contract_id = c.resold_to) THEN
@@ -83,33 +75,65 @@ BEGIN
 		END IF;
 		RAISE EXCEPTION 'contract % is already resold (as contract %)', contract, c.resold_to USING ERRCODE = 'GB004';
 	END IF;
+	months := @extschema@.plan_resale(c, new_customer, price_per_gpu_hour,
+									  (SELECT k.currency FROM @extschema@.customer k WHERE k.customer_id = new_customer), t);
+	/* the new contract: its customer accepts it now */
+	new_id := @extschema@.accept_contract(pg_catalog.nextval('@extschema@.id_seq'), new_customer, c.provider_id, c.gpus,
+										  price_per_gpu_hour, pg_catalog.tstzrange(months[1].due_at, pg_catalog.upper(c.term)), t, contract);
+	PERFORM @extschema@.apply_resale(c, months, new_id, t);
+	RETURN new_id;
+END
+$$;
+COMMENT ON FUNCTION @extschema@.resell_contract(bigint, bigint, @extschema@.amount, timestamptz) IS 'Resell the rest of a contract from the next calendar month on as a new contract; the provider keeps its original price, the reseller gets the difference above it, or funds it below from its deposit (R-EXC-6, R-EXC-7)';
+
+/*
+ * The checks of a resale of c (locked) to new_customer at t, and the months
+ * of its remaining term from E on: the provider's original price of each and
+ * the new one.  buyer_currency NULL: the buyer lives on another partition,
+ * which checks it when it accepts (45_resale_steps.sql).
+ */
+CREATE FUNCTION @extschema@.plan_resale(c @extschema@.contract, new_customer bigint, price_per_gpu_hour @extschema@.amount,
+										buyer_currency text, t timestamptz) RETURNS @extschema@.resale_month[]
+	LANGUAGE plpgsql VOLATILE CALLED ON NULL INPUT PARALLEL UNSAFE
+	AS $$
+DECLARE
+	tz text := @extschema@.billing_timezone();
+	cur text := @extschema@.currency(c.total);
+	z @extschema@.amount := @extschema@.zero(@extschema@.currency(c.total));
+	e timestamptz;
+	new_hour @extschema@.amount;
+	needed @extschema@.amount;
+	left_at_e @extschema@.amount;
+	months @extschema@.resale_month[];
+BEGIN
 	IF c.resold_from IS NOT NULL THEN
-		RAISE EXCEPTION 'contract % is itself a resale and is not resold again', contract USING ERRCODE = 'GB004';
+		RAISE EXCEPTION 'contract % is itself a resale and is not resold again', c.contract_id USING ERRCODE = 'GB004';
 	END IF;
+	PERFORM @extschema@.refuse_resale_pending(c);
 	IF c.state <> 'active' THEN
-		RAISE EXCEPTION 'contract % is %: only an active contract is resold', contract, c.state USING ERRCODE = 'GB004';
+		RAISE EXCEPTION 'contract % is %: only an active contract is resold', c.contract_id, c.state USING ERRCODE = 'GB004';
 	END IF;
 	IF new_customer = c.customer_id THEN
 		RAISE EXCEPTION 'a contract is resold to another customer' USING ERRCODE = 'invalid_parameter_value';
 	END IF;
 	PERFORM @extschema@.check_amount(price_per_gpu_hour, cur, 'price per GPU-hour');
-	IF (SELECT k.currency FROM @extschema@.customer k WHERE k.customer_id = new_customer) <> cur THEN
-		RAISE EXCEPTION 'currency mismatch: contract % is in %, customer % pays in another currency', contract, cur, new_customer
+	IF buyer_currency <> cur THEN
+		RAISE EXCEPTION 'currency mismatch: contract % is in %, customer % pays in another currency', c.contract_id, cur, new_customer
 			USING ERRCODE = 'GB003';
 	END IF;
 	/* R-EXC-6: effective at the next calendar-month boundary after at */
 	e := @extschema@.upper(@extschema@.billing_period('month', t, tz));
 	IF e >= pg_catalog.upper(c.term) THEN
-		RAISE EXCEPTION 'contract % ends % : nothing is left to resell from %', contract, pg_catalog.upper(c.term), e
+		RAISE EXCEPTION 'contract % ends % : nothing is left to resell from %', c.contract_id, pg_catalog.upper(c.term), e
 			USING ERRCODE = 'GB004';
 	END IF;
 
 	/* the months of the remaining term: the provider's original price, the new one */
 	new_hour := price_per_gpu_hour * c.gpus;
 	months := ARRAY(
-	SELECT ROW(contract, m.n::integer, c.customer_id, m.b, pg_catalog.tstzrange(m.b, m.nb),
+	SELECT ROW(c.contract_id, m.n::integer, c.customer_id, m.b, pg_catalog.tstzrange(m.b, m.nb),
 		   coalesce((SELECT @extschema@.sum(p.customer_pays + p.from_deposit) FROM @extschema@.contract_payment p
-					 WHERE p.contract_id = contract AND p.due_at >= e AND p.cancelled_at IS NULL AND p.paid_at IS NULL
+					 WHERE p.contract_id = c.contract_id AND p.due_at >= e AND p.cancelled_at IS NULL AND p.paid_at IS NULL
 					   AND pg_catalog.lower(p.covers) >= m.b AND pg_catalog.lower(p.covers) < m.nb), z),
 		   @extschema@.prorate(new_hour, EXTRACT(epoch FROM m.nb - e)::bigint) - @extschema@.prorate(new_hour, EXTRACT(epoch FROM m.b - e)::bigint),
 		   NULL)::@extschema@.resale_month
@@ -121,23 +145,32 @@ BEGIN
 	/* R-EXC-6: below the original price the reseller's unapplied deposit must cover every difference */
 	SELECT coalesce(@extschema@.sum(GREATEST(r.original - r.resold, z)), z) INTO needed FROM pg_catalog.unnest(months) r;
 	SELECT c.deposit_left - coalesce(@extschema@.sum(p.from_deposit), z) INTO left_at_e FROM @extschema@.contract_payment p
-	WHERE p.contract_id = contract AND p.due_at < e AND p.paid_at IS NULL AND p.cancelled_at IS NULL;
+	WHERE p.contract_id = c.contract_id AND p.due_at < e AND p.paid_at IS NULL AND p.cancelled_at IS NULL;
 	IF needed > left_at_e THEN
 		RAISE EXCEPTION 'the resale is % below the original price; the unapplied deposit at % is %', needed, e, left_at_e
 			USING ERRCODE = 'GB004', HINT = 'A resale below the original price is funded from the reseller''s unapplied deposit.';
 	END IF;
-
-	/* the new contract: its customer accepts it now */
-	new_id := @extschema@.accept_contract(pg_catalog.nextval('@extschema@.id_seq'), new_customer, c.provider_id, c.gpus,
-										  price_per_gpu_hour, pg_catalog.tstzrange(e, pg_catalog.upper(c.term)), t, contract);
-	INSERT INTO @extschema@.resale_month SELECT * FROM pg_catalog.unnest(months);
-	UPDATE @extschema@.contract_payment p SET cancelled_at = t
-	WHERE p.contract_id = contract AND p.due_at >= e AND p.paid_at IS NULL AND p.cancelled_at IS NULL;
-	UPDATE @extschema@.contract k SET resold_to = new_id, resale_at = e, last_event_at = t WHERE k.contract_id = contract;
-	RETURN new_id;
+	RETURN months;
 END
 $$;
-COMMENT ON FUNCTION @extschema@.resell_contract(bigint, bigint, @extschema@.amount, timestamptz) IS 'Resell the rest of a contract from the next calendar month on as a new contract; the provider keeps its original price, the reseller gets the difference above it, or funds it below from its deposit (R-EXC-6, R-EXC-7)';
+COMMENT ON FUNCTION @extschema@.plan_resale(@extschema@.contract, bigint, @extschema@.amount, text, timestamptz) IS 'The checks of a resale and the months of the remaining term from the next calendar month on: the original and the new price of each (R-EXC-6, R-EXC-7)';
+
+-- the reseller's side of a resale: its months written, its payments from E on cancelled, the contract resold from E
+CREATE FUNCTION @extschema@.apply_resale(c @extschema@.contract, months @extschema@.resale_month[], new_id bigint, t timestamptz)
+	RETURNS void
+	LANGUAGE plpgsql VOLATILE CALLED ON NULL INPUT PARALLEL UNSAFE
+	AS $$
+BEGIN
+	INSERT INTO @extschema@.resale_month SELECT * FROM pg_catalog.unnest(months);
+	UPDATE @extschema@.contract_payment p SET cancelled_at = t
+	WHERE p.contract_id = c.contract_id AND p.due_at >= months[1].due_at AND p.paid_at IS NULL AND p.cancelled_at IS NULL;
+	UPDATE @extschema@.contract k
+	SET resold_to = new_id, resale_at = months[1].due_at, last_event_at = GREATEST(k.last_event_at, t),
+		state = CASE k.state WHEN 'resale_pending' THEN 'active' ELSE k.state END
+	WHERE k.contract_id = c.contract_id;
+END
+$$;
+COMMENT ON FUNCTION @extschema@.apply_resale(@extschema@.contract, @extschema@.resale_month[], bigint, timestamptz) IS 'The reseller''s side of a resale: the months written, the original payments from the effective time on cancelled, the contract resold as new_id from then (R-EXC-6)';
 
 -- credit a reseller a receipt (less commission) into its cash
 CREATE FUNCTION @extschema@.pay_reseller(c @extschema@.contract, kind text, gross @extschema@.amount, source bigint,

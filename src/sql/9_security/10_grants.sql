@@ -124,6 +124,13 @@ GRANT EXECUTE ON FUNCTION @extschema@.partner_part(bigint, timestamptz),
 	@extschema@.commit_withdrawal(bigint, @extschema@.amount, @extschema@.amount, @extschema@.amount, @extschema@.amount),
 	@extschema@.pending_withdrawals(interval)
 TO gpubill_app;
+-- a resale across partitions made in steps by the proxy, as its caller (issue 18)
+GRANT EXECUTE ON FUNCTION @extschema@.begin_resale(bigint, bigint, @extschema@.amount, timestamptz),
+	@extschema@.accept_resale(bigint, bigint, bigint, bigint, integer, @extschema@.amount, tstzrange, timestamptz),
+	@extschema@.decide_resale(bigint, bigint, bigint), @extschema@.commit_resale(bigint, bigint), @extschema@.abandon_resale(bigint),
+	@extschema@.pending_resales(interval)
+TO gpubill_app;
+GRANT EXECUTE ON FUNCTION @extschema@.resale_sides() TO gpubill_app, gpubill_reader, gpubill_admin;
 -- BI tools (issue 16): the reporting schema, read by gpubill_reader (and the admin)
 GRANT USAGE ON SCHEMA gpubill_bi TO gpubill_reader, gpubill_admin;
 GRANT SELECT ON ALL TABLES IN SCHEMA gpubill_bi TO gpubill_reader, gpubill_admin;
