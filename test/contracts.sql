@@ -3,7 +3,7 @@
 BEGIN;
 SET LOCAL search_path = gpubill, public;
 SET LOCAL TimeZone = 'Asia/Shanghai';
-SELECT plan(69);
+SELECT plan(73);
 
 SELECT open_provider('ex-prov', 'USD', '2026-11-01') AS pv \gset
 SELECT open_customer('ex-b', 'USD', '2026-11-01') AS b \gset
@@ -178,15 +178,28 @@ SELECT create_contract(:c2, :pv2, 1, '20.00 USD', '[2027-04-12 00:00+08, 2027-05
 SELECT pay_contract(:cx1, '14880.00 USD', 'ex-x-1', '2027-04-03') IS NOT NULL AS paid;
 SELECT pay_contract(:cx2, '14880.00 USD', 'ex-x-2', '2027-04-03') IS NOT NULL AS paid;
 SELECT results_eq(format($$SELECT rate, commission FROM gpubill.contract_receipt WHERE provider_id = %s ORDER BY receipt_id$$, :pv2),
-	$$VALUES (0.04, '595.20 USD'::gpubill.amount), (0.03, '446.40 USD')$$,
-	'31 days of 20.00/h paid in full; the second payment in the month is past 10000 of volume: 3%');
+	$$VALUES (0.04, '595.20 USD'::gpubill.amount), (0.04, '595.20 USD')$$,
+	'31 days of 20.00/h paid in full, twice in April: 4% — the tier of April is set by March''s volume (none)');
+SELECT results_eq(format($$SELECT (SELECT count(*) FROM gpubill.volume_month WHERE month = '2027-03-01'),
+								   (SELECT count(*) FROM gpubill.provider_volume WHERE month = '2027-03-01' AND provider_id = %s)$$, :pv2),
+	$$VALUES (1::bigint, 0::bigint)$$, 'March is settled (at the first April receipt), with no volume of this provider');
+-- R-EXC-4: May's tier is set by April's volume (29760 >= 10000: 3%), settled at May's first tick
+SELECT tick('2027-05-01 00:10+08') IS NOT NULL AS ticked;
+SELECT results_eq(format($$SELECT volume FROM gpubill.provider_volume WHERE month = '2027-04-01' AND provider_id = %s$$, :pv2),
+	$$VALUES (29760::numeric)$$, 'the first tick of May settles April''s volumes: 29760.00 received');
+SELECT create_contract(:c2, :pv2, 1, '20.00 USD', '[2027-05-20 00:00+08, 2027-06-20 00:00+08)', '2027-05-02') AS cx4 \gset
+SELECT pay_contract(:cx4, '14880.00 USD', 'ex-x-4', '2027-05-03') IS NOT NULL AS paid;
+SELECT results_eq(format($$SELECT rate, commission FROM gpubill.contract_receipt WHERE contract_id = %s$$, :cx4),
+	$$VALUES (0.03, '446.40 USD'::gpubill.amount)$$, 'a receipt in May: April''s volume is past 10000, 3%');
 -- R-EXC-4: a negotiated rate overrides the tiers from its date
 SET LOCAL ROLE gpubill_admin;
 SELECT lives_ok(format($$SELECT gpubill.set_provider_commission(%s, 0.025, '2027-04-05')$$, :pv2), 'a negotiated 2.5% from Apr 5');
 RESET ROLE;
-SELECT create_contract(:c2, :pv2, 1, '20.00 USD', '[2027-04-14 00:00+08, 2027-05-15 00:00+08)', '2027-04-05') AS cx3 \gset
-SELECT pay_contract(:cx3, '14880.00 USD', 'ex-x-3', '2027-04-06') IS NOT NULL AS paid;
+SELECT create_contract(:c2, :pv2, 1, '20.00 USD', '[2027-05-14 00:00+08, 2027-06-14 00:00+08)', '2027-05-05') AS cx3 \gset
+SELECT pay_contract(:cx3, '14880.00 USD', 'ex-x-3', '2027-05-06') IS NOT NULL AS paid;
 SELECT is((SELECT rate FROM contract_receipt WHERE contract_id = :cx3), 0.025, 'the next receipt takes the negotiated rate');
+SELECT is((SELECT volume FROM provider_volume WHERE month = '2027-04-01' AND provider_id = :pv2), 29760::numeric,
+		  'April''s volume is final: later receipts do not change it');
 SET LOCAL ROLE gpubill_app;
 SELECT throws_ok(format($$SELECT gpubill.set_provider_commission(%s, 0.03, '2027-04-05')$$, :pv2), '42501', NULL,
 				 'only gpubill_admin negotiates');

@@ -149,7 +149,7 @@ SELECT results_eq(format($$SELECT kind, amount::text, debit_purpose, credit_owne
 
 -- the journal is the truth (R-LED-3)
 SELECT is((SELECT count(*) FROM verify() WHERE NOT ok), 0::bigint, 'verify() is all ok');
-SELECT is((SELECT count(*) FROM verify()), 21::bigint, 'verify() runs 21 checks');
+SELECT is((SELECT count(*) FROM verify()), 22::bigint, 'verify() runs 22 checks');
 SELECT is(ARRAY(SELECT check_name FROM verify(full => true) WHERE NOT ok), '{}'::text[],
 		  'verify(full => true), the whole journal re-checked, is all ok too');
 SELECT is((SELECT sum(balance) FROM accounts WHERE currency = 'CNY'), '0 CNY'::amount, 'CNY accounts sum to zero');

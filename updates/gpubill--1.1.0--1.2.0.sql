@@ -1742,7 +1742,7 @@ CREATE TYPE @extschema@.resale_side AS (
 	contract_id	bigint,			/* the resold contract */
 	side		text,			/* reseller | buyer | pending */
 	new_contract_id bigint,		/* the contract it was resold as */
-	clearing	bigint,			/* micros: + paid into the exchange's clearing, - paid out of it */
+	clearing	bigint,			/* micros: + paid into the exchange's clearing (journal), - paid out of it (the months done) */
 	settled		boolean			/* nothing more moves through clearing on this side */
 );
 COMMENT ON TYPE @extschema@.resale_side IS 'One side of a resale as a database holds it: the reseller''s, the buyer''s, or pending (issue 18)';
@@ -1996,10 +1996,12 @@ COMMENT ON FUNCTION @extschema@.pending_resales(interval) IS 'Resales begun long
 /*
  * The resales this database holds a side of, for the checks of both sides
  * (verify here, the proxy's verify over every partition): the reseller's
- * side (the resold contract, its new contract, what clearing paid out for
- * it, settled when every month is done), the buyer's (the new contract, what
- * its customer paid into clearing, settled when completed) and the pending
- * resales (not checked yet).
+ * side (the resold contract, its new contract, the new prices of the months
+ * done — what clearing paid out for them —, settled when every month is
+ * done), the buyer's (the new contract, what its customer paid into
+ * clearing by the journal, settled when completed) and the pending resales
+ * (not checked yet).  verify_exchange also checks each database's clearing
+ * account against these months and payments.
  */
 CREATE FUNCTION @extschema@.resale_sides()
 	RETURNS SETOF @extschema@.resale_side
@@ -2016,10 +2018,11 @@ CREATE FUNCTION @extschema@.resale_sides()
 	), base AS (
 		SELECT b.since FROM @extschema@.journal_base(true) b	/* a side whose journal was archived is not settled here */
 	)
-	SELECT c.contract_id, 'reseller', c.resold_to, coalesce(k.net, 0),
-		   c.resale_at >= (SELECT base.since FROM base)
-		   AND NOT EXISTS (SELECT FROM @extschema@.resale_month m WHERE m.contract_id = c.contract_id AND m.done_at IS NULL)
-	FROM @extschema@.contract c LEFT JOIN clearing k ON k.object_id = c.contract_id
+	SELECT c.contract_id, 'reseller', c.resold_to,
+		   -coalesce((SELECT pg_catalog.sum(@extschema@.micros(m.resold)) FROM @extschema@.resale_month m
+					  WHERE m.contract_id = c.contract_id AND m.done_at IS NOT NULL), 0)::bigint,
+		   NOT EXISTS (SELECT FROM @extschema@.resale_month m WHERE m.contract_id = c.contract_id AND m.done_at IS NULL)
+	FROM @extschema@.contract c
 	WHERE c.resold_to IS NOT NULL
 	UNION ALL
 	SELECT c.resold_from, 'buyer', c.contract_id, coalesce(k.net, 0),
@@ -2338,6 +2341,17 @@ CREATE OR REPLACE FUNCTION @extschema@.verify_exchange(whole boolean)
 		   || coalesce(': ' || string_agg(d.customer_id::text, ', '), '')
 	FROM deposit d WHERE d.balance < 0
 	UNION ALL
+	/* R-EXC-6: the clearing account moves only for resales: what the buyers paid in, less the new price of the months paid out */
+	SELECT 'the exchange''s clearing equals what buyers paid in less the resale months paid out', count(*) = 0,
+		   count(*) || ' currencies whose clearing differs' || coalesce(': ' || string_agg(k.currency || ' by ' || k.diff || ' micros', ', '), '')
+	FROM (SELECT a.currency, b.balance - coalesce((SELECT pg_catalog.sum(s.clearing) FROM @extschema@.resale_sides() s
+												   JOIN @extschema@.contract c	/* the side's own contract, here */
+													 ON c.contract_id = CASE s.side WHEN 'reseller' THEN s.contract_id ELSE s.new_contract_id END
+												   WHERE s.side <> 'pending' AND @extschema@.currency(c.total) = a.currency), 0) AS diff
+		  FROM @extschema@.account a JOIN @extschema@.account_balances('clearing', whole) b USING (account_id)
+		  WHERE a.owner_kind = 'platform' AND a.purpose = 'clearing') k
+	WHERE k.diff <> 0
+	UNION ALL
 	/* R-EXC-6: the resales whose both sides are here (the proxy's verify checks those across partitions) */
 	SELECT k.check_name, k.ok, k.detail
 	FROM @extschema@.check_resale_sides(ARRAY(SELECT s FROM @extschema@.resale_sides() s), true) k
@@ -2359,3 +2373,637 @@ GRANT EXECUTE ON FUNCTION @extschema@.begin_resale(bigint, bigint, @extschema@.a
 	@extschema@.pending_resales(interval)
 TO gpubill_app;
 GRANT EXECUTE ON FUNCTION @extschema@.resale_sides() TO gpubill_app, gpubill_reader, gpubill_admin;
+
+-- issue 18, R-EXC-4: a month's commission tier from the providers' volumes of the month before, settled once
+CREATE TABLE @extschema@.volume_month (
+	month		date PRIMARY KEY,			/* the month's first day (billing time zone) */
+	settled_at	timestamptz NOT NULL		/* the tick or receipt (or the proxy's push) that settled it */
+);
+COMMENT ON TABLE @extschema@.volume_month IS 'A calendar month whose providers'' volumes are final (R-EXC-4): the tiers of the next month rest on them';
+SELECT pg_catalog.pg_extension_config_dump('@extschema@.volume_month', '');
+
+CREATE TABLE @extschema@.provider_volume (
+	month		date NOT NULL REFERENCES @extschema@.volume_month,
+	provider_id	bigint NOT NULL,			/* party key */
+	volume		numeric NOT NULL CHECK (volume > 0),	/* gross received in the month, in the provider's currency */
+	PRIMARY KEY (month, provider_id)
+);
+COMMENT ON TABLE @extschema@.provider_volume IS 'What a provider received in a settled calendar month (premiums and reseller refunds aside): the volume its next month''s tier is chosen by (R-EXC-4); none = 0';
+SELECT pg_catalog.pg_extension_config_dump('@extschema@.provider_volume', '');
+
+-- the first day of the calendar month before the one of t (billing time zone)
+CREATE FUNCTION @extschema@.month_before(t timestamptz) RETURNS date
+	LANGUAGE sql STABLE STRICT PARALLEL SAFE
+	AS $$ SELECT (pg_catalog.date_trunc('month', t AT TIME ZONE @extschema@.billing_timezone()) - interval '1 month')::date $$;
+COMMENT ON FUNCTION @extschema@.month_before(timestamptz) IS 'The first day of the calendar month before the one of t, in the billing time zone';
+
+-- what each provider received in a month, on this database (the proxy sums the partitions')
+CREATE FUNCTION @extschema@.provider_volumes(month date)
+	RETURNS TABLE (provider_id bigint, volume numeric)
+	LANGUAGE sql STABLE SECURITY DEFINER CALLED ON NULL INPUT PARALLEL SAFE
+	SET search_path = pg_catalog, @extschema@, pg_temp
+	AS $$
+	SELECT r.provider_id, pg_catalog.sum(@extschema@.micros(r.gross)) / 1000000
+	FROM @extschema@.contract_receipt r
+	WHERE r.at >= (month::timestamp AT TIME ZONE @extschema@.billing_timezone())
+	  AND r.at < ((month + interval '1 month')::timestamp AT TIME ZONE @extschema@.billing_timezone())
+	  AND r.kind NOT IN ('premium', 'reseller_refund')
+	GROUP BY 1 ORDER BY 1
+$$;
+COMMENT ON FUNCTION @extschema@.provider_volumes(date) IS 'What each provider received in a calendar month on this database, premiums and reseller refunds aside (R-EXC-4); the proxy sums every partition''s';
+
+-- settle a month's volumes once: from the given ones (the proxy's sums), else from this database's receipts
+CREATE FUNCTION @extschema@.settle_volumes(m date, t timestamptz, volumes jsonb) RETURNS boolean
+	LANGUAGE plpgsql VOLATILE CALLED ON NULL INPUT PARALLEL UNSAFE
+	AS $$
+BEGIN
+	INSERT INTO @extschema@.volume_month (month, settled_at) VALUES (m, t) ON CONFLICT (month) DO NOTHING;
+	IF NOT FOUND THEN
+		RETURN false;		/* settled before (or by a concurrent call, now committed): it does not change */
+	END IF;
+	IF volumes IS NULL THEN
+		INSERT INTO @extschema@.provider_volume (month, provider_id, volume)
+		SELECT m, v.provider_id, v.volume FROM @extschema@.provider_volumes(m) v WHERE v.volume > 0;
+	ELSE
+		INSERT INTO @extschema@.provider_volume (month, provider_id, volume)
+		SELECT m, (e ->> 'provider')::bigint, (e ->> 'volume')::numeric FROM pg_catalog.jsonb_array_elements(volumes) e
+		WHERE (e ->> 'volume')::numeric > 0;
+	END IF;
+	RETURN true;
+END
+$$;
+COMMENT ON FUNCTION @extschema@.settle_volumes(date, timestamptz, jsonb) IS 'Settle the providers'' volumes of a month once, from the given sums or from this database''s receipts; false if settled before (R-EXC-4)';
+
+-- this database behind a proxy with other partitions: the proxy settles the volumes
+CREATE FUNCTION @extschema@.volumes_from_proxy() RETURNS boolean
+	LANGUAGE sql STABLE PARALLEL SAFE
+	AS $$ SELECT coalesce((SELECT k.partitions > 1 FROM @extschema@.partition_identity k), false) $$;
+COMMENT ON FUNCTION @extschema@.volumes_from_proxy() IS 'True on a partition of several: the providers'' volumes are summed and settled by the proxy, never from this partition''s part';
+
+-- tick: at a month's first tick, the month before is settled (one database)
+CREATE FUNCTION @extschema@.settle_volumes_due(t timestamptz) RETURNS void
+	LANGUAGE plpgsql VOLATILE CALLED ON NULL INPUT PARALLEL UNSAFE
+	AS $$
+BEGIN
+	IF NOT @extschema@.volumes_from_proxy()
+	   AND NOT EXISTS (SELECT FROM @extschema@.volume_month v WHERE v.month = @extschema@.month_before(t)) THEN
+		PERFORM @extschema@.settle_volumes(@extschema@.month_before(t), t, NULL);
+	END IF;
+END
+$$;
+COMMENT ON FUNCTION @extschema@.settle_volumes_due(timestamptz) IS 'At the first tick of a month, settle the providers'' volumes of the month before (one database; on partitions the proxy pushes them) (R-EXC-4)';
+
+-- the proxy's push: the same sums on every partition
+CREATE FUNCTION @extschema@.apply_volumes(month date, at timestamptz, volumes jsonb)
+	RETURNS boolean
+	LANGUAGE plpgsql VOLATILE SECURITY DEFINER CALLED ON NULL INPUT PARALLEL UNSAFE
+	SET search_path = pg_catalog, @extschema@, pg_temp
+	AS $$
+BEGIN
+	IF $1 IS NULL OR $2 IS NULL OR $3 IS NULL OR pg_catalog.jsonb_typeof($3) <> 'array'
+	   OR $1 <> pg_catalog.date_trunc('month', $1)::date THEN
+		RAISE EXCEPTION 'volumes are pushed for a month''s first day, at an instant, as a JSON array of {"provider", "volume"}'
+			USING ERRCODE = 'invalid_parameter_value';
+	END IF;
+	RETURN @extschema@.settle_volumes($1, $2, $3);
+END
+$$;
+COMMENT ON FUNCTION @extschema@.apply_volumes(date, timestamptz, jsonb) IS 'The providers'' volumes of a month summed over the partitions by the proxy, settled here once; false if settled before (R-EXC-4, issue 18)';
+
+-- the months a partition may need settled by t and does not have: from the month before its first contract on
+CREATE FUNCTION @extschema@.volume_months_missing(at timestamptz)
+	RETURNS SETOF date
+	LANGUAGE sql STABLE SECURITY DEFINER CALLED ON NULL INPUT PARALLEL SAFE
+	SET search_path = pg_catalog, @extschema@, pg_temp
+	AS $$
+	SELECT m::date
+	FROM pg_catalog.generate_series((SELECT @extschema@.month_before(pg_catalog.min(c.accepted_at)) FROM @extschema@.contract c),
+									@extschema@.month_before(at), interval '1 month') m
+	WHERE NOT EXISTS (SELECT FROM @extschema@.volume_month v WHERE v.month = m::date)
+	ORDER BY 1
+$$;
+COMMENT ON FUNCTION @extschema@.volume_months_missing(timestamptz) IS 'The months whose providers'' volumes this database may need by at (from the month before its first contract) and has not settled: the proxy pushes them (R-EXC-4, issue 18)';
+
+
+CREATE OR REPLACE FUNCTION @extschema@.commission_rate(provider bigint, t timestamptz) RETURNS numeric
+	LANGUAGE plpgsql VOLATILE CALLED ON NULL INPUT PARALLEL UNSAFE
+	AS $$
+DECLARE
+	prev date := @extschema@.month_before(t);
+	negotiated numeric;
+BEGIN
+	/* a negotiated rate overrides the tiers from its start on */
+	negotiated := (SELECT k.rate FROM @extschema@.provider_commission k WHERE k.provider_id = provider AND k.from_at <= t
+				   ORDER BY k.from_at DESC LIMIT 1);
+	IF negotiated IS NOT NULL THEN
+		RETURN negotiated;
+	END IF;
+	IF NOT EXISTS (SELECT FROM @extschema@.exchange_commission_tier) THEN
+		RETURN (@extschema@.exchange_settings()).exchange_commission_rate;
+	END IF;
+	/* the month before is final at the first tick or receipt of this one */
+	IF NOT EXISTS (SELECT FROM @extschema@.volume_month v WHERE v.month = prev) THEN
+		IF @extschema@.volumes_from_proxy() THEN
+			RAISE EXCEPTION 'the commission tier of provider % is not known yet: the providers'' volumes of % are not settled on this partition',
+				provider, pg_catalog.to_char(prev, 'YYYY-MM') USING ERRCODE = 'GB004',
+				HINT = 'The proxy sums them over the partitions and pushes them at its tick and before a contract payment through it; try again through the proxy.';
+		END IF;
+		PERFORM @extschema@.settle_volumes(prev, t, NULL);
+	END IF;
+	RETURN coalesce((SELECT k.rate FROM @extschema@.exchange_commission_tier k
+					 WHERE k.min_volume <= coalesce((SELECT v.volume FROM @extschema@.provider_volume v
+													 WHERE v.month = prev AND v.provider_id = provider), 0)
+					 ORDER BY k.min_volume DESC LIMIT 1),
+					(@extschema@.exchange_settings()).exchange_commission_rate);
+END
+$$;
+COMMENT ON FUNCTION @extschema@.commission_rate(bigint, timestamptz) IS 'The commission rate of a provider''s receipt at t: negotiated, else the tier its volume of the month before reached (R-EXC-4)';
+
+CREATE OR REPLACE FUNCTION @extschema@.tick(at timestamptz DEFAULT NULL)
+	RETURNS jsonb
+	LANGUAGE plpgsql VOLATILE SECURITY DEFINER CALLED ON NULL INPUT PARALLEL UNSAFE
+	SET search_path = pg_catalog, @extschema@, pg_temp
+	AS $$
+DECLARE
+	t timestamptz := @extschema@.api_time(at);
+	started timestamptz := pg_catalog.clock_timestamp();
+	tz text;
+	release_after interval;
+	st text;
+	msg text;
+	storage_from timestamptz;
+	storage_to timestamptz;
+	step record;
+	alerts boolean;
+	alerted boolean := false;
+	f record;
+	r record;
+	probe record;			/* the empty pass run at the first failure (r keeps the failing pass) */
+	skip bigint[];
+	los bigint[] := ARRAY[(@extschema@.all_customers()).lo];
+	his bigint[] := ARRAY[(@extschema@.all_customers()).hi];
+	lo bigint;
+	hi bigint;
+	n bigint;
+	mid bigint;
+	passes integer := 0;
+	probed boolean := false;
+	recovered integer := 0;
+	failed integer := 0;
+	global_failed boolean := false;
+	machines_delisted integer;
+	qualifications_ended integer;
+	c jsonb := '{}';		/* the counters of every pass, summed */
+BEGIN
+	IF NOT pg_catalog.pg_try_advisory_xact_lock(pg_catalog.hashtext('gpubill.tick')) THEN
+		RETURN pg_catalog.jsonb_build_object('at', t, 'skipped', 'another tick is running');
+	END IF;
+	PERFORM @extschema@.prepare_session_tables();
+	/* R-CLK-6: settings broken behind set_setting's back fail the tick, recorded as its own failure */
+	BEGIN
+		tz := @extschema@.billing_timezone();
+		release_after := (@extschema@.payg_settings()).stopped_release_days * interval '1 day';
+	EXCEPTION WHEN OTHERS THEN
+		GET STACKED DIAGNOSTICS st = RETURNED_SQLSTATE, msg = MESSAGE_TEXT;
+		IF @extschema@.transient_error(st) THEN
+			RAISE;
+		END IF;
+		PERFORM @extschema@.note_tick_failure(NULL, 'tick', t, st, msg, NULL);
+		RETURN pg_catalog.jsonb_build_object('at', t, 'failures', pg_catalog.jsonb_build_object('tick', true, 'passes', 0),
+			'ms', pg_catalog.round((EXTRACT(epoch FROM pg_catalog.clock_timestamp() - started) * 1000)::numeric, 1));
+	END;
+
+	/* R-EXC-4: the providers' volumes of the month before are final at its first tick (one database) */
+	PERFORM @extschema@.settle_volumes_due(t);
+
+	/* tick's own progress: the storage steps done, the hourly alert check */
+	SELECT k.done_until INTO storage_from FROM @extschema@.clock_state k WHERE k.job = 'storage' FOR UPDATE;
+	IF storage_from IS NULL THEN
+		SELECT pg_catalog.min(l.since) INTO storage_from FROM @extschema@.storage_level l;
+		IF storage_from IS NOT NULL THEN
+			INSERT INTO @extschema@.clock_state (job, done_until) VALUES ('storage', storage_from);
+		END IF;
+	END IF;
+	alerts := coalesce((SELECT k.done_until FROM @extschema@.clock_state k WHERE k.job = 'alerts'), '-infinity')
+			  < @extschema@.lower(@extschema@.billing_period('hour', t, tz));
+
+	/*
+	 * R-LED-6: the wallets of every customer with work due up to t, locked up
+	 * front in customer order — the order of every call that takes several —
+	 * and held to the end; the passes keep to these customers.  A customer
+	 * whose work becomes due meanwhile (a call committed after this lock) is
+	 * left to the next tick: a wallet locked later, out of order, could
+	 * deadlock with a call holding it.
+	 */
+	DELETE FROM pg_temp.gpubill_locked;
+	INSERT INTO pg_temp.gpubill_locked
+	SELECT w.customer_id FROM @extschema@.wallet w
+	WHERE w.customer_id IN (
+		SELECT i.customer_id FROM @extschema@.instance i WHERE i.state = 'running' AND i.next_settle_at <= t
+		UNION
+		SELECT i.customer_id FROM @extschema@.instance i WHERE i.state = 'running' AND i.term_end <= t
+		UNION
+		SELECT i.customer_id FROM @extschema@.instance i JOIN @extschema@.machine m ON m.machine_id = i.machine_id
+		WHERE i.state = 'running' AND m.owner_end_time <= t
+		UNION
+		SELECT i.customer_id FROM @extschema@.instance i
+		WHERE i.state IN ('stopped', 'expired') AND i.stopped_at + release_after <= t
+		UNION
+		SELECT l.customer_id FROM @extschema@.voucher_left l WHERE l.expires_at <= t
+		UNION
+		SELECT l.customer_id FROM @extschema@.storage_level l
+		WHERE storage_from IS NOT NULL AND (@extschema@.next_storage_step(storage_from)).step_at <= t
+		UNION
+		SELECT cw.customer_id FROM @extschema@.contract_work(t) cw
+		UNION
+		SELECT tf.customer_id FROM @extschema@.tick_failure tf WHERE tf.closed_at IS NULL AND tf.job = 'customer')
+	ORDER BY w.customer_id FOR UPDATE;
+
+	/* R-CLK-6: 1. customers whose work failed before, each alone, from where it stopped */
+	FOR f IN SELECT k.customer_id, k.storage_from FROM @extschema@.tick_failure k
+			 WHERE k.closed_at IS NULL AND k.job = 'customer' ORDER BY k.customer_id LOOP
+		r := @extschema@.try_pass(t, ROW(f.customer_id, f.customer_id, '{}')::@extschema@.tick_scope,
+								  coalesce(f.storage_from, storage_from), true);
+		IF r.state IS NULL THEN
+			c := @extschema@.add_counts(c, r.counts);
+			PERFORM @extschema@.close_tick_failure(f.customer_id, 'customer', t);
+			recovered := recovered + 1;
+		ELSE
+			PERFORM @extschema@.note_tick_failure(f.customer_id, 'customer', t, r.state, r.msg, f.storage_from);
+		END IF;
+	END LOOP;
+	skip := ARRAY(SELECT k.customer_id FROM @extschema@.tick_failure k
+				  WHERE k.closed_at IS NULL AND k.job = 'customer' ORDER BY 1);
+
+	/* 2. everyone else in one pass; a pass that fails is halved until its customer is found */
+	WHILE pg_catalog.cardinality(los) > 0 LOOP
+		lo := los[pg_catalog.cardinality(los)];
+		hi := his[pg_catalog.cardinality(his)];
+		los := los[1:pg_catalog.cardinality(los) - 1];
+		his := his[1:pg_catalog.cardinality(his) - 1];
+		passes := passes + 1;
+		r := @extschema@.try_pass(t, ROW(lo, hi, skip)::@extschema@.tick_scope, storage_from, alerts);
+		IF r.state IS NULL THEN
+			c := @extschema@.add_counts(c, r.counts);
+			CONTINUE;
+		END IF;
+		IF NOT probed THEN
+			/* at the first failure: does the pass fail without any customer?  Then none is to blame */
+			probed := true;
+			probe := @extschema@.try_pass(t, ROW(1, 0, '{}')::@extschema@.tick_scope, storage_from, alerts);
+			IF probe.state IS NOT NULL THEN
+				PERFORM @extschema@.note_tick_failure(NULL, 'tick', t, probe.state, probe.msg, NULL);
+				global_failed := true;
+				EXIT;
+			END IF;
+		END IF;
+		SELECT pg_catalog.count(*), pg_catalog.min(w.customer_id) INTO n, mid FROM @extschema@.wallet w
+		WHERE w.customer_id BETWEEN lo AND hi AND w.customer_id <> ALL (skip);
+		IF n = 0 THEN
+			/* no customer left, yet the empty pass did not fail: the tick's own, recorded as such */
+			PERFORM @extschema@.note_tick_failure(NULL, 'tick', t, r.state, r.msg, NULL);
+			global_failed := true;
+			EXIT;
+		ELSIF n = 1 THEN
+			/* the one customer left is to blame */
+			PERFORM @extschema@.note_tick_failure(mid, 'customer', t, r.state, r.msg, storage_from);
+			skip := skip || mid;
+			failed := failed + 1;
+		ELSE
+			SELECT w.customer_id INTO mid FROM @extschema@.wallet w
+			WHERE w.customer_id BETWEEN lo AND hi AND w.customer_id <> ALL (skip)
+			ORDER BY w.customer_id OFFSET (n - 1) / 2 LIMIT 1;
+			los := los || (mid + 1) || lo;		/* lo..mid first */
+			his := his || hi || mid;
+		END IF;
+	END LOOP;
+	IF NOT global_failed THEN
+		PERFORM @extschema@.close_tick_failure(NULL, 'tick', t);
+	END IF;
+
+	/* the storage steps and the alert check done for everyone not left out */
+	IF storage_from IS NOT NULL AND NOT global_failed THEN
+		storage_to := storage_from;
+		LOOP
+			step := @extschema@.next_storage_step(storage_to);
+			EXIT WHEN step.step_at > t;
+			storage_to := step.step_at;
+		END LOOP;
+		/* a level recorded after the wallets were locked is settled by the next tick: the steps stay due */
+		IF NOT EXISTS (SELECT FROM @extschema@.storage_level l
+					   WHERE l.since < storage_to
+						 AND l.customer_id NOT IN (SELECT k.customer_id FROM pg_temp.gpubill_locked k)) THEN
+			UPDATE @extschema@.clock_state k SET done_until = storage_to WHERE k.job = 'storage';
+		END IF;
+	END IF;
+	IF NOT global_failed AND (alerts OR (c ->> 'boundaries')::integer > 0 OR (c ->> 'storage_bills')::integer > 0) THEN
+		INSERT INTO @extschema@.clock_state (job, done_until) VALUES ('alerts', t)
+		ON CONFLICT (job) DO UPDATE SET done_until = GREATEST(clock_state.done_until, EXCLUDED.done_until);
+		alerted := true;
+	END IF;
+
+	/* partners' work, each step on its own */
+	machines_delisted := @extschema@.tick_step('delist_ending_machines', t);	/* R-PRT-5 */
+	qualifications_ended := @extschema@.tick_step('end_qualifications', t);		/* R-PRT-6 */
+	/* tick's progress (period close waits for it), and the months due to close on the clock (issue 14) */
+	IF NOT global_failed THEN
+		INSERT INTO @extschema@.clock_state AS k (job, done_until) VALUES ('tick', t)
+		ON CONFLICT ON CONSTRAINT clock_state_pkey DO UPDATE SET done_until = GREATEST(k.done_until, EXCLUDED.done_until);
+	END IF;
+	IF at IS NULL THEN	/* on the clock (pg_cron): a simulated or backfilling tick leaves months open (close_period) */
+		PERFORM @extschema@.tick_step('close_months', t);
+	END IF;
+	/* the journal's months ahead, last: attaching a month locks the default partition to the end of
+	   tick's transaction, and a call that wrote there must not wait for it while tick still needs
+	   anything (the wallets are locked first by tick and by every call alike) */
+	PERFORM @extschema@.tick_step('journal_months', t);
+
+	RETURN pg_catalog.jsonb_strip_nulls(pg_catalog.jsonb_build_object(
+		'at', t,
+		'payg', pg_catalog.jsonb_build_object('boundaries', c -> 'boundaries', 'settled', c -> 'settled',
+											  'stopped_insufficient_balance', c -> 'stopped'),
+		'terms', pg_catalog.jsonb_build_object('renewed', c -> 'renewed', 'ended', c -> 'ended'),
+		'storage', pg_catalog.jsonb_build_object('settled', c -> 'storage_bills', 'estimate_alerts', c -> 'storage_estimates'),
+		'vouchers_expired', c -> 'vouchers_expired',
+		'released', c -> 'released',
+		'machines_delisted', machines_delisted,
+		'stopped_at_machine_end', c -> 'machine_ends',
+		'qualifications_ended', qualifications_ended,
+		'contracts', pg_catalog.jsonb_build_object('started', c -> 'contracts_started', 'collected', c -> 'collected',
+												   'late', c -> 'late', 'completed', c -> 'completed',
+												   'resold', c -> 'resold', 'resale_months', c -> 'resale_months'),
+		'alerts', CASE WHEN alerted THEN pg_catalog.jsonb_build_object('balance_low', c -> 'balance_low',
+																		'instance_expiring', c -> 'expiring') END,
+		'failures', CASE WHEN failed > 0 OR recovered > 0 OR pg_catalog.cardinality(skip) > 0 OR global_failed THEN
+						pg_catalog.jsonb_build_object('new', failed, 'recovered', recovered,
+													  'customers_left_out', pg_catalog.cardinality(skip),
+													  'tick', global_failed, 'passes', passes) END,
+		'ms', pg_catalog.round((EXTRACT(epoch FROM pg_catalog.clock_timestamp() - started) * 1000)::numeric, 1)));
+END
+$$;
+COMMENT ON FUNCTION @extschema@.tick(timestamptz) IS 'Do all due work up to at, in time order; idempotent; one customer''s failing rows are recorded and retried while everyone else is settled; returns a summary (R-CLK-1..3, R-CLK-6)';
+
+CREATE OR REPLACE FUNCTION @extschema@.receive(c @extschema@.contract, seq integer, kind text, gross @extschema@.amount,
+									 source bigint, t timestamptz, external_id text DEFAULT NULL,
+									 payee_account bigint DEFAULT NULL) RETURNS bigint
+	LANGUAGE plpgsql VOLATILE CALLED ON NULL INPUT PARALLEL UNSAFE
+	AS $$
+DECLARE
+	cur text := @extschema@.currency(gross);
+	rate numeric;
+	commission @extschema@.amount;
+	id bigint;
+	net @extschema@.amount;
+	recovered @extschema@.amount;
+	take @extschema@.amount;
+	o record;
+BEGIN
+	IF @extschema@.micros(gross) <= 0 THEN
+		RETURN NULL;
+	END IF;
+	/* a resold contract's price goes to clearing (a reservation fee, R-EXC-5, is the provider's, as for any contract) */
+	IF c.resold_from IS NOT NULL AND payee_account IS NULL AND kind <> 'reservation_fee' THEN
+		PERFORM @extschema@.post_transfers(ARRAY[
+			@extschema@.leg(c.customer_id, NULL, t, 'payment', source, @extschema@.account_of('platform', 0, 'clearing', cur), gross,
+							'contract', c.contract_id, external_id,
+							pg_catalog.format('%s %s of resold contract %s, to clearing', kind, coalesce(seq::text, ''), c.contract_id))]);
+		RETURN NULL;
+	END IF;
+	rate := @extschema@.commission_rate(c.provider_id, t);
+	commission := @extschema@.amount(pg_catalog.round(@extschema@.micros(gross)::numeric * rate / 1000000, 2), cur);
+	INSERT INTO @extschema@.contract_receipt (contract_id, customer_id, provider_id, seq, kind, gross, commission, rate, at, external_id)
+	VALUES (c.contract_id, c.customer_id, c.provider_id, seq, kind, gross, commission, rate, t, external_id)
+	RETURNING receipt_id INTO id;
+	/* R-EXC-9: what the exchange overpaid the provider is recovered first, oldest offset first */
+	net := gross - commission;
+	recovered := @extschema@.zero(cur);
+	IF payee_account IS NULL THEN
+		FOR o IN SELECT k.offset_id, k.amount - k.recovered AS open FROM @extschema@.provider_offset k
+				 WHERE k.provider_id = c.provider_id AND k.recovered < k.amount ORDER BY k.offset_id FOR UPDATE LOOP
+			take := LEAST(o.open, net - recovered);
+			EXIT WHEN @extschema@.micros(take) <= 0;
+			PERFORM @extschema@.post_transfers(ARRAY[
+				@extschema@.leg(c.customer_id, NULL, t, 'offset', source, @extschema@.account_of('platform', 0, 'receivable', cur), take,
+								'provider_offset', o.offset_id, NULL,
+								pg_catalog.format('recovered from receipt %s of contract %s', id, c.contract_id))]);
+			UPDATE @extschema@.provider_offset k SET recovered = k.recovered + take WHERE k.offset_id = o.offset_id;
+			recovered := recovered + take;
+		END LOOP;
+	END IF;
+	PERFORM @extschema@.post_transfers(ARRAY[
+		@extschema@.leg(c.customer_id, NULL, t, CASE kind WHEN 'deposit' THEN 'payment' ELSE kind END, source,
+						coalesce(payee_account, @extschema@.account_of('partner', c.provider_id, 'exchange', cur)), net - recovered,
+						'contract', c.contract_id, external_id,
+						pg_catalog.format('%s %s of contract %s', kind, coalesce(seq::text, ''), c.contract_id)),
+		@extschema@.leg(c.customer_id, NULL, t, 'commission', source, @extschema@.account_of('platform', 0, 'commission', cur),
+						commission, 'contract', c.contract_id, external_id,
+						pg_catalog.format('commission %s on receipt %s', rate, id))]);
+	RETURN id;
+END
+$$;
+COMMENT ON FUNCTION @extschema@.receive(@extschema@.contract, integer, text, @extschema@.amount, bigint, timestamptz, text, bigint) IS 'Credit a provider (or a reseller) a receipt of a contract less the commission (R-EXC-4); a resold contract''s payments go to clearing';
+
+CREATE OR REPLACE FUNCTION @extschema@.provider_wallet(provider bigint)
+	RETURNS TABLE (balance @extschema@.amount, commission_paid @extschema@.amount, offset_outstanding @extschema@.amount)
+	LANGUAGE plpgsql STABLE SECURITY DEFINER CALLED ON NULL INPUT PARALLEL UNSAFE
+	SET search_path = pg_catalog, @extschema@, pg_temp
+	AS $$
+DECLARE
+	p @extschema@.partner;
+	acc bigint;
+	z @extschema@.amount;
+	last date;
+	since timestamptz;
+BEGIN
+	SELECT * INTO p FROM @extschema@.partner k WHERE k.partner_id = provider AND k.is_provider;
+	IF NOT FOUND THEN
+		RAISE EXCEPTION 'unknown provider: %', provider USING ERRCODE = 'no_data_found';
+	END IF;
+	acc := @extschema@.account_of('partner', provider, 'exchange', p.currency);
+	z := @extschema@.zero(p.currency);
+	/*
+	 * the wallet's closing balance of the last closed month (its roll-up),
+	 * plus the open months' transfers of the provider's contracts, keyed by
+	 * customer (SPEC 10), less what its home recovered for its offsets from
+	 * receipts on other partitions: only they move the wallet
+	 */
+	SELECT c.month, c.ends_at INTO last, since FROM @extschema@.closed_month c ORDER BY c.month DESC LIMIT 1;
+	RETURN QUERY
+	SELECT @extschema@.amount(coalesce((SELECT k.closing FROM @extschema@.account_month k WHERE k.month = last AND k.account_id = acc), 0)
+							  / 1000000, p.currency)
+		   + coalesce((SELECT @extschema@.sum(CASE WHEN x.credit_account = acc THEN x.amount ELSE -x.amount END)
+					   FROM @extschema@.contract c
+					   JOIN @extschema@.transfer x ON x.object_type = 'contract' AND x.object_id = c.contract_id
+					   WHERE c.provider_id = provider AND acc IN (x.credit_account, x.debit_account)
+						 AND x.at >= coalesce(since, '-infinity')), z)
+		   /* its offsets recovered at its home from receipts on other partitions (25_offset_steps.sql) */
+		   - coalesce((SELECT @extschema@.sum(x.amount)
+					   FROM @extschema@.provider_offset o
+					   JOIN @extschema@.transfer x ON x.kind = 'offset' AND x.object_type = 'provider_offset' AND x.object_id = o.offset_id
+					   WHERE o.provider_id = provider AND x.debit_account = acc AND x.at >= coalesce(since, '-infinity')), z),
+		   coalesce((SELECT @extschema@.sum(r.commission) FROM @extschema@.contract_receipt r
+					 WHERE r.provider_id = provider AND r.kind NOT IN ('premium', 'reseller_refund')), z),
+		   coalesce((SELECT @extschema@.sum(o.amount - o.recovered) FROM @extschema@.provider_offset o
+					 WHERE o.provider_id = provider), z);
+END
+$$;
+COMMENT ON FUNCTION @extschema@.provider_wallet(bigint) IS 'A provider''s exchange wallet: what it received net of commission, and the commission deducted (R-EXC-4)';
+
+REVOKE ALL ON @extschema@.volume_month, @extschema@.provider_volume FROM PUBLIC;
+REVOKE EXECUTE ON FUNCTION @extschema@.provider_volumes(date), @extschema@.settle_volumes(date, timestamptz, jsonb),
+	@extschema@.settle_volumes_due(timestamptz), @extschema@.apply_volumes(date, timestamptz, jsonb),
+	@extschema@.volume_months_missing(timestamptz) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION @extschema@.provider_volumes(date), @extschema@.apply_volumes(date, timestamptz, jsonb),
+	@extschema@.volume_months_missing(timestamptz)
+TO gpubill_app;
+
+-- issue 18, R-EXC-9: a provider's offsets recovered from its receipts on other partitions (7_exchange/25_offset_steps.sql)
+CREATE TABLE @extschema@.offset_recovery (
+	recovery_id	bigint PRIMARY KEY,			/* the saga's key, drawn at the provider's home */
+	provider_id	bigint NOT NULL,			/* party key */
+	since		timestamptz NOT NULL,		/* receipts from here on are offered (the earliest open offset's time) */
+	outstanding	@extschema@.amount NOT NULL,	/* the offsets' outstanding when begun */
+	at			timestamptz NOT NULL,		/* the recovery's time */
+	recovered	@extschema@.amount,			/* committed: what was recovered */
+	began_at	timestamptz NOT NULL DEFAULT pg_catalog.statement_timestamp()	/* wall clock: the sweeper's grace */
+);
+CREATE UNIQUE INDEX offset_recovery_pending_idx ON @extschema@.offset_recovery (provider_id) WHERE recovered IS NULL;
+COMMENT ON TABLE @extschema@.offset_recovery IS 'A recovery of a provider''s offsets from its receipts on other partitions, at its home: pending, then committed with what was recovered (issue 18)';
+SELECT pg_catalog.pg_extension_config_dump('@extschema@.offset_recovery', '');
+
+CREATE TABLE @extschema@.offset_offer (
+	receipt_id	bigint PRIMARY KEY,			/* a receipt of this partition, offered once */
+	provider_id	bigint NOT NULL,			/* party key */
+	recovery_id	bigint NOT NULL,			/* the recovery it was offered to (drawn at the home) */
+	offered		@extschema@.amount NOT NULL	/* of its net, what the recovery could still take */
+);
+CREATE INDEX offset_offer_recovery_idx ON @extschema@.offset_offer (recovery_id);
+COMMENT ON TABLE @extschema@.offset_offer IS 'A provider''s receipt on this partition offered to the open offsets at its home, once (issue 18)';
+SELECT pg_catalog.pg_extension_config_dump('@extschema@.offset_offer', '');
+
+-- the providers homed here with an offset still outstanding or a recovery under way (the proxy's tick recovers them)
+CREATE FUNCTION @extschema@.open_offsets()
+	RETURNS TABLE (provider_id bigint)
+	LANGUAGE sql STABLE SECURITY DEFINER PARALLEL SAFE
+	SET search_path = pg_catalog, @extschema@, pg_temp
+	AS $$
+	SELECT o.provider_id FROM @extschema@.provider_offset o WHERE o.recovered < o.amount
+	UNION
+	SELECT k.provider_id FROM @extschema@.offset_recovery k WHERE k.recovered IS NULL
+	ORDER BY 1
+$$;
+COMMENT ON FUNCTION @extschema@.open_offsets() IS 'The providers whose offsets on this partition are not yet recovered, or whose recovery is under way (R-EXC-9, issue 18)';
+
+-- step 1, at the provider's home
+CREATE FUNCTION @extschema@.begin_offset_recovery(provider bigint, at timestamptz,
+												  OUT recovery bigint, OUT since timestamptz, OUT outstanding @extschema@.amount)
+	LANGUAGE plpgsql VOLATILE SECURITY DEFINER CALLED ON NULL INPUT PARALLEL UNSAFE
+	SET search_path = pg_catalog, @extschema@, pg_temp
+	AS $$
+DECLARE
+	r @extschema@.offset_recovery;
+BEGIN
+	PERFORM @extschema@.lock_partner($1);		/* serialises with record_provider_offset and another recovery */
+	SELECT * INTO r FROM @extschema@.offset_recovery k WHERE k.provider_id = $1 AND k.recovered IS NULL;
+	IF FOUND THEN		/* one under way: the same saga */
+		recovery := r.recovery_id; since := r.since; outstanding := r.outstanding;
+		RETURN;
+	END IF;
+	SELECT pg_catalog.min(o.at), @extschema@.sum(o.amount - o.recovered) INTO since, outstanding
+	FROM @extschema@.provider_offset o WHERE o.provider_id = $1 AND o.recovered < o.amount;
+	IF since IS NULL THEN
+		recovery := NULL;		/* nothing to recover */
+		RETURN;
+	END IF;
+	recovery := pg_catalog.nextval('@extschema@.id_seq');
+	INSERT INTO @extschema@.offset_recovery (recovery_id, provider_id, since, outstanding, at)
+	VALUES (recovery, $1, since, outstanding, coalesce($2, pg_catalog.now()));
+END
+$$;
+COMMENT ON FUNCTION @extschema@.begin_offset_recovery(bigint, timestamptz) IS 'Step 1 of recovering a provider''s offsets from other partitions, at its home: a pending recovery (the one under way, if any) with the outstanding and the time receipts are offered from; NULL if nothing is outstanding (R-EXC-9, issue 18)';
+
+-- step 2, on every other partition
+CREATE FUNCTION @extschema@.offer_receipts(provider bigint, recovery bigint, since timestamptz, up_to @extschema@.amount)
+	RETURNS @extschema@.amount
+	LANGUAGE plpgsql VOLATILE SECURITY DEFINER CALLED ON NULL INPUT PARALLEL UNSAFE
+	SET search_path = pg_catalog, @extschema@, pg_temp
+	AS $$
+DECLARE
+	z @extschema@.amount := @extschema@.zero(@extschema@.currency($4));
+	x record;
+	left_ @extschema@.amount := $4;
+	take @extschema@.amount;
+BEGIN
+	IF $1 IS NULL OR $2 IS NULL OR $3 IS NULL OR $4 IS NULL THEN
+		RAISE EXCEPTION 'receipts are offered for a provider, a recovery, a time and an amount' USING ERRCODE = 'invalid_parameter_value';
+	END IF;
+	/* two offers of one recovery (a re-drive) serialise on the provider's copy */
+	PERFORM FROM @extschema@.partner p WHERE p.partner_id = $1 FOR UPDATE;
+	IF EXISTS (SELECT FROM @extschema@.offset_offer k WHERE k.recovery_id = $2) THEN	/* offered before: the same answer */
+		RETURN coalesce((SELECT @extschema@.sum(k.offered) FROM @extschema@.offset_offer k WHERE k.recovery_id = $2), z);
+	END IF;
+	FOR x IN SELECT r.receipt_id, r.gross - r.commission AS net FROM @extschema@.contract_receipt r
+			 WHERE r.provider_id = $1 AND r.at >= $3 AND r.kind NOT IN ('premium', 'reseller_refund')
+			   AND NOT EXISTS (SELECT FROM @extschema@.offset_offer k WHERE k.receipt_id = r.receipt_id)
+			 ORDER BY r.at, r.receipt_id LOOP
+		EXIT WHEN @extschema@.micros(left_) <= 0;
+		take := LEAST(x.net, left_);
+		CONTINUE WHEN @extschema@.micros(take) <= 0;
+		INSERT INTO @extschema@.offset_offer (receipt_id, provider_id, recovery_id, offered) VALUES (x.receipt_id, $1, $2, take);
+		left_ := left_ - take;
+	END LOOP;
+	RETURN $4 - left_;
+END
+$$;
+COMMENT ON FUNCTION @extschema@.offer_receipts(bigint, bigint, timestamptz, @extschema@.amount) IS 'Step 2 of recovering a provider''s offsets, on another partition: its receipts from since on not offered before, each once, up to up_to of their nets; the sum offered (the same again for the same recovery) (R-EXC-9, issue 18)';
+
+-- step 3, at the provider's home
+CREATE FUNCTION @extschema@.commit_offset_recovery(recovery bigint, offered @extschema@.amount)
+	RETURNS @extschema@.amount
+	LANGUAGE plpgsql VOLATILE SECURITY DEFINER CALLED ON NULL INPUT PARALLEL UNSAFE
+	SET search_path = pg_catalog, @extschema@, pg_temp
+	AS $$
+DECLARE
+	r @extschema@.offset_recovery;
+	cur text;
+	left_ @extschema@.amount;
+	take @extschema@.amount;
+	o record;
+	exchange bigint;
+	receivable bigint;
+BEGIN
+	SELECT * INTO r FROM @extschema@.offset_recovery k WHERE k.recovery_id = $1;
+	IF NOT FOUND THEN
+		RAISE EXCEPTION 'unknown offset recovery: %', $1 USING ERRCODE = 'no_data_found';
+	END IF;
+	cur := (@extschema@.lock_partner(r.provider_id)).currency;
+	SELECT * INTO STRICT r FROM @extschema@.offset_recovery k WHERE k.recovery_id = $1;
+	IF r.recovered IS NOT NULL THEN
+		RETURN r.recovered;		/* committed before */
+	END IF;
+	exchange := @extschema@.account_of('partner', r.provider_id, 'exchange', cur);
+	receivable := @extschema@.account_of('platform', 0, 'receivable', cur);
+	left_ := $2;
+	/* R-EXC-9: oldest offset first; what the home's own receipts recovered meanwhile is not taken twice */
+	FOR o IN SELECT k.offset_id, k.amount - k.recovered AS open FROM @extschema@.provider_offset k
+			 WHERE k.provider_id = r.provider_id AND k.recovered < k.amount ORDER BY k.offset_id FOR UPDATE LOOP
+		take := LEAST(o.open, left_);
+		EXIT WHEN @extschema@.micros(take) <= 0;
+		PERFORM @extschema@.post_transfers(ARRAY[
+			@extschema@.leg(NULL, r.provider_id, r.at, 'offset', exchange, receivable, take, 'provider_offset', o.offset_id, NULL,
+							pg_catalog.format('recovered from receipts on other partitions (recovery %s)', $1))]);
+		UPDATE @extschema@.provider_offset k SET recovered = k.recovered + take WHERE k.offset_id = o.offset_id;
+		left_ := left_ - take;
+	END LOOP;
+	UPDATE @extschema@.offset_recovery k SET recovered = $2 - left_ WHERE k.recovery_id = $1;
+	RETURN $2 - left_;
+END
+$$;
+COMMENT ON FUNCTION @extschema@.commit_offset_recovery(bigint, @extschema@.amount) IS 'Step 3 of recovering a provider''s offsets, at its home: what the other partitions offered recovered, oldest offset first, from the provider''s exchange account to the platform''s receivable; idempotent (R-EXC-9, issue 18)';
+REVOKE ALL ON @extschema@.offset_recovery, @extschema@.offset_offer FROM PUBLIC;
+REVOKE EXECUTE ON FUNCTION @extschema@.open_offsets(), @extschema@.begin_offset_recovery(bigint, timestamptz),
+	@extschema@.offer_receipts(bigint, bigint, timestamptz, @extschema@.amount), @extschema@.commit_offset_recovery(bigint, @extschema@.amount)
+FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION @extschema@.open_offsets(), @extschema@.begin_offset_recovery(bigint, timestamptz),
+	@extschema@.offer_receipts(bigint, bigint, timestamptz, @extschema@.amount), @extschema@.commit_offset_recovery(bigint, @extschema@.amount)
+TO gpubill_app;

@@ -229,14 +229,6 @@ COMMENT ON FUNCTION @extschema@.partner_rating(partner bigint) IS '@extschema@.p
 REVOKE EXECUTE ON FUNCTION @extschema@.partner_rating(partner bigint) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION @extschema@.partner_rating(partner bigint) TO gpubill_app;
 
-CREATE FUNCTION @extschema@.pay_contract(contract bigint, amt @extschema@.amount, external_id text, at timestamp with time zone DEFAULT NULL::timestamp with time zone)
-	RETURNS bigint
-	LANGUAGE plproxy VOLATILE
-	AS $$ CLUSTER 'gpubill_partitions'; RUN ON @extschema@.partition_of(contract); $$;
-COMMENT ON FUNCTION @extschema@.pay_contract(contract bigint, amt @extschema@.amount, external_id text, at timestamp with time zone) IS '@extschema@.pay_contract routed to the partition of contract';
-REVOKE EXECUTE ON FUNCTION @extschema@.pay_contract(contract bigint, amt @extschema@.amount, external_id text, at timestamp with time zone) FROM PUBLIC;
-GRANT EXECUTE ON FUNCTION @extschema@.pay_contract(contract bigint, amt @extschema@.amount, external_id text, at timestamp with time zone) TO gpubill_app;
-
 CREATE FUNCTION @extschema@.place_hold(customer bigint, amt @extschema@.amount, cash_only boolean DEFAULT false, expires_at timestamp with time zone DEFAULT NULL::timestamp with time zone, object_type text DEFAULT NULL::text, object_id bigint DEFAULT NULL::bigint, at timestamp with time zone DEFAULT NULL::timestamp with time zone, request_id text DEFAULT NULL::text)
 	RETURNS bigint
 	LANGUAGE plproxy VOLATILE
@@ -474,14 +466,6 @@ CREATE FUNCTION @extschema@.stop_instance(instance bigint, at timestamp with tim
 COMMENT ON FUNCTION @extschema@.stop_instance(instance bigint, at timestamp with time zone) IS '@extschema@.stop_instance routed to the partition of instance';
 REVOKE EXECUTE ON FUNCTION @extschema@.stop_instance(instance bigint, at timestamp with time zone) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION @extschema@.stop_instance(instance bigint, at timestamp with time zone) TO gpubill_app;
-
-CREATE FUNCTION @extschema@.terminate_contract(contract bigint, reason text, at timestamp with time zone DEFAULT NULL::timestamp with time zone)
-	RETURNS void
-	LANGUAGE plproxy VOLATILE
-	AS $$ CLUSTER 'gpubill_partitions'; RUN ON @extschema@.partition_of(contract); $$;
-COMMENT ON FUNCTION @extschema@.terminate_contract(contract bigint, reason text, at timestamp with time zone) IS '@extschema@.terminate_contract routed to the partition of contract';
-REVOKE EXECUTE ON FUNCTION @extschema@.terminate_contract(contract bigint, reason text, at timestamp with time zone) FROM PUBLIC;
-GRANT EXECUTE ON FUNCTION @extschema@.terminate_contract(contract bigint, reason text, at timestamp with time zone) TO gpubill_app;
 
 CREATE FUNCTION @extschema@.wallet(customer bigint)
 	RETURNS TABLE(cash @extschema@.amount, vouchers @extschema@.amount, held @extschema@.amount, available @extschema@.amount)

@@ -58,7 +58,7 @@ CREATE FUNCTION @extschema@.settings_digest_on(part integer)
 COMMENT ON FUNCTION @extschema@.settings_digest_on(integer) IS 'gpubill.settings_digest of one partition';
 
 -- the sweepers after the partitions' ticks; one that fails (a partition out of reach) is a warning, repeated next tick
-CREATE FUNCTION @extschema@.tick_sweep() RETURNS void
+CREATE FUNCTION @extschema@.tick_sweep(at timestamptz DEFAULT NULL) RETURNS void
 	LANGUAGE plpgsql VOLATILE CALLED ON NULL INPUT PARALLEL UNSAFE
 	SET search_path = pg_catalog, @extschema@, pg_temp
 	AS $$
@@ -66,16 +66,16 @@ DECLARE
 	step text;
 BEGIN
 	FOREACH step IN ARRAY ARRAY['sync_catalog()', 'sync_outages()', 'drain_gpu_releases()', 'resolve_unconfirmed_claims()', 'redrive_withdrawals()',
-								  'redrive_resales()'] LOOP
+								  'redrive_resales()', 'recover_offsets($1)'] LOOP
 		BEGIN
-			EXECUTE 'SELECT @extschema@.' || step;
+			EXECUTE 'SELECT @extschema@.' || step USING at;
 		EXCEPTION WHEN OTHERS THEN
 			RAISE WARNING 'tick: % failed: %', step, SQLERRM USING HINT = 'The next tick repeats it.';
 		END;
 	END LOOP;
 END
 $$;
-COMMENT ON FUNCTION @extschema@.tick_sweep() IS 'After the partitions'' ticks: push the catalogue, release the GPUs of ended runs, resolve unconfirmed claims, finish pending withdrawals and resales; a step that fails is a warning (issue 18)';
+COMMENT ON FUNCTION @extschema@.tick_sweep(timestamptz) IS 'After the partitions'' ticks: push the catalogue, release the GPUs of ended runs, resolve unconfirmed claims, finish pending withdrawals and resales, recover providers'' offsets from other partitions (as of at); a step that fails is a warning (issue 18)';
 
 CREATE FUNCTION @extschema@.tick("at" timestamp with time zone DEFAULT NULL::timestamp with time zone)
 	RETURNS jsonb
@@ -104,6 +104,7 @@ BEGIN
 		WHERE p.settings_digest IS DISTINCT FROM x.digest;
 		PERFORM @extschema@.sync_catalog();
 		PERFORM @extschema@.sync_outages();		/* an outage compensated before the later hours are settled */
+		PERFORM @extschema@.push_volumes($1);	/* R-EXC-4: a month's tiers before its first receipts */
 		FOR one IN SELECT * FROM @extschema@.tick_everywhere($1) LOOP
 			total := @extschema@.add_summaries(total, one);
 		END LOOP;
@@ -132,6 +133,11 @@ BEGIN
 		EXCEPTION WHEN OTHERS THEN
 			NULL;		/* a partition out of reach: its renters' compensation waits, the outage stays queued */
 		END;
+		BEGIN
+			PERFORM @extschema@.push_volumes($1);
+		EXCEPTION WHEN OTHERS THEN
+			NULL;		/* a partition out of reach: the month's volumes cannot be summed; its receipts wait (GB004) */
+		END;
 		FOR k IN SELECT p.partition FROM @extschema@.proxy_partition p WHERE NOT skipped ? p.partition::text ORDER BY 1 LOOP
 			BEGIN
 				total := @extschema@.add_summaries(total, @extschema@.tick_on(k, $1));
@@ -145,14 +151,14 @@ BEGIN
 		RAISE WARNING 'tick skipped partitions %: they catch up at their next tick', skipped;
 		total := total || pg_catalog.jsonb_build_object('skipped_partitions', skipped);
 	END;
-	PERFORM @extschema@.tick_sweep();
+	PERFORM @extschema@.tick_sweep($1);
 	RETURN total;
 END
 $$;
 COMMENT ON FUNCTION @extschema@.tick(timestamp with time zone) IS 'gpubill.tick through the proxy: every partition''s tick in parallel, their counters added (issue 17); a partition out of reach skipped (skipped_partitions) and caught up at its next tick; then the sweepers (issue 18)';
 REVOKE EXECUTE ON FUNCTION @extschema@.tick(timestamp with time zone), @extschema@.tick_on(integer, timestamptz),
-	@extschema@.settings_digest_on(integer), @extschema@.tick_sweep(), @extschema@.in_cron_database(text),
+	@extschema@.settings_digest_on(integer), @extschema@.tick_sweep(timestamptz), @extschema@.in_cron_database(text),
 	@extschema@.schedule_jobs(), @extschema@.unschedule_jobs() FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION @extschema@.tick(timestamp with time zone), @extschema@.tick_on(integer, timestamptz),
-	@extschema@.settings_digest_on(integer), @extschema@.tick_sweep() TO gpubill_app;
+	@extschema@.settings_digest_on(integer), @extschema@.tick_sweep(timestamptz) TO gpubill_app;
 GRANT EXECUTE ON FUNCTION @extschema@.schedule_jobs(), @extschema@.unschedule_jobs() TO gpubill_admin;

@@ -97,3 +97,89 @@ $$;
 COMMENT ON FUNCTION @extschema@.provider_wallet(bigint) IS 'gpubill.provider_wallet through the proxy: every partition''s part summed (R-EXC-4, issue 18)';
 REVOKE EXECUTE ON FUNCTION @extschema@.provider_wallet_everywhere(bigint), @extschema@.provider_wallet(bigint) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION @extschema@.provider_wallet_everywhere(bigint), @extschema@.provider_wallet(bigint) TO gpubill_app;
+
+/*
+ * R-EXC-9 across partitions (gpubill's 7_exchange/25_offset_steps.sql): the
+ * offsets of a provider, at its home, recovered from its receipts on the
+ * other partitions by a saga — begun at the home, the receipts offered on
+ * every other partition, committed at the home — run by the proxy's tick
+ * for every provider with an offset outstanding or a recovery under way.
+ */
+CREATE FUNCTION @extschema@.open_offsets_everywhere()
+	RETURNS TABLE (provider_id bigint)
+	LANGUAGE plproxy VOLATILE
+	AS $$ CLUSTER 'gpubill_partitions'; RUN ON ALL; SELECT * FROM gpubill.open_offsets(); $$;
+COMMENT ON FUNCTION @extschema@.open_offsets_everywhere() IS 'gpubill.open_offsets of every partition';
+
+CREATE FUNCTION @extschema@.begin_offset_recovery(provider bigint, at timestamptz,
+												  OUT recovery bigint, OUT since timestamptz, OUT outstanding @extschema@.amount)
+	LANGUAGE plproxy VOLATILE
+	AS $$ CLUSTER 'gpubill_partitions'; RUN ON @extschema@.partition_of(provider); $$;
+COMMENT ON FUNCTION @extschema@.begin_offset_recovery(bigint, timestamptz) IS 'gpubill.begin_offset_recovery at the provider''s home';
+
+CREATE FUNCTION @extschema@.offer_receipts_on(part integer, provider bigint, recovery bigint, since timestamptz, up_to @extschema@.amount)
+	RETURNS @extschema@.amount
+	LANGUAGE plproxy VOLATILE
+	AS $$ CLUSTER 'gpubill_partitions'; RUN ON part; SELECT gpubill.offer_receipts($2, $3, $4, $5); $$;
+COMMENT ON FUNCTION @extschema@.offer_receipts_on(integer, bigint, bigint, timestamptz, @extschema@.amount) IS 'gpubill.offer_receipts on one partition';
+
+CREATE FUNCTION @extschema@.commit_offset_recovery(recovery bigint, offered @extschema@.amount)
+	RETURNS @extschema@.amount
+	LANGUAGE plproxy VOLATILE
+	AS $$ CLUSTER 'gpubill_partitions'; RUN ON @extschema@.partition_of(recovery); $$;
+COMMENT ON FUNCTION @extschema@.commit_offset_recovery(bigint, @extschema@.amount) IS 'gpubill.commit_offset_recovery at the provider''s home (where the recovery''s key was drawn)';
+
+-- one provider's saga: returns what was recovered (NULL: nothing outstanding)
+CREATE FUNCTION @extschema@.recover_offset(provider bigint, at timestamptz)
+	RETURNS @extschema@.amount
+	LANGUAGE plpgsql VOLATILE CALLED ON NULL INPUT PARALLEL UNSAFE
+	SET search_path = pg_catalog, @extschema@, pg_temp
+	AS $$
+DECLARE
+	b record;
+	offered @extschema@.amount;
+	k integer;
+BEGIN
+	SELECT * INTO b FROM @extschema@.begin_offset_recovery(provider, at);
+	IF b.recovery IS NULL THEN
+		RETURN NULL;
+	END IF;
+	offered := @extschema@.zero(@extschema@.currency(b.outstanding));
+	FOR k IN SELECT p.partition FROM @extschema@.proxy_partition p WHERE p.partition <> @extschema@.partition_of(provider) ORDER BY 1 LOOP
+		offered := offered + @extschema@.offer_receipts_on(k, provider, b.recovery, b.since, b.outstanding - offered);
+	END LOOP;
+	RETURN @extschema@.commit_offset_recovery(b.recovery, offered);
+END
+$$;
+COMMENT ON FUNCTION @extschema@.recover_offset(bigint, timestamptz) IS 'Recover a provider''s offsets from its receipts on the other partitions: begun at its home, offered everywhere else, committed at the home; returns what was recovered (R-EXC-9, issue 18)';
+
+-- tick: every provider with an offset outstanding or a recovery under way; returns how many were recovered from
+CREATE FUNCTION @extschema@.recover_offsets(at timestamptz DEFAULT NULL)
+	RETURNS integer
+	LANGUAGE plpgsql VOLATILE CALLED ON NULL INPUT PARALLEL UNSAFE
+	SET search_path = pg_catalog, @extschema@, pg_temp
+	AS $$
+DECLARE
+	p bigint;
+	got @extschema@.amount;
+	n integer := 0;
+BEGIN
+	FOR p IN SELECT DISTINCT o.provider_id FROM @extschema@.open_offsets_everywhere() o ORDER BY 1 LOOP
+		got := @extschema@.recover_offset(p, coalesce(at, pg_catalog.now()));
+		IF got IS NOT NULL AND @extschema@.micros(got) > 0 THEN
+			n := n + 1;
+		END IF;
+	END LOOP;
+	RETURN n;
+END
+$$;
+COMMENT ON FUNCTION @extschema@.recover_offsets(timestamptz) IS 'Recover every provider''s offsets from its receipts on other partitions (the proxy''s tick); returns how many providers had something recovered (R-EXC-9, issue 18)';
+
+REVOKE EXECUTE ON FUNCTION @extschema@.open_offsets_everywhere(), @extschema@.begin_offset_recovery(bigint, timestamptz),
+	@extschema@.offer_receipts_on(integer, bigint, bigint, timestamptz, @extschema@.amount),
+	@extschema@.commit_offset_recovery(bigint, @extschema@.amount), @extschema@.recover_offset(bigint, timestamptz),
+	@extschema@.recover_offsets(timestamptz) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION @extschema@.open_offsets_everywhere(), @extschema@.begin_offset_recovery(bigint, timestamptz),
+	@extschema@.offer_receipts_on(integer, bigint, bigint, timestamptz, @extschema@.amount),
+	@extschema@.commit_offset_recovery(bigint, @extschema@.amount), @extschema@.recover_offset(bigint, timestamptz),
+	@extschema@.recover_offsets(timestamptz) TO gpubill_app;

@@ -22,14 +22,16 @@
  *   (a resale across partitions between its steps, 45_resale_steps.sql)
  *
  * Map (scripts/file-map.pl):
- * API: contract_schedule, contract_state, create_contract, open_provider,
- *   pay_contract, provider_wallet, record_provider_offset,
- *   set_commission_tiers, set_provider_commission.
+ * API: apply_volumes, contract_schedule, contract_state, create_contract,
+ *   open_provider, pay_contract, provider_volumes, provider_wallet,
+ *   record_provider_offset, set_commission_tiers, set_provider_commission,
+ *   volume_months_missing.
  * Internals: accept_contract, commission_rate, late_from, lock_contract,
- *   pay_fee, pay_row, receive.
+ *   month_before, pay_fee, pay_row, receive, settle_volumes,
+ *   settle_volumes_due, volumes_from_proxy.
  * Tables: contract, contract_fee, contract_payment, contract_receipt,
  *   contract_transition, exchange_commission_tier, provider_commission,
- *   provider_offset.
+ *   provider_offset, provider_volume, volume_month.
  * Uses: 1_types, 2_base, 3_ledger, 4_parties.
  */
 
@@ -289,8 +291,9 @@ BEGIN
 	z := @extschema@.zero(p.currency);
 	/*
 	 * the wallet's closing balance of the last closed month (its roll-up),
-	 * plus the open months' transfers of the provider's contracts: only they
-	 * move the wallet, and they are keyed by customer (SPEC 10)
+	 * plus the open months' transfers of the provider's contracts, keyed by
+	 * customer (SPEC 10), less what its home recovered for its offsets from
+	 * receipts on other partitions: only they move the wallet
 	 */
 	SELECT c.month, c.ends_at INTO last, since FROM @extschema@.closed_month c ORDER BY c.month DESC LIMIT 1;
 	RETURN QUERY
@@ -300,7 +303,12 @@ BEGIN
 					   FROM @extschema@.contract c
 					   JOIN @extschema@.transfer x ON x.object_type = 'contract' AND x.object_id = c.contract_id
 					   WHERE c.provider_id = provider AND acc IN (x.credit_account, x.debit_account)
-						 AND x.at >= coalesce(since, '-infinity')), z),
+						 AND x.at >= coalesce(since, '-infinity')), z)
+		   /* its offsets recovered at its home from receipts on other partitions (25_offset_steps.sql) */
+		   - coalesce((SELECT @extschema@.sum(x.amount)
+					   FROM @extschema@.provider_offset o
+					   JOIN @extschema@.transfer x ON x.kind = 'offset' AND x.object_type = 'provider_offset' AND x.object_id = o.offset_id
+					   WHERE o.provider_id = provider AND x.debit_account = acc AND x.at >= coalesce(since, '-infinity')), z),
 		   coalesce((SELECT @extschema@.sum(r.commission) FROM @extschema@.contract_receipt r
 					 WHERE r.provider_id = provider AND r.kind NOT IN ('premium', 'reseller_refund')), z),
 		   coalesce((SELECT @extschema@.sum(o.amount - o.recovered) FROM @extschema@.provider_offset o
@@ -311,13 +319,131 @@ COMMENT ON FUNCTION @extschema@.provider_wallet(bigint) IS 'A provider''s exchan
 CREATE INDEX transfer_contract_idx ON @extschema@.transfer_default (object_id) WHERE object_type = 'contract';
 CREATE INDEX transfer_offset_idx ON @extschema@.transfer_default (object_id) WHERE kind = 'offset';	/* verify: what each offset recovered */
 
--- R-EXC-4: the commission rate of a provider's next receipt at t
+/*
+ * R-EXC-4: the tier of a calendar month is set by what the provider
+ * received in the month before — its volume, final once the month is over:
+ * the first tick of the next month (or its first receipt, if earlier)
+ * settles every provider's volume of the month before it, from the receipts
+ * recorded by then, and it does not change afterwards.  Behind a proxy a
+ * provider's receipts lie on every partition: the proxy sums them and
+ * pushes the same volumes to every partition (apply_volumes) before their
+ * ticks; a partition never settles a month from its own part.
+ */
+CREATE TABLE @extschema@.volume_month (
+	month		date PRIMARY KEY,			/* the month's first day (billing time zone) */
+	settled_at	timestamptz NOT NULL		/* the tick or receipt (or the proxy's push) that settled it */
+);
+COMMENT ON TABLE @extschema@.volume_month IS 'A calendar month whose providers'' volumes are final (R-EXC-4): the tiers of the next month rest on them';
+SELECT pg_catalog.pg_extension_config_dump('@extschema@.volume_month', '');
+
+CREATE TABLE @extschema@.provider_volume (
+	month		date NOT NULL REFERENCES @extschema@.volume_month,
+	provider_id	bigint NOT NULL,			/* party key */
+	volume		numeric NOT NULL CHECK (volume > 0),	/* gross received in the month, in the provider's currency */
+	PRIMARY KEY (month, provider_id)
+);
+COMMENT ON TABLE @extschema@.provider_volume IS 'What a provider received in a settled calendar month (premiums and reseller refunds aside): the volume its next month''s tier is chosen by (R-EXC-4); none = 0';
+SELECT pg_catalog.pg_extension_config_dump('@extschema@.provider_volume', '');
+
+-- the first day of the calendar month before the one of t (billing time zone)
+CREATE FUNCTION @extschema@.month_before(t timestamptz) RETURNS date
+	LANGUAGE sql STABLE STRICT PARALLEL SAFE
+	AS $$ SELECT (pg_catalog.date_trunc('month', t AT TIME ZONE @extschema@.billing_timezone()) - interval '1 month')::date $$;
+COMMENT ON FUNCTION @extschema@.month_before(timestamptz) IS 'The first day of the calendar month before the one of t, in the billing time zone';
+
+-- what each provider received in a month, on this database (the proxy sums the partitions')
+CREATE FUNCTION @extschema@.provider_volumes(month date)
+	RETURNS TABLE (provider_id bigint, volume numeric)
+	LANGUAGE sql STABLE SECURITY DEFINER CALLED ON NULL INPUT PARALLEL SAFE
+	SET search_path = pg_catalog, @extschema@, pg_temp
+	AS $$
+	SELECT r.provider_id, pg_catalog.sum(@extschema@.micros(r.gross)) / 1000000
+	FROM @extschema@.contract_receipt r
+	WHERE r.at >= (month::timestamp AT TIME ZONE @extschema@.billing_timezone())
+	  AND r.at < ((month + interval '1 month')::timestamp AT TIME ZONE @extschema@.billing_timezone())
+	  AND r.kind NOT IN ('premium', 'reseller_refund')
+	GROUP BY 1 ORDER BY 1
+$$;
+COMMENT ON FUNCTION @extschema@.provider_volumes(date) IS 'What each provider received in a calendar month on this database, premiums and reseller refunds aside (R-EXC-4); the proxy sums every partition''s';
+
+-- settle a month's volumes once: from the given ones (the proxy's sums), else from this database's receipts
+CREATE FUNCTION @extschema@.settle_volumes(m date, t timestamptz, volumes jsonb) RETURNS boolean
+	LANGUAGE plpgsql VOLATILE CALLED ON NULL INPUT PARALLEL UNSAFE
+	AS $$
+BEGIN
+	INSERT INTO @extschema@.volume_month (month, settled_at) VALUES (m, t) ON CONFLICT (month) DO NOTHING;
+	IF NOT FOUND THEN
+		RETURN false;		/* settled before (or by a concurrent call, now committed): it does not change */
+	END IF;
+	IF volumes IS NULL THEN
+		INSERT INTO @extschema@.provider_volume (month, provider_id, volume)
+		SELECT m, v.provider_id, v.volume FROM @extschema@.provider_volumes(m) v WHERE v.volume > 0;
+	ELSE
+		INSERT INTO @extschema@.provider_volume (month, provider_id, volume)
+		SELECT m, (e ->> 'provider')::bigint, (e ->> 'volume')::numeric FROM pg_catalog.jsonb_array_elements(volumes) e
+		WHERE (e ->> 'volume')::numeric > 0;
+	END IF;
+	RETURN true;
+END
+$$;
+COMMENT ON FUNCTION @extschema@.settle_volumes(date, timestamptz, jsonb) IS 'Settle the providers'' volumes of a month once, from the given sums or from this database''s receipts; false if settled before (R-EXC-4)';
+
+-- this database behind a proxy with other partitions: the proxy settles the volumes
+CREATE FUNCTION @extschema@.volumes_from_proxy() RETURNS boolean
+	LANGUAGE sql STABLE PARALLEL SAFE
+	AS $$ SELECT coalesce((SELECT k.partitions > 1 FROM @extschema@.partition_identity k), false) $$;
+COMMENT ON FUNCTION @extschema@.volumes_from_proxy() IS 'True on a partition of several: the providers'' volumes are summed and settled by the proxy, never from this partition''s part';
+
+-- tick: at a month's first tick, the month before is settled (one database)
+CREATE FUNCTION @extschema@.settle_volumes_due(t timestamptz) RETURNS void
+	LANGUAGE plpgsql VOLATILE CALLED ON NULL INPUT PARALLEL UNSAFE
+	AS $$
+BEGIN
+	IF NOT @extschema@.volumes_from_proxy()
+	   AND NOT EXISTS (SELECT FROM @extschema@.volume_month v WHERE v.month = @extschema@.month_before(t)) THEN
+		PERFORM @extschema@.settle_volumes(@extschema@.month_before(t), t, NULL);
+	END IF;
+END
+$$;
+COMMENT ON FUNCTION @extschema@.settle_volumes_due(timestamptz) IS 'At the first tick of a month, settle the providers'' volumes of the month before (one database; on partitions the proxy pushes them) (R-EXC-4)';
+
+-- the proxy's push: the same sums on every partition
+CREATE FUNCTION @extschema@.apply_volumes(month date, at timestamptz, volumes jsonb)
+	RETURNS boolean
+	LANGUAGE plpgsql VOLATILE SECURITY DEFINER CALLED ON NULL INPUT PARALLEL UNSAFE
+	SET search_path = pg_catalog, @extschema@, pg_temp
+	AS $$
+BEGIN
+	IF $1 IS NULL OR $2 IS NULL OR $3 IS NULL OR pg_catalog.jsonb_typeof($3) <> 'array'
+	   OR $1 <> pg_catalog.date_trunc('month', $1)::date THEN
+		RAISE EXCEPTION 'volumes are pushed for a month''s first day, at an instant, as a JSON array of {"provider", "volume"}'
+			USING ERRCODE = 'invalid_parameter_value';
+	END IF;
+	RETURN @extschema@.settle_volumes($1, $2, $3);
+END
+$$;
+COMMENT ON FUNCTION @extschema@.apply_volumes(date, timestamptz, jsonb) IS 'The providers'' volumes of a month summed over the partitions by the proxy, settled here once; false if settled before (R-EXC-4, issue 18)';
+
+-- the months a partition may need settled by t and does not have: from the month before its first contract on
+CREATE FUNCTION @extschema@.volume_months_missing(at timestamptz)
+	RETURNS SETOF date
+	LANGUAGE sql STABLE SECURITY DEFINER CALLED ON NULL INPUT PARALLEL SAFE
+	SET search_path = pg_catalog, @extschema@, pg_temp
+	AS $$
+	SELECT m::date
+	FROM pg_catalog.generate_series((SELECT @extschema@.month_before(pg_catalog.min(c.accepted_at)) FROM @extschema@.contract c),
+									@extschema@.month_before(at), interval '1 month') m
+	WHERE NOT EXISTS (SELECT FROM @extschema@.volume_month v WHERE v.month = m::date)
+	ORDER BY 1
+$$;
+COMMENT ON FUNCTION @extschema@.volume_months_missing(timestamptz) IS 'The months whose providers'' volumes this database may need by at (from the month before its first contract) and has not settled: the proxy pushes them (R-EXC-4, issue 18)';
+
+-- R-EXC-4: the commission rate of a provider's receipt at t
 CREATE FUNCTION @extschema@.commission_rate(provider bigint, t timestamptz) RETURNS numeric
-	LANGUAGE plpgsql STABLE CALLED ON NULL INPUT PARALLEL UNSAFE
+	LANGUAGE plpgsql VOLATILE CALLED ON NULL INPUT PARALLEL UNSAFE
 	AS $$
 DECLARE
-	month @extschema@.billing_period;
-	volume numeric;
+	prev date := @extschema@.month_before(t);
 	negotiated numeric;
 BEGIN
 	/* a negotiated rate overrides the tiers from its start on */
@@ -329,17 +455,23 @@ BEGIN
 	IF NOT EXISTS (SELECT FROM @extschema@.exchange_commission_tier) THEN
 		RETURN (@extschema@.exchange_settings()).exchange_commission_rate;
 	END IF;
-	month := @extschema@.billing_period('month', t, @extschema@.billing_timezone());
-	SELECT coalesce(pg_catalog.sum(@extschema@.micros(r.gross)), 0) / 1000000 INTO volume
-	FROM @extschema@.contract_receipt r
-	WHERE r.provider_id = provider AND r.at >= @extschema@.lower(month) AND r.at < @extschema@.upper(month)
-	  AND r.kind NOT IN ('premium', 'reseller_refund');
-	RETURN coalesce((SELECT k.rate FROM @extschema@.exchange_commission_tier k WHERE k.min_volume <= volume
+	/* the month before is final at the first tick or receipt of this one */
+	IF NOT EXISTS (SELECT FROM @extschema@.volume_month v WHERE v.month = prev) THEN
+		IF @extschema@.volumes_from_proxy() THEN
+			RAISE EXCEPTION 'the commission tier of provider % is not known yet: the providers'' volumes of % are not settled on this partition',
+				provider, pg_catalog.to_char(prev, 'YYYY-MM') USING ERRCODE = 'GB004',
+				HINT = 'The proxy sums them over the partitions and pushes them at its tick and before a contract payment through it; try again through the proxy.';
+		END IF;
+		PERFORM @extschema@.settle_volumes(prev, t, NULL);
+	END IF;
+	RETURN coalesce((SELECT k.rate FROM @extschema@.exchange_commission_tier k
+					 WHERE k.min_volume <= coalesce((SELECT v.volume FROM @extschema@.provider_volume v
+													 WHERE v.month = prev AND v.provider_id = provider), 0)
 					 ORDER BY k.min_volume DESC LIMIT 1),
 					(@extschema@.exchange_settings()).exchange_commission_rate);
 END
 $$;
-COMMENT ON FUNCTION @extschema@.commission_rate(bigint, timestamptz) IS 'The commission rate of a provider''s next receipt: the tier its month''s volume reached (R-EXC-4)';
+COMMENT ON FUNCTION @extschema@.commission_rate(bigint, timestamptz) IS 'The commission rate of a provider''s receipt at t: negotiated, else the tier its volume of the month before reached (R-EXC-4)';
 
 /*
  * The provider of a contract receives gross from a source account: gross -
@@ -368,7 +500,8 @@ BEGIN
 	IF @extschema@.micros(gross) <= 0 THEN
 		RETURN NULL;
 	END IF;
-	IF c.resold_from IS NOT NULL AND payee_account IS NULL THEN
+	/* a resold contract's price goes to clearing (a reservation fee, R-EXC-5, is the provider's, as for any contract) */
+	IF c.resold_from IS NOT NULL AND payee_account IS NULL AND kind <> 'reservation_fee' THEN
 		PERFORM @extschema@.post_transfers(ARRAY[
 			@extschema@.leg(c.customer_id, NULL, t, 'payment', source, @extschema@.account_of('platform', 0, 'clearing', cur), gross,
 							'contract', c.contract_id, external_id,

@@ -5,11 +5,12 @@
  * too) checks every resale over all partitions.
  *
  * A side (resale_sides): the reseller's (the resold contract, the contract
- * it was resold as, the net of what its clearing paid out, settled when
- * every month is done), the buyer's (the new contract and what its customer
- * paid into clearing, settled when completed) or a resale still between its
- * steps.  Every resale has both sides (or is pending), and once both are
- * settled the exchange's clearing nets to zero over them.
+ * it was resold as, the new price of its months done — what clearing paid
+ * out for them —, settled when every month is done), the buyer's (the new
+ * contract and what its customer paid into clearing, settled when
+ * completed) or a resale still between its steps.  Every resale has both
+ * sides (or is pending), and once both are settled the exchange's clearing
+ * nets to zero over them: the buyer paid in what the months paid out.
  *
  * Map (scripts/file-map.pl):
  * Internals: check_resale_sides.
@@ -21,7 +22,7 @@ CREATE TYPE @extschema@.resale_side AS (
 	contract_id	bigint,			/* the resold contract */
 	side		text,			/* reseller | buyer | pending */
 	new_contract_id bigint,		/* the contract it was resold as */
-	clearing	bigint,			/* micros: + paid into the exchange's clearing, - paid out of it */
+	clearing	bigint,			/* micros: + paid into the exchange's clearing (journal), - paid out of it (the months done) */
 	settled		boolean			/* nothing more moves through clearing on this side */
 );
 COMMENT ON TYPE @extschema@.resale_side IS 'One side of a resale as a database holds it: the reseller''s, the buyer''s, or pending (issue 18)';

@@ -253,10 +253,12 @@ COMMENT ON FUNCTION @extschema@.pending_resales(interval) IS 'Resales begun long
 /*
  * The resales this database holds a side of, for the checks of both sides
  * (verify here, the proxy's verify over every partition): the reseller's
- * side (the resold contract, its new contract, what clearing paid out for
- * it, settled when every month is done), the buyer's (the new contract, what
- * its customer paid into clearing, settled when completed) and the pending
- * resales (not checked yet).
+ * side (the resold contract, its new contract, the new prices of the months
+ * done — what clearing paid out for them —, settled when every month is
+ * done), the buyer's (the new contract, what its customer paid into
+ * clearing by the journal, settled when completed) and the pending resales
+ * (not checked yet).  verify_exchange also checks each database's clearing
+ * account against these months and payments.
  */
 CREATE FUNCTION @extschema@.resale_sides()
 	RETURNS SETOF @extschema@.resale_side
@@ -273,10 +275,11 @@ CREATE FUNCTION @extschema@.resale_sides()
 	), base AS (
 		SELECT b.since FROM @extschema@.journal_base(true) b	/* a side whose journal was archived is not settled here */
 	)
-	SELECT c.contract_id, 'reseller', c.resold_to, coalesce(k.net, 0),
-		   c.resale_at >= (SELECT base.since FROM base)
-		   AND NOT EXISTS (SELECT FROM @extschema@.resale_month m WHERE m.contract_id = c.contract_id AND m.done_at IS NULL)
-	FROM @extschema@.contract c LEFT JOIN clearing k ON k.object_id = c.contract_id
+	SELECT c.contract_id, 'reseller', c.resold_to,
+		   -coalesce((SELECT pg_catalog.sum(@extschema@.micros(m.resold)) FROM @extschema@.resale_month m
+					  WHERE m.contract_id = c.contract_id AND m.done_at IS NOT NULL), 0)::bigint,
+		   NOT EXISTS (SELECT FROM @extschema@.resale_month m WHERE m.contract_id = c.contract_id AND m.done_at IS NULL)
+	FROM @extschema@.contract c
 	WHERE c.resold_to IS NOT NULL
 	UNION ALL
 	SELECT c.resold_from, 'buyer', c.contract_id, coalesce(k.net, 0),

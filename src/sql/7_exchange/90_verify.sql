@@ -39,6 +39,17 @@ CREATE FUNCTION @extschema@.verify_exchange(whole boolean)
 		   || coalesce(': ' || string_agg(d.customer_id::text, ', '), '')
 	FROM deposit d WHERE d.balance < 0
 	UNION ALL
+	/* R-EXC-6: the clearing account moves only for resales: what the buyers paid in, less the new price of the months paid out */
+	SELECT 'the exchange''s clearing equals what buyers paid in less the resale months paid out', count(*) = 0,
+		   count(*) || ' currencies whose clearing differs' || coalesce(': ' || string_agg(k.currency || ' by ' || k.diff || ' micros', ', '), '')
+	FROM (SELECT a.currency, b.balance - coalesce((SELECT pg_catalog.sum(s.clearing) FROM @extschema@.resale_sides() s
+												   JOIN @extschema@.contract c	/* the side's own contract, here */
+													 ON c.contract_id = CASE s.side WHEN 'reseller' THEN s.contract_id ELSE s.new_contract_id END
+												   WHERE s.side <> 'pending' AND @extschema@.currency(c.total) = a.currency), 0) AS diff
+		  FROM @extschema@.account a JOIN @extschema@.account_balances('clearing', whole) b USING (account_id)
+		  WHERE a.owner_kind = 'platform' AND a.purpose = 'clearing') k
+	WHERE k.diff <> 0
+	UNION ALL
 	/* R-EXC-6: the resales whose both sides are here (the proxy's verify checks those across partitions) */
 	SELECT k.check_name, k.ok, k.detail
 	FROM @extschema@.check_resale_sides(ARRAY(SELECT s FROM @extschema@.resale_sides() s), true) k

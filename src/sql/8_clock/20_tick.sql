@@ -358,6 +358,9 @@ BEGIN
 			'ms', pg_catalog.round((EXTRACT(epoch FROM pg_catalog.clock_timestamp() - started) * 1000)::numeric, 1));
 	END;
 
+	/* R-EXC-4: the providers' volumes of the month before are final at its first tick (one database) */
+	PERFORM @extschema@.settle_volumes_due(t);
+
 	/* tick's own progress: the storage steps done, the hourly alert check */
 	SELECT k.done_until INTO storage_from FROM @extschema@.clock_state k WHERE k.job = 'storage' FOR UPDATE;
 	IF storage_from IS NULL THEN
