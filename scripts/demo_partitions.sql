@@ -5,9 +5,11 @@
 -- machines are copied to every partition; a rental claims the machine's GPUs
 -- at its home; tick runs every partition's tick in parallel.  Outages are
 -- compensated on every partition, a machine is taken offline by force on
--- Nov 15, every partner withdraws on Dec 2 what the partitions' parts allow
--- (issue 18).  Contract resale across partitions is not built yet: the
--- exchange is not run here.
+-- Nov 15, every partner withdraws on Dec 2 what the partitions' parts allow;
+-- the exchange: a provider with commission tiers, labs on term contracts,
+-- two of them resell the rest on Nov 20 to labs that may live on another
+-- partition (a saga), an offset recovered from the provider's receipts on
+-- every partition (issue 18).
 \set ON_ERROR_STOP on
 \pset footer off
 \set SHOW_CONTEXT never
@@ -46,6 +48,21 @@ SELECT count(grant_voucher(p.customer_id, amount((10 + floor(random() * 40))::nu
 SELECT count(set_storage(p.customer_id, 'disk', round((random() * 400)::numeric), '2026-11-01 00:00+08')) AS disk_users
 FROM profile p WHERE random() < 0.4;
 CREATE TEMP TABLE rented (instance_id bigint PRIMARY KEY, customer_id bigint, machine_id bigint);
+
+\echo '== the exchange: a provider, 6 labs on term contracts (2 more to buy resales)'
+SELECT count(*) AS tiers FROM (SELECT set_commission_tiers('[{"from": 0, "rate": 0.04}, {"from": 30000, "rate": 0.03}]')) x;
+SELECT open_provider('dc-1', 'CNY', '2026-10-25') AS dc \gset
+CREATE TEMP TABLE lab AS SELECT i, open_customer('lab-' || i, 'CNY', '2026-10-27') AS customer_id FROM generate_series(1, 8) i;
+SELECT count(recharge(customer_id, '60000 CNY', 'stripe', 'lab-fund-' || i, '2026-10-28 09:00+08')) AS labs_funded FROM lab;
+CREATE TEMP TABLE lab_contract AS
+SELECT i, create_contract(customer_id, :dc, 1 + i % 4, '3.00 CNY', '[2026-11-01 00:00+08, 2027-02-28 00:00+08)', '2026-10-29 10:00+08',
+						  'lab-c-' || i) AS contract_id
+FROM lab WHERE i <= 6;
+SELECT count(*) AS contracts, count(DISTINCT partition_of(contract_id)) AS on_partitions FROM lab_contract;
+-- the resales at 60% of the run (Nov 20 in a month), the offset at 80% (Nov 25)
+CREATE TEMP TABLE exchange_hours AS
+SELECT timestamptz '2026-11-01 12:00+08' + floor(:days * 0.6) * interval '1 day' AS resale_h,
+	   timestamptz '2026-11-01 12:00+08' + floor(:days * 0.8) * interval '1 day' AS offset_h;
 
 -- a call that may fail for a business reason (funds, limits, capacity, state) counts as a miss
 CREATE FUNCTION pg_temp.try(sql text) RETURNS boolean LANGUAGE plpgsql AS $$
@@ -90,6 +107,17 @@ BEGIN
 	SELECT count(*) FILTER (WHERE pg_temp.try(format('SELECT gpubill.report_outage(%s, %L, %L, false, %L)', r.machine_id,
 		h - interval '40 minutes', h - interval '20 minutes', h + interval '58 minutes')))
 	INTO outages FROM (SELECT r.machine_id FROM pg_temp.rented r ORDER BY random() LIMIT 1) r WHERE random() < 0.1;
+	/* the exchange: on Nov 20 two labs resell the rest of their contracts to labs that may live on another partition;
+	   on Nov 25 the platform records that it overpaid the provider */
+	IF h = (SELECT e.resale_h FROM pg_temp.exchange_hours e) THEN
+		PERFORM gpubill.resell_contract(k.contract_id, b.customer_id, gpubill.amount(p.price, 'CNY'), h + interval '30 minutes')
+		FROM (VALUES (1, 7, 3.30), (2, 8, 2.90)) p(seller, buyer, price)
+		JOIN pg_temp.lab_contract k ON k.i = p.seller JOIN pg_temp.lab b ON b.i = p.buyer;
+	END IF;
+	IF h = (SELECT e.offset_h FROM pg_temp.exchange_hours e) THEN
+		PERFORM gpubill.record_provider_offset(gpubill.open_provider('dc-1', 'CNY', '2026-10-25'), '2000 CNY', 'October overpaid',
+											   h + interval '30 minutes', 'dc-1-offset');
+	END IF;
 	IF h = '2026-11-15 12:00+08' THEN
 		PERFORM pg_temp.try(format('SELECT gpubill.take_offline(%s, true, %L)', r.machine_id, h + interval '59 minutes'))
 		FROM (SELECT r.machine_id FROM pg_temp.rented r GROUP BY 1 ORDER BY count(*) DESC, 1 LIMIT 1) r;
@@ -129,6 +157,11 @@ FROM partner_statement s WHERE s.month = '2026-11-01' ORDER BY s.income DESC LIM
 SELECT sum(service_fees) AS service_fees, sum(compensation_paid) AS compensation_paid,
 	   sum(compensation_recovered) AS recovered_from_partners, sum(voucher_breakage) AS voucher_breakage
 FROM platform_revenue WHERE currency = 'CNY' AND day >= '2026-11-01' AND day < '2026-12-01';
+\echo 'The exchange: contracts by state, the resales (on the buyers'' partitions), the provider''s wallet summed:'
+SELECT contract_state(contract_id) AS state, count(*) FROM lab_contract GROUP BY 1 ORDER BY 1;
+SELECT count(*) AS resales, count(*) FILTER (WHERE partition_of(c.contract_id) <> partition_of(b.customer_id)) AS across_partitions
+FROM lab_contract c JOIN lab b ON b.i = c.i + 6 WHERE c.i <= 2 AND contract_state(c.contract_id) = 'resold';
+SELECT w.balance, w.commission_paid, w.offset_outstanding FROM provider_wallet(:dc) w;
 \echo 'Usage:'
 SELECT count(DISTINCT instance) AS instances, round(sum(seconds) / 3600.0) AS instance_hours, sum(charged) AS charged,
 	   sum(voucher_paid) AS voucher_paid FROM instance_usage;

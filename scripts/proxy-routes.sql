@@ -43,14 +43,14 @@ WITH api AS (
 	  AND p.prosecdef AND p.proname NOT IN ('tick', 'recharge', 'claim_payment', 'verify',
 							 'create_instance', 'start_instance', 'resize_instance', 'request_withdrawal', 'withdrawable',
 							 'take_offline', 'provider_wallet', 'resell_contract',
-							 'pay_contract', 'terminate_contract')	/* handwritten */
+							 'pay_contract', 'terminate_contract', 'record_provider_offset')	/* handwritten */
 	  AND p.proname NOT IN ('catalog_changes', 'apply_catalog', 'catalog_pushed', 'catalog_digest',	/* the proxy's protocol */
 							 'claim_gpus', 'confirm_gpu_claim', 'release_gpu_claims', 'unconfirmed_claims', 'claimed_gpus',
 							 'running_gpus', 'instance_machine', 'known_request', 'ended_runs', 'runs_drained', 'runs_of_claims', 'partner_part', 'begin_withdrawal', 'commit_withdrawal', 'pending_withdrawals',
 							 'partner_statement_parts', 'outage_changes', 'apply_outage', 'outage_pushed',
 							 'begin_resale', 'accept_resale', 'decide_resale', 'commit_resale', 'abandon_resale', 'pending_resales', 'resale_sides',
 							 'provider_volumes', 'apply_volumes', 'volume_months_missing',
-							 'open_offsets', 'begin_offset_recovery', 'offer_receipts', 'commit_offset_recovery')
+							 'open_offsets', 'begin_offset_recovery', 'offer_receipts', 'commit_offset_recovery', 'watch_offset')
 ), routed AS (
 	SELECT a.*,
 		   CASE WHEN a.first_arg IN ('customer', 'instance', 'hold', 'contract', 'event', 'machine', 'partner', 'provider', 'transfer')

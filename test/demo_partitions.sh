@@ -3,7 +3,8 @@
 # what `scripts/demo.sh CUSTOMERS 4` runs for a month), shortened to two days
 # of hourly ticks on 2 partitions: it runs through, every invariant holds
 # (every partition's checks, settings and catalogue digests, GPU claims), the
-# claims equal the running GPUs, and both partitions hold customers (issue 17).
+# claims equal the running GPUs, and both partitions hold customers (issue 17);
+# labs resell contracts and the provider gets an offset (issue 18).
 # Needs a running cluster (PGHOST/PGPORT/PGUSER) with postgresql-15-plproxy.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -20,6 +21,10 @@ ok "$(psql -X -qAt -d "$px" -c "SELECT count(*) FILTER (WHERE NOT ok) || ' of ' 
 ok "$(psql -X -qAt -d "$px" -c "SELECT (SELECT coalesce(sum(gpus), 0) FROM gpubill.claimed_gpus_everywhere()) = (SELECT coalesce(sum(gpus), 0) FROM gpubill.running_gpus_everywhere())")" "t" \
 	"the GPUs claimed at the machines' homes equal the GPUs running on the partitions"
 ok "$(grep -c 'instance_hours' <<<"$out")" "1" "the report reads the month through the proxy's views"
+ok "$(grep -A3 'resales | across_partitions' <<<"$out" | sed -n 3p | tr -d ' ' | cut -d'|' -f1)" "2" \
+	"the exchange: two labs resold the rest of their contracts (a saga where the buyer lives on the other partition)"
+ok "$(for k in 0 1; do psql -X -qAt -d gpubill_dp_p$k -c "SELECT count(*) FROM gpubill.offset_watch"; done | paste -sd' ')" "1 1" \
+	"the provider's offset is watched on both partitions"
 ok "$(for k in 0 1; do psql -X -qAt -d gpubill_dp_p$k -c "SELECT count(*) > 0 FROM gpubill.customer"; done | paste -sd' ')" "t t" \
 	"both partitions hold customers"
 for d in proxy p0 p1; do psql -qX -d postgres -c "DROP DATABASE gpubill_dp_$d WITH (FORCE)" >/dev/null; done

@@ -2470,19 +2470,18 @@ END
 $$;
 COMMENT ON FUNCTION @extschema@.apply_volumes(date, timestamptz, jsonb) IS 'The providers'' volumes of a month summed over the partitions by the proxy, settled here once; false if settled before (R-EXC-4, issue 18)';
 
--- the months a partition may need settled by t and does not have: from the month before its first contract on
-CREATE FUNCTION @extschema@.volume_months_missing(at timestamptz)
+-- the months from the one before since to the one before at that this partition has not settled
+CREATE FUNCTION @extschema@.volume_months_missing(since timestamptz, at timestamptz)
 	RETURNS SETOF date
 	LANGUAGE sql STABLE SECURITY DEFINER CALLED ON NULL INPUT PARALLEL SAFE
 	SET search_path = pg_catalog, @extschema@, pg_temp
 	AS $$
 	SELECT m::date
-	FROM pg_catalog.generate_series((SELECT @extschema@.month_before(pg_catalog.min(c.accepted_at)) FROM @extschema@.contract c),
-									@extschema@.month_before(at), interval '1 month') m
+	FROM pg_catalog.generate_series(@extschema@.month_before(since), @extschema@.month_before(at), interval '1 month') m
 	WHERE NOT EXISTS (SELECT FROM @extschema@.volume_month v WHERE v.month = m::date)
 	ORDER BY 1
 $$;
-COMMENT ON FUNCTION @extschema@.volume_months_missing(timestamptz) IS 'The months whose providers'' volumes this database may need by at (from the month before its first contract) and has not settled: the proxy pushes them (R-EXC-4, issue 18)';
+COMMENT ON FUNCTION @extschema@.volume_months_missing(timestamptz, timestamptz) IS 'The months, from the one before since to the one before at, whose providers'' volumes this partition has not settled: the proxy pushes them (R-EXC-4, issue 18)';
 
 
 CREATE OR REPLACE FUNCTION @extschema@.commission_rate(provider bigint, t timestamptz) RETURNS numeric
@@ -2852,16 +2851,16 @@ COMMENT ON FUNCTION @extschema@.provider_wallet(bigint) IS 'A provider''s exchan
 REVOKE ALL ON @extschema@.volume_month, @extschema@.provider_volume FROM PUBLIC;
 REVOKE EXECUTE ON FUNCTION @extschema@.provider_volumes(date), @extschema@.settle_volumes(date, timestamptz, jsonb),
 	@extschema@.settle_volumes_due(timestamptz), @extschema@.apply_volumes(date, timestamptz, jsonb),
-	@extschema@.volume_months_missing(timestamptz) FROM PUBLIC;
+	@extschema@.volume_months_missing(timestamptz, timestamptz) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION @extschema@.provider_volumes(date), @extschema@.apply_volumes(date, timestamptz, jsonb),
-	@extschema@.volume_months_missing(timestamptz)
+	@extschema@.volume_months_missing(timestamptz, timestamptz)
 TO gpubill_app;
 
 -- issue 18, R-EXC-9: a provider's offsets recovered from its receipts on other partitions (7_exchange/25_offset_steps.sql)
 CREATE TABLE @extschema@.offset_recovery (
 	recovery_id	bigint PRIMARY KEY,			/* the saga's key, drawn at the provider's home */
 	provider_id	bigint NOT NULL,			/* party key */
-	since		timestamptz NOT NULL,		/* receipts from here on are offered (the earliest open offset's time) */
+	offsets		bigint[] NOT NULL,			/* the open offsets when begun */
 	outstanding	@extschema@.amount NOT NULL,	/* the offsets' outstanding when begun */
 	at			timestamptz NOT NULL,		/* the recovery's time */
 	recovered	@extschema@.amount,			/* committed: what was recovered */
@@ -2881,6 +2880,32 @@ CREATE INDEX offset_offer_recovery_idx ON @extschema@.offset_offer (recovery_id)
 COMMENT ON TABLE @extschema@.offset_offer IS 'A provider''s receipt on this partition offered to the open offsets at its home, once (issue 18)';
 SELECT pg_catalog.pg_extension_config_dump('@extschema@.offset_offer', '');
 
+CREATE TABLE @extschema@.offset_watch (
+	offset_id	bigint PRIMARY KEY,			/* an offset at the provider's home */
+	provider_id	bigint NOT NULL,			/* party key */
+	after_receipt bigint NOT NULL			/* the provider's last receipt here when the offset was recorded */
+);
+COMMENT ON TABLE @extschema@.offset_watch IS 'An offset recorded at its provider''s home, seen from this partition: its next receipts here are those after after_receipt (issue 18)';
+SELECT pg_catalog.pg_extension_config_dump('@extschema@.offset_watch', '');
+
+-- step 0, on every other partition when the offset is recorded; idempotent
+CREATE FUNCTION @extschema@.watch_offset(provider bigint, "offset" bigint)
+	RETURNS bigint
+	LANGUAGE plpgsql VOLATILE SECURITY DEFINER CALLED ON NULL INPUT PARALLEL UNSAFE
+	SET search_path = pg_catalog, @extschema@, pg_temp
+	AS $$
+BEGIN
+	IF $1 IS NULL OR $2 IS NULL THEN
+		RAISE EXCEPTION 'an offset is watched for its provider and id' USING ERRCODE = 'invalid_parameter_value';
+	END IF;
+	INSERT INTO @extschema@.offset_watch (offset_id, provider_id, after_receipt)
+	VALUES ($2, $1, coalesce((SELECT pg_catalog.max(r.receipt_id) FROM @extschema@.contract_receipt r WHERE r.provider_id = $1), 0))
+	ON CONFLICT (offset_id) DO NOTHING;
+	RETURN (SELECT w.after_receipt FROM @extschema@.offset_watch w WHERE w.offset_id = $2);
+END
+$$;
+COMMENT ON FUNCTION @extschema@.watch_offset(bigint, bigint) IS 'Step 0 of an offset across partitions: note the provider''s last receipt on this partition when the offset is recorded (once); its receipts after it are offered to the offset (R-EXC-9, issue 18)';
+
 -- the providers homed here with an offset still outstanding or a recovery under way (the proxy's tick recovers them)
 CREATE FUNCTION @extschema@.open_offsets()
 	RETURNS TABLE (provider_id bigint)
@@ -2896,7 +2921,7 @@ COMMENT ON FUNCTION @extschema@.open_offsets() IS 'The providers whose offsets o
 
 -- step 1, at the provider's home
 CREATE FUNCTION @extschema@.begin_offset_recovery(provider bigint, at timestamptz,
-												  OUT recovery bigint, OUT since timestamptz, OUT outstanding @extschema@.amount)
+												  OUT recovery bigint, OUT offsets bigint[], OUT outstanding @extschema@.amount)
 	LANGUAGE plpgsql VOLATILE SECURITY DEFINER CALLED ON NULL INPUT PARALLEL UNSAFE
 	SET search_path = pg_catalog, @extschema@, pg_temp
 	AS $$
@@ -2906,46 +2931,49 @@ BEGIN
 	PERFORM @extschema@.lock_partner($1);		/* serialises with record_provider_offset and another recovery */
 	SELECT * INTO r FROM @extschema@.offset_recovery k WHERE k.provider_id = $1 AND k.recovered IS NULL;
 	IF FOUND THEN		/* one under way: the same saga */
-		recovery := r.recovery_id; since := r.since; outstanding := r.outstanding;
+		recovery := r.recovery_id; offsets := r.offsets; outstanding := r.outstanding;
 		RETURN;
 	END IF;
-	SELECT pg_catalog.min(o.at), @extschema@.sum(o.amount - o.recovered) INTO since, outstanding
+	SELECT pg_catalog.array_agg(o.offset_id ORDER BY o.offset_id), @extschema@.sum(o.amount - o.recovered) INTO offsets, outstanding
 	FROM @extschema@.provider_offset o WHERE o.provider_id = $1 AND o.recovered < o.amount;
-	IF since IS NULL THEN
+	IF offsets IS NULL THEN
 		recovery := NULL;		/* nothing to recover */
 		RETURN;
 	END IF;
 	recovery := pg_catalog.nextval('@extschema@.id_seq');
-	INSERT INTO @extschema@.offset_recovery (recovery_id, provider_id, since, outstanding, at)
-	VALUES (recovery, $1, since, outstanding, coalesce($2, pg_catalog.now()));
+	INSERT INTO @extschema@.offset_recovery (recovery_id, provider_id, offsets, outstanding, at)
+	VALUES (recovery, $1, offsets, outstanding, coalesce($2, pg_catalog.now()));
 END
 $$;
-COMMENT ON FUNCTION @extschema@.begin_offset_recovery(bigint, timestamptz) IS 'Step 1 of recovering a provider''s offsets from other partitions, at its home: a pending recovery (the one under way, if any) with the outstanding and the time receipts are offered from; NULL if nothing is outstanding (R-EXC-9, issue 18)';
+COMMENT ON FUNCTION @extschema@.begin_offset_recovery(bigint, timestamptz) IS 'Step 1 of recovering a provider''s offsets from other partitions, at its home: a pending recovery (the one under way, if any) with the outstanding and the open offsets; NULL if nothing is outstanding (R-EXC-9, issue 18)';
 
 -- step 2, on every other partition
-CREATE FUNCTION @extschema@.offer_receipts(provider bigint, recovery bigint, since timestamptz, up_to @extschema@.amount)
+CREATE FUNCTION @extschema@.offer_receipts(provider bigint, recovery bigint, offsets bigint[], up_to @extschema@.amount)
 	RETURNS @extschema@.amount
 	LANGUAGE plpgsql VOLATILE SECURITY DEFINER CALLED ON NULL INPUT PARALLEL UNSAFE
 	SET search_path = pg_catalog, @extschema@, pg_temp
 	AS $$
 DECLARE
 	z @extschema@.amount := @extschema@.zero(@extschema@.currency($4));
+	after_ bigint;
 	x record;
 	left_ @extschema@.amount := $4;
 	take @extschema@.amount;
 BEGIN
 	IF $1 IS NULL OR $2 IS NULL OR $3 IS NULL OR $4 IS NULL THEN
-		RAISE EXCEPTION 'receipts are offered for a provider, a recovery, a time and an amount' USING ERRCODE = 'invalid_parameter_value';
+		RAISE EXCEPTION 'receipts are offered for a provider, a recovery, its offsets and an amount' USING ERRCODE = 'invalid_parameter_value';
 	END IF;
 	/* two offers of one recovery (a re-drive) serialise on the provider's copy */
 	PERFORM FROM @extschema@.partner p WHERE p.partner_id = $1 FOR UPDATE;
 	IF EXISTS (SELECT FROM @extschema@.offset_offer k WHERE k.recovery_id = $2) THEN	/* offered before: the same answer */
 		RETURN coalesce((SELECT @extschema@.sum(k.offered) FROM @extschema@.offset_offer k WHERE k.recovery_id = $2), z);
 	END IF;
+	PERFORM @extschema@.watch_offset($1, o) FROM pg_catalog.unnest($3) o;	/* not watched yet (out of reach when recorded): from now */
+	SELECT pg_catalog.min(w.after_receipt) INTO after_ FROM @extschema@.offset_watch w WHERE w.offset_id = ANY ($3);
 	FOR x IN SELECT r.receipt_id, r.gross - r.commission AS net FROM @extschema@.contract_receipt r
-			 WHERE r.provider_id = $1 AND r.at >= $3 AND r.kind NOT IN ('premium', 'reseller_refund')
+			 WHERE r.provider_id = $1 AND r.receipt_id > after_ AND r.kind NOT IN ('premium', 'reseller_refund')
 			   AND NOT EXISTS (SELECT FROM @extschema@.offset_offer k WHERE k.receipt_id = r.receipt_id)
-			 ORDER BY r.at, r.receipt_id LOOP
+			 ORDER BY r.receipt_id LOOP
 		EXIT WHEN @extschema@.micros(left_) <= 0;
 		take := LEAST(x.net, left_);
 		CONTINUE WHEN @extschema@.micros(take) <= 0;
@@ -2955,7 +2983,7 @@ BEGIN
 	RETURN $4 - left_;
 END
 $$;
-COMMENT ON FUNCTION @extschema@.offer_receipts(bigint, bigint, timestamptz, @extschema@.amount) IS 'Step 2 of recovering a provider''s offsets, on another partition: its receipts from since on not offered before, each once, up to up_to of their nets; the sum offered (the same again for the same recovery) (R-EXC-9, issue 18)';
+COMMENT ON FUNCTION @extschema@.offer_receipts(bigint, bigint, bigint[], @extschema@.amount) IS 'Step 2 of recovering a provider''s offsets, on another partition: its receipts recorded after the earliest of the offsets (watch_offset) and not offered before, each once, in the order recorded, up to up_to of their nets; the sum offered (the same again for the same recovery) (R-EXC-9, issue 18)';
 
 -- step 3, at the provider's home
 CREATE FUNCTION @extschema@.commit_offset_recovery(recovery bigint, offered @extschema@.amount)
@@ -3000,10 +3028,56 @@ BEGIN
 END
 $$;
 COMMENT ON FUNCTION @extschema@.commit_offset_recovery(bigint, @extschema@.amount) IS 'Step 3 of recovering a provider''s offsets, at its home: what the other partitions offered recovered, oldest offset first, from the provider''s exchange account to the platform''s receivable; idempotent (R-EXC-9, issue 18)';
-REVOKE ALL ON @extschema@.offset_recovery, @extschema@.offset_offer FROM PUBLIC;
+REVOKE ALL ON @extschema@.offset_recovery, @extschema@.offset_offer, @extschema@.offset_watch FROM PUBLIC;
 REVOKE EXECUTE ON FUNCTION @extschema@.open_offsets(), @extschema@.begin_offset_recovery(bigint, timestamptz),
-	@extschema@.offer_receipts(bigint, bigint, timestamptz, @extschema@.amount), @extschema@.commit_offset_recovery(bigint, @extschema@.amount)
+	@extschema@.offer_receipts(bigint, bigint, bigint[], @extschema@.amount), @extschema@.commit_offset_recovery(bigint, @extschema@.amount),
+	@extschema@.watch_offset(bigint, bigint)
 FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION @extschema@.open_offsets(), @extschema@.begin_offset_recovery(bigint, timestamptz),
-	@extschema@.offer_receipts(bigint, bigint, timestamptz, @extschema@.amount), @extschema@.commit_offset_recovery(bigint, @extschema@.amount)
+	@extschema@.offer_receipts(bigint, bigint, bigint[], @extschema@.amount), @extschema@.commit_offset_recovery(bigint, @extschema@.amount)
 TO gpubill_app;
+GRANT EXECUTE ON FUNCTION @extschema@.watch_offset(bigint, bigint) TO gpubill_app, gpubill_admin;
+
+-- issue 18: a partner's statement rows only from its statement's movements
+CREATE OR REPLACE FUNCTION @extschema@.partner_movements(lo timestamptz, hi timestamptz)
+	RETURNS TABLE (partner bigint, month date, gross @extschema@.amount, fees @extschema@.amount,
+				   voucher_paid @extschema@.amount, income @extschema@.amount, deposits @extschema@.amount,
+				   compensation @extschema@.amount, withdrawn @extschema@.amount, change @extschema@.amount)
+	LANGUAGE sql STABLE SECURITY DEFINER CALLED ON NULL INPUT PARALLEL SAFE
+	SET search_path = pg_catalog, @extschema@, pg_temp
+	SET jit = off			/* compiling the plan of every month's partition costs more than the read */
+	AS $$
+	WITH lines AS (
+		SELECT o.partner_id, (pg_catalog.date_trunc('month', o.at AT TIME ZONE (SELECT @extschema@.billing_timezone())))::date AS month,
+			   @extschema@.sum(o.charge) AS gross, @extschema@.sum(o.platform_fee) AS fees,
+			   @extschema@.sum(o.voucher_paid) AS voucher_paid, @extschema@.sum(o.partner_income) AS income
+		FROM @extschema@.order_line o
+		WHERE o.at >= (SELECT lo) AND o.at < (SELECT hi)
+		GROUP BY 1, 2
+	), moves AS (
+		SELECT x.partner_id, (pg_catalog.date_trunc('month', x.at AT TIME ZONE (SELECT @extschema@.billing_timezone())))::date AS month,
+			   @extschema@.sum(CASE WHEN x.credit_account = d.account_id THEN x.amount ELSE -x.amount END)
+				   FILTER (WHERE d.account_id IN (x.debit_account, x.credit_account)) AS deposits,
+			   @extschema@.sum(x.amount) FILTER (WHERE x.kind = 'compensation') AS compensation,
+			   @extschema@.sum(x.amount) FILTER (WHERE x.credit_account = w.account_id) AS withdrawn
+		FROM @extschema@.transfer x
+		JOIN @extschema@.partner p ON p.partner_id = x.partner_id
+		JOIN @extschema@.account d ON (d.owner_kind, d.owner_id, d.purpose, d.currency) = ('partner', p.partner_id, 'deposit', p.currency)
+		JOIN @extschema@.account w ON (w.owner_kind, w.owner_id, w.purpose, w.currency) = ('world', 0, 'payouts', p.currency)
+		WHERE x.partner_id IS NOT NULL AND x.at >= (SELECT lo) AND x.at < (SELECT hi)
+		  AND (x.kind = 'compensation' OR d.account_id IN (x.debit_account, x.credit_account) OR x.credit_account = w.account_id)
+		GROUP BY 1, 2
+	)
+	SELECT s.partner, s.month, s.gross, s.fees, s.voucher_paid, s.income, s.deposits, s.compensation, s.withdrawn,
+		   s.income - s.deposits - s.withdrawn - s.compensation
+	FROM (SELECT coalesce(l.partner_id, m.partner_id) AS partner, coalesce(l.month, m.month) AS month,
+				 coalesce(l.gross, z.z) AS gross, coalesce(l.fees, z.z) AS fees, coalesce(l.voucher_paid, z.z) AS voucher_paid,
+				 coalesce(l.income, z.z) AS income, coalesce(m.deposits, z.z) AS deposits,
+				 coalesce(m.compensation, z.z) AS compensation, coalesce(m.withdrawn, z.z) AS withdrawn
+		  FROM lines l
+		  FULL JOIN moves m ON m.partner_id = l.partner_id AND m.month = l.month
+		  JOIN @extschema@.partner p ON p.partner_id = coalesce(l.partner_id, m.partner_id)
+		  CROSS JOIN LATERAL (SELECT @extschema@.zero(p.currency) AS z) z) s
+$$;
+COMMENT ON FUNCTION @extschema@.partner_movements(timestamptz, timestamptz) IS 'Each partner''s statement figures by billing month over what is dated in [lo, hi), and the change of what it may withdraw (partner_statement, its roll-up)';
+

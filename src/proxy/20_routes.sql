@@ -286,14 +286,6 @@ COMMENT ON FUNCTION @extschema@.record_payment_initiated(contract bigint, eviden
 REVOKE EXECUTE ON FUNCTION @extschema@.record_payment_initiated(contract bigint, evidence text, at timestamp with time zone) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION @extschema@.record_payment_initiated(contract bigint, evidence text, at timestamp with time zone) TO gpubill_app;
 
-CREATE FUNCTION @extschema@.record_provider_offset(provider bigint, amt @extschema@.amount, reason text, at timestamp with time zone DEFAULT NULL::timestamp with time zone, request_id text DEFAULT NULL::text)
-	RETURNS bigint
-	LANGUAGE plproxy VOLATILE
-	AS $$ CLUSTER 'gpubill_partitions'; RUN ON @extschema@.partition_of(provider); $$;
-COMMENT ON FUNCTION @extschema@.record_provider_offset(provider bigint, amt @extschema@.amount, reason text, at timestamp with time zone, request_id text) IS '@extschema@.record_provider_offset routed to the partition of provider';
-REVOKE EXECUTE ON FUNCTION @extschema@.record_provider_offset(provider bigint, amt @extschema@.amount, reason text, at timestamp with time zone, request_id text) FROM PUBLIC;
-GRANT EXECUTE ON FUNCTION @extschema@.record_provider_offset(provider bigint, amt @extschema@.amount, reason text, at timestamp with time zone, request_id text) TO gpubill_admin;
-
 CREATE FUNCTION @extschema@.release_hold(hold bigint, at timestamp with time zone DEFAULT NULL::timestamp with time zone, request_id text DEFAULT NULL::text)
 	RETURNS void
 	LANGUAGE plproxy VOLATILE

@@ -3,14 +3,16 @@
  * (issue 18; R-EXC-4; the partitions' side is gpubill's
  * 7_exchange/20_contracts.sql).  The tier of a provider's commission in a
  * month is set by what it received in the month before, on every
- * partition.  push_volumes(at) finds the months a partition may need by at
- * and has not settled (volume_months_missing), sums each month's volumes
+ * partition.  push_volumes(at) finds the months from the one before its
+ * earliest push to the one before at that a partition has not settled
+ * (volume_months_missing), sums each month's volumes
  * over the partitions once, stores the sums here (proxy_volume: the first
  * sums win, so two pushes never give two partitions different volumes) and
  * applies them on every partition.  The proxy's tick pushes before the
  * partitions' ticks, and a contract payment or termination through the
- * proxy pushes first when a month has begun since; until then a nothing is
- * asked of the partitions (proxy_volume_fresh: the next month's start).
+ * proxy pushes first when a month has begun since; until then nothing is
+ * asked of the partitions (proxy_volume_fresh: from the earliest push to
+ * the next month's start).
  */
 
 CREATE TABLE @extschema@.proxy_volume (
@@ -22,15 +24,16 @@ COMMENT ON TABLE @extschema@.proxy_volume IS 'The providers'' volumes of a month
 
 CREATE TABLE @extschema@.proxy_volume_fresh (
 	one			boolean PRIMARY KEY DEFAULT true CHECK (one),
-	until		timestamptz NOT NULL		/* no month is missing on any partition before this */
+	since		timestamptz NOT NULL,		/* every month from the one before since ... */
+	until		timestamptz NOT NULL		/* ... to the one before until is settled on every partition */
 );
-COMMENT ON TABLE @extschema@.proxy_volume_fresh IS 'Until when no partition misses a month''s volumes: the start of the month after the last push (issue 18)';
+COMMENT ON TABLE @extschema@.proxy_volume_fresh IS 'The stretch of time for which no partition misses a month''s volumes: from the month before since (the earliest push) to the start of the month after the last push (issue 18)';
 
-CREATE FUNCTION @extschema@.volume_months_missing_everywhere(at timestamptz)
+CREATE FUNCTION @extschema@.volume_months_missing_everywhere(since timestamptz, at timestamptz)
 	RETURNS SETOF date
 	LANGUAGE plproxy VOLATILE
-	AS $$ CLUSTER 'gpubill_partitions'; RUN ON ALL; SELECT gpubill.volume_months_missing($1); $$;
-COMMENT ON FUNCTION @extschema@.volume_months_missing_everywhere(timestamptz) IS 'gpubill.volume_months_missing of every partition';
+	AS $$ CLUSTER 'gpubill_partitions'; RUN ON ALL; SELECT gpubill.volume_months_missing($1, $2); $$;
+COMMENT ON FUNCTION @extschema@.volume_months_missing_everywhere(timestamptz, timestamptz) IS 'gpubill.volume_months_missing of every partition';
 
 CREATE FUNCTION @extschema@.provider_volumes_everywhere(month date)
 	RETURNS TABLE (provider_id bigint, volume numeric)
@@ -58,14 +61,16 @@ CREATE FUNCTION @extschema@.push_volumes(at timestamptz)
 	AS $$
 DECLARE
 	t timestamptz := coalesce(at, pg_catalog.now());
+	f @extschema@.proxy_volume_fresh;
 	m date;
 	v jsonb;
 	pushed integer := 0;
 BEGIN
-	IF t < (SELECT f.until FROM @extschema@.proxy_volume_fresh f) THEN
-		RETURN 0;
+	SELECT * INTO f FROM @extschema@.proxy_volume_fresh;
+	IF t >= f.since AND t < f.until THEN
+		RETURN 0;		/* every month a receipt at t may need is settled everywhere */
 	END IF;
-	FOR m IN SELECT DISTINCT x FROM @extschema@.volume_months_missing_everywhere(t) x ORDER BY 1 LOOP
+	FOR m IN SELECT DISTINCT x FROM @extschema@.volume_months_missing_everywhere(LEAST(f.since, t), t) x ORDER BY 1 LOOP
 		INSERT INTO @extschema@.proxy_volume (month, volumes, summed_at)
 		SELECT m, coalesce(pg_catalog.jsonb_agg(pg_catalog.jsonb_build_object('provider', s.provider_id, 'volume', s.volume)
 												ORDER BY s.provider_id), '[]'), t
@@ -76,8 +81,8 @@ BEGIN
 		PERFORM pg_catalog.count(*) FROM @extschema@.apply_volumes_everywhere(m, t, v);
 		pushed := pushed + 1;
 	END LOOP;
-	INSERT INTO @extschema@.proxy_volume_fresh AS f (until) VALUES (@extschema@.next_month_start(t))
-	ON CONFLICT (one) DO UPDATE SET until = GREATEST(f.until, EXCLUDED.until);
+	INSERT INTO @extschema@.proxy_volume_fresh AS k (since, until) VALUES (t, @extschema@.next_month_start(t))
+	ON CONFLICT (one) DO UPDATE SET since = LEAST(k.since, EXCLUDED.since), until = GREATEST(k.until, EXCLUDED.until);
 	RETURN pushed;
 END
 $$;
@@ -123,14 +128,14 @@ $$;
 COMMENT ON FUNCTION @extschema@.terminate_contract(bigint, text, timestamp with time zone) IS 'gpubill.terminate_contract through the proxy: the providers'' volumes pushed first if a month began since (R-EXC-4), then on the contract''s partition';
 
 REVOKE ALL ON @extschema@.proxy_volume, @extschema@.proxy_volume_fresh FROM PUBLIC;
-REVOKE EXECUTE ON FUNCTION @extschema@.volume_months_missing_everywhere(timestamptz), @extschema@.provider_volumes_everywhere(date),
+REVOKE EXECUTE ON FUNCTION @extschema@.volume_months_missing_everywhere(timestamptz, timestamptz), @extschema@.provider_volumes_everywhere(date),
 	@extschema@.apply_volumes_everywhere(date, timestamptz, jsonb), @extschema@.next_month_start(timestamptz),
 	@extschema@.push_volumes(timestamptz),
 	@extschema@.pay_contract_at_home(bigint, @extschema@.amount, text, timestamp with time zone),
 	@extschema@.pay_contract(bigint, @extschema@.amount, text, timestamp with time zone),
 	@extschema@.terminate_contract_at_home(bigint, text, timestamp with time zone),
 	@extschema@.terminate_contract(bigint, text, timestamp with time zone) FROM PUBLIC;
-GRANT EXECUTE ON FUNCTION @extschema@.volume_months_missing_everywhere(timestamptz), @extschema@.provider_volumes_everywhere(date),
+GRANT EXECUTE ON FUNCTION @extschema@.volume_months_missing_everywhere(timestamptz, timestamptz), @extschema@.provider_volumes_everywhere(date),
 	@extschema@.apply_volumes_everywhere(date, timestamptz, jsonb), @extschema@.next_month_start(timestamptz),
 	@extschema@.push_volumes(timestamptz),
 	@extschema@.pay_contract_at_home(bigint, @extschema@.amount, text, timestamp with time zone),

@@ -112,16 +112,51 @@ CREATE FUNCTION @extschema@.open_offsets_everywhere()
 COMMENT ON FUNCTION @extschema@.open_offsets_everywhere() IS 'gpubill.open_offsets of every partition';
 
 CREATE FUNCTION @extschema@.begin_offset_recovery(provider bigint, at timestamptz,
-												  OUT recovery bigint, OUT since timestamptz, OUT outstanding @extschema@.amount)
+												  OUT recovery bigint, OUT offsets bigint[], OUT outstanding @extschema@.amount)
 	LANGUAGE plproxy VOLATILE
 	AS $$ CLUSTER 'gpubill_partitions'; RUN ON @extschema@.partition_of(provider); $$;
 COMMENT ON FUNCTION @extschema@.begin_offset_recovery(bigint, timestamptz) IS 'gpubill.begin_offset_recovery at the provider''s home';
 
-CREATE FUNCTION @extschema@.offer_receipts_on(part integer, provider bigint, recovery bigint, since timestamptz, up_to @extschema@.amount)
+CREATE FUNCTION @extschema@.offer_receipts_on(part integer, provider bigint, recovery bigint, offsets bigint[], up_to @extschema@.amount)
 	RETURNS @extschema@.amount
 	LANGUAGE plproxy VOLATILE
 	AS $$ CLUSTER 'gpubill_partitions'; RUN ON part; SELECT gpubill.offer_receipts($2, $3, $4, $5); $$;
-COMMENT ON FUNCTION @extschema@.offer_receipts_on(integer, bigint, bigint, timestamptz, @extschema@.amount) IS 'gpubill.offer_receipts on one partition';
+COMMENT ON FUNCTION @extschema@.offer_receipts_on(integer, bigint, bigint, bigint[], @extschema@.amount) IS 'gpubill.offer_receipts on one partition';
+
+CREATE FUNCTION @extschema@.watch_offset_everywhere(provider bigint, "offset" bigint)
+	RETURNS SETOF bigint
+	LANGUAGE plproxy VOLATILE
+	AS $$ CLUSTER 'gpubill_partitions'; RUN ON ALL; SELECT gpubill.watch_offset($1, $2); $$;
+COMMENT ON FUNCTION @extschema@.watch_offset_everywhere(bigint, bigint) IS 'gpubill.watch_offset on every partition';
+
+CREATE FUNCTION @extschema@.record_provider_offset_at_home(provider bigint, amt @extschema@.amount, reason text,
+														   at timestamp with time zone DEFAULT NULL::timestamp with time zone,
+														   request_id text DEFAULT NULL::text)
+	RETURNS bigint
+	LANGUAGE plproxy VOLATILE
+	AS $$ CLUSTER 'gpubill_partitions'; RUN ON @extschema@.partition_of(provider); SELECT gpubill.record_provider_offset($1, $2, $3, $4, $5); $$;
+COMMENT ON FUNCTION @extschema@.record_provider_offset_at_home(bigint, @extschema@.amount, text, timestamp with time zone, text) IS 'gpubill.record_provider_offset at the provider''s home';
+
+CREATE FUNCTION @extschema@.record_provider_offset(provider bigint, amt @extschema@.amount, reason text,
+												   at timestamp with time zone DEFAULT NULL::timestamp with time zone,
+												   request_id text DEFAULT NULL::text)
+	RETURNS bigint
+	LANGUAGE plpgsql VOLATILE CALLED ON NULL INPUT PARALLEL UNSAFE
+	SET search_path = pg_catalog, @extschema@, pg_temp
+	AS $$
+DECLARE
+	id bigint := @extschema@.record_provider_offset_at_home(provider, amt, reason, at, request_id);
+BEGIN
+	BEGIN		/* its next receipts on every partition: those recorded from now on */
+		PERFORM pg_catalog.count(*) FROM @extschema@.watch_offset_everywhere(provider, id);
+	EXCEPTION WHEN OTHERS THEN
+		RAISE WARNING 'offset % is recorded; a partition could not note its start: %', id, SQLERRM
+			USING HINT = 'That partition offers the provider''s receipts from the proxy''s next tick on.';
+	END;
+	RETURN id;
+END
+$$;
+COMMENT ON FUNCTION @extschema@.record_provider_offset(bigint, @extschema@.amount, text, timestamp with time zone, text) IS 'gpubill.record_provider_offset through the proxy: recorded at the provider''s home, its start noted on every partition, whose later receipts of the provider recover it (R-EXC-9, issue 18)';
 
 CREATE FUNCTION @extschema@.commit_offset_recovery(recovery bigint, offered @extschema@.amount)
 	RETURNS @extschema@.amount
@@ -146,7 +181,7 @@ BEGIN
 	END IF;
 	offered := @extschema@.zero(@extschema@.currency(b.outstanding));
 	FOR k IN SELECT p.partition FROM @extschema@.proxy_partition p WHERE p.partition <> @extschema@.partition_of(provider) ORDER BY 1 LOOP
-		offered := offered + @extschema@.offer_receipts_on(k, provider, b.recovery, b.since, b.outstanding - offered);
+		offered := offered + @extschema@.offer_receipts_on(k, provider, b.recovery, b.offsets, b.outstanding - offered);
 	END LOOP;
 	RETURN @extschema@.commit_offset_recovery(b.recovery, offered);
 END
@@ -176,10 +211,17 @@ $$;
 COMMENT ON FUNCTION @extschema@.recover_offsets(timestamptz) IS 'Recover every provider''s offsets from its receipts on other partitions (the proxy''s tick); returns how many providers had something recovered (R-EXC-9, issue 18)';
 
 REVOKE EXECUTE ON FUNCTION @extschema@.open_offsets_everywhere(), @extschema@.begin_offset_recovery(bigint, timestamptz),
-	@extschema@.offer_receipts_on(integer, bigint, bigint, timestamptz, @extschema@.amount),
+	@extschema@.offer_receipts_on(integer, bigint, bigint, bigint[], @extschema@.amount),
+	@extschema@.watch_offset_everywhere(bigint, bigint),
 	@extschema@.commit_offset_recovery(bigint, @extschema@.amount), @extschema@.recover_offset(bigint, timestamptz),
 	@extschema@.recover_offsets(timestamptz) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION @extschema@.open_offsets_everywhere(), @extschema@.begin_offset_recovery(bigint, timestamptz),
-	@extschema@.offer_receipts_on(integer, bigint, bigint, timestamptz, @extschema@.amount),
+	@extschema@.offer_receipts_on(integer, bigint, bigint, bigint[], @extschema@.amount),
+	@extschema@.watch_offset_everywhere(bigint, bigint),
 	@extschema@.commit_offset_recovery(bigint, @extschema@.amount), @extschema@.recover_offset(bigint, timestamptz),
 	@extschema@.recover_offsets(timestamptz) TO gpubill_app;
+REVOKE EXECUTE ON FUNCTION @extschema@.record_provider_offset_at_home(bigint, @extschema@.amount, text, timestamp with time zone, text),
+	@extschema@.record_provider_offset(bigint, @extschema@.amount, text, timestamp with time zone, text) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION @extschema@.record_provider_offset_at_home(bigint, @extschema@.amount, text, timestamp with time zone, text),
+	@extschema@.record_provider_offset(bigint, @extschema@.amount, text, timestamp with time zone, text),
+	@extschema@.watch_offset_everywhere(bigint, bigint) TO gpubill_admin;

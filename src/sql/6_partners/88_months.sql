@@ -44,6 +44,7 @@ CREATE FUNCTION @extschema@.partner_movements(lo timestamptz, hi timestamptz)
 		JOIN @extschema@.account d ON (d.owner_kind, d.owner_id, d.purpose, d.currency) = ('partner', p.partner_id, 'deposit', p.currency)
 		JOIN @extschema@.account w ON (w.owner_kind, w.owner_id, w.purpose, w.currency) = ('world', 0, 'payouts', p.currency)
 		WHERE x.partner_id IS NOT NULL AND x.at >= (SELECT lo) AND x.at < (SELECT hi)
+		  AND (x.kind = 'compensation' OR d.account_id IN (x.debit_account, x.credit_account) OR x.credit_account = w.account_id)
 		GROUP BY 1, 2
 	)
 	SELECT s.partner, s.month, s.gross, s.fees, s.voucher_paid, s.income, s.deposits, s.compensation, s.withdrawn,

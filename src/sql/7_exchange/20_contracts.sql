@@ -424,19 +424,18 @@ END
 $$;
 COMMENT ON FUNCTION @extschema@.apply_volumes(date, timestamptz, jsonb) IS 'The providers'' volumes of a month summed over the partitions by the proxy, settled here once; false if settled before (R-EXC-4, issue 18)';
 
--- the months a partition may need settled by t and does not have: from the month before its first contract on
-CREATE FUNCTION @extschema@.volume_months_missing(at timestamptz)
+-- the months from the one before since to the one before at that this partition has not settled
+CREATE FUNCTION @extschema@.volume_months_missing(since timestamptz, at timestamptz)
 	RETURNS SETOF date
 	LANGUAGE sql STABLE SECURITY DEFINER CALLED ON NULL INPUT PARALLEL SAFE
 	SET search_path = pg_catalog, @extschema@, pg_temp
 	AS $$
 	SELECT m::date
-	FROM pg_catalog.generate_series((SELECT @extschema@.month_before(pg_catalog.min(c.accepted_at)) FROM @extschema@.contract c),
-									@extschema@.month_before(at), interval '1 month') m
+	FROM pg_catalog.generate_series(@extschema@.month_before(since), @extschema@.month_before(at), interval '1 month') m
 	WHERE NOT EXISTS (SELECT FROM @extschema@.volume_month v WHERE v.month = m::date)
 	ORDER BY 1
 $$;
-COMMENT ON FUNCTION @extschema@.volume_months_missing(timestamptz) IS 'The months whose providers'' volumes this database may need by at (from the month before its first contract) and has not settled: the proxy pushes them (R-EXC-4, issue 18)';
+COMMENT ON FUNCTION @extschema@.volume_months_missing(timestamptz, timestamptz) IS 'The months, from the one before since to the one before at, whose providers'' volumes this partition has not settled: the proxy pushes them (R-EXC-4, issue 18)';
 
 -- R-EXC-4: the commission rate of a provider's receipt at t
 CREATE FUNCTION @extschema@.commission_rate(provider bigint, t timestamptz) RETURNS numeric

@@ -133,12 +133,13 @@ TO gpubill_app;
 GRANT EXECUTE ON FUNCTION @extschema@.resale_sides() TO gpubill_app, gpubill_reader, gpubill_admin;
 -- the providers' monthly volumes summed and pushed by the proxy, as its caller (issue 18, R-EXC-4)
 GRANT EXECUTE ON FUNCTION @extschema@.provider_volumes(date), @extschema@.apply_volumes(date, timestamptz, jsonb),
-	@extschema@.volume_months_missing(timestamptz)
+	@extschema@.volume_months_missing(timestamptz, timestamptz)
 TO gpubill_app;
 -- a provider's offsets recovered from other partitions by the proxy, as its caller (issue 18, R-EXC-9)
 GRANT EXECUTE ON FUNCTION @extschema@.open_offsets(), @extschema@.begin_offset_recovery(bigint, timestamptz),
-	@extschema@.offer_receipts(bigint, bigint, timestamptz, @extschema@.amount), @extschema@.commit_offset_recovery(bigint, @extschema@.amount)
+	@extschema@.offer_receipts(bigint, bigint, bigint[], @extschema@.amount), @extschema@.commit_offset_recovery(bigint, @extschema@.amount)
 TO gpubill_app;
+GRANT EXECUTE ON FUNCTION @extschema@.watch_offset(bigint, bigint) TO gpubill_app, gpubill_admin;
 -- BI tools (issue 16): the reporting schema, read by gpubill_reader (and the admin)
 GRANT USAGE ON SCHEMA gpubill_bi TO gpubill_reader, gpubill_admin;
 GRANT SELECT ON ALL TABLES IN SCHEMA gpubill_bi TO gpubill_reader, gpubill_admin;
