@@ -14,7 +14,9 @@
 #  - a resale to a buyer on partition 1 (begun at the reseller's on
 #    partition 0, then the buyer's partition is gone): left pending, then
 #    abandoned by the re-drive; one whose reseller's partition crashed after
-#    the buyer's accepted: committed once by the re-drive.
+#    the buyer's accepted: committed once by the re-drive;
+#  - an offset at the provider's home recovered from its receipts on
+#    partition 1, crashed between the saga's steps: finished once by tick.
 # Afterwards claims = running GPUs, each outage compensated each renter
 # once, each resale on both sides or neither, every currency sums to zero
 # over both partitions, verify() all ok.
@@ -103,7 +105,10 @@ homed() {	# a customer name of prefix $1 homed on partition $2, opened and funde
 		fi
 	done
 }
-prov=$(q $px -c "SELECT gpubill.open_provider('pf-dc', 'CNY', '2026-09-01')")
+for i in $(seq 1 60); do	# a provider homed on partition 0
+	prov=$(q $px -c "SELECT gpubill.open_provider('pf-dc-$i', 'CNY', '2026-09-01')")
+	[ "$(q $px -c "SELECT gpubill.partition_of($prov)")" = 0 ] && break
+done
 seller0=$(homed pf-seller 0); buyer1=$(homed pf-buyer 1); seller1=$(homed pf-seller 1); buyer0=$(homed pf-buyer 0)
 contract() { q $px -c "SELECT gpubill.create_contract($1, $prov, 1, '10.00 CNY', '[2026-11-02 00:00+08, 2027-01-31 00:00+08)', '2026-11-01 03:00+08')"; }
 k0=$(contract $seller0); k1=$(contract $seller1)
@@ -140,6 +145,25 @@ ok "$(q $px -c "SELECT gpubill.resell_contract($k1, $buyer0, '11.00 CNY', '2026-
 q $px -c "SELECT gpubill.tick('2026-12-02 01:00+08')" >/dev/null
 ok "$(q1 -c "SELECT state FROM gpubill.contract WHERE contract_id = $k1") $(q gpubill_pf_p0 -c "SELECT state FROM gpubill.contract WHERE contract_id = $k1new")" \
 	"resold active" "at Dec 1 the resale takes effect on both partitions"
+
+# an offset at the provider's home (partition 0) recovered from its receipts on partition 1, which crashes between the steps
+q $px -c "SELECT gpubill.record_provider_offset($prov, '50000 CNY', 'overpaid', '2026-12-02 02:00+08', 'pf-off')" >/dev/null
+ok "$(q1 -c "SELECT count(*) FROM gpubill.offset_watch")" "1" "the offset's start is noted on partition 1"
+q $px -c "SELECT gpubill.tick('2027-01-02 01:00+08')" >/dev/null	# the provider's receipts of January 1 on both partitions
+q gpubill_pf_p0 -c "SELECT recovery FROM gpubill.begin_offset_recovery($prov, '2027-01-02 01:30+08')" >/dev/null	# a proxy that died after step 1
+crash
+out=$(q $px -c "SELECT gpubill.recover_offset($prov, '2027-01-02 01:30+08')" 2>&1 || true)
+ok "$(grep -q 'gpubill_pf_p1' <<<"$out" && echo named) $(q gpubill_pf_p0 -c "SELECT count(*) FROM gpubill.offset_recovery WHERE recovered IS NULL")" "named 1" \
+	"partition 1 crashed between the steps: the recovery cannot offer its receipts, fails naming it and stays pending"
+restart
+q $px -c "SELECT gpubill.tick('2027-01-02 02:00+08')" >/dev/null
+q $px -c "SELECT gpubill.tick('2027-01-02 03:00+08')" >/dev/null
+rec1=$(q1 -c "SELECT count(*) || ' ' || gpubill.sum(gross OPERATOR(gpubill.-) commission) FROM gpubill.contract_receipt WHERE provider_id = $prov AND receipt_id > (SELECT after_receipt FROM gpubill.offset_watch) AND kind NOT IN ('premium', 'reseller_refund')")
+ok "$(q gpubill_pf_p0 -c "SELECT count(*) FILTER (WHERE recovered IS NULL) || ' ' || count(*) || ' ' || gpubill.sum(recovered) FROM gpubill.offset_recovery") $(q1 -c "SELECT count(DISTINCT recovery_id) || ' ' || count(*) || ' ' || gpubill.sum(offered) FROM gpubill.offset_offer")" \
+	"0 1 ${rec1#* } 1 ${rec1%% *} ${rec1#* }" \
+	"restarted, the tick finishes that recovery once (ticked twice): partition 1's receipts after the offset (${rec1}) offered once and recovered"
+ok "$(q gpubill_pf_p0 -c "SELECT o.recovered::text = (SELECT gpubill.sum(amount) FROM gpubill.transfer WHERE kind = 'offset')::text FROM gpubill.provider_offset o")" \
+	"t" "what the offset recovered equals its offset transfers"
 
 # the invariants over both partitions
 q $px -c "SELECT gpubill.tick('2026-11-01 02:00+08')" >/dev/null

@@ -3002,12 +3002,17 @@ DECLARE
 BEGIN
 	SELECT * INTO r FROM @extschema@.offset_recovery k WHERE k.recovery_id = $1;
 	IF NOT FOUND THEN
-		RAISE EXCEPTION 'unknown offset recovery: %', $1 USING ERRCODE = 'no_data_found';
+		RETURN NULL;		/* ended before with nothing offered (its row is not kept) */
 	END IF;
 	cur := (@extschema@.lock_partner(r.provider_id)).currency;
-	SELECT * INTO STRICT r FROM @extschema@.offset_recovery k WHERE k.recovery_id = $1;
-	IF r.recovered IS NOT NULL THEN
+	SELECT * INTO r FROM @extschema@.offset_recovery k WHERE k.recovery_id = $1;
+	IF NOT FOUND THEN
+		RETURN NULL;
+	ELSIF r.recovered IS NOT NULL THEN
 		RETURN r.recovered;		/* committed before */
+	ELSIF @extschema@.micros($2) <= 0 THEN
+		DELETE FROM @extschema@.offset_recovery k WHERE k.recovery_id = $1;		/* nothing offered: no trace (a tick each) */
+		RETURN @extschema@.zero(cur);
 	END IF;
 	exchange := @extschema@.account_of('partner', r.provider_id, 'exchange', cur);
 	receivable := @extschema@.account_of('platform', 0, 'receivable', cur);
@@ -3027,7 +3032,7 @@ BEGIN
 	RETURN $2 - left_;
 END
 $$;
-COMMENT ON FUNCTION @extschema@.commit_offset_recovery(bigint, @extschema@.amount) IS 'Step 3 of recovering a provider''s offsets, at its home: what the other partitions offered recovered, oldest offset first, from the provider''s exchange account to the platform''s receivable; idempotent (R-EXC-9, issue 18)';
+COMMENT ON FUNCTION @extschema@.commit_offset_recovery(bigint, @extschema@.amount) IS 'Step 3 of recovering a provider''s offsets, at its home: what the other partitions offered recovered, oldest offset first, from the provider''s exchange account to the platform''s receivable (nothing offered: the recovery leaves no row; NULL for one ended so); idempotent (R-EXC-9, issue 18)';
 REVOKE ALL ON @extschema@.offset_recovery, @extschema@.offset_offer, @extschema@.offset_watch FROM PUBLIC;
 REVOKE EXECUTE ON FUNCTION @extschema@.open_offsets(), @extschema@.begin_offset_recovery(bigint, timestamptz),
 	@extschema@.offer_receipts(bigint, bigint, bigint[], @extschema@.amount), @extschema@.commit_offset_recovery(bigint, @extschema@.amount),
