@@ -5,9 +5,10 @@
 #   bash scripts/demo.sh [customers, default 2000]
 #   bash scripts/demo.sh [customers, default 400] PARTITIONS
 # With PARTITIONS (a power of two, e.g. 4) the month runs through a proxy
-# database on that many partition databases (issue 17: scripts/demo_partitions.sql,
-# the API and the views only; partner withdrawals, outages and resale across
-# partitions are issue 18's) and ends with how the rows spread.
+# database on that many partition databases (issues 17 and 18:
+# scripts/demo_partitions.sql, the API and the views only — rentals,
+# outages, a forced offline, withdrawals, contracts, resales across
+# partitions, an offset) and ends with how the rows spread.
 # The cluster is left running for exploring; the last lines say how to connect
 # and how to remove it.  DEMO_KEEP=0 removes it at the end.
 set -euo pipefail
