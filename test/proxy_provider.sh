@@ -44,6 +44,11 @@ ok "$(for k in 0 1; do q gpubill_pp_p$k -c "SELECT string_agg(DISTINCT rate::tex
 	"0.03,0.04 0.03,0.04 0.03,0.04" "the receipts on both partitions take the 3% tier in October (early payments), 4% in November (October's volume is lower), as on one database"
 ok "$(for k in 0 1; do q gpubill_pp_p$k -c "SELECT count(*) FROM gpubill.volume_months_missing('2026-09-01 00:00+08', '2026-11-05 02:00+08')"; done | paste -sd' ')" "0 0" \
 	"no partition misses a month's volumes"
+fresh="SELECT since || ' ' || until FROM gpubill.proxy_volume_fresh"
+before=$(q $px -c "$fresh")
+ok "$(q $px -c "SELECT gpubill.push_volumes('2045-06-15 10:00+08')") $(q $px -c "$fresh")" "1 $before" \
+	"a time far from every other (a bad input) pushes only the month a receipt then needs, not the twenty years between"
+
 ok "$(q gpubill_pp_p0 -c "DO \$\$ BEGIN PERFORM gpubill.commission_rate(k.provider_id, '2027-03-02 00:00+08') FROM gpubill.contract k LIMIT 1; EXCEPTION WHEN OTHERS THEN RAISE WARNING '%', SQLSTATE; END \$\$" 2>&1 | sed -n 's/^WARNING: *//p')" \
 	"GB004" "a partition asked for a tier whose month the proxy has not pushed refuses (GB004) rather than use its own part"
 prov_one=$(q $one -c "SELECT gpubill.open_provider('pp-dc', 'CNY', '2026-09-01')")

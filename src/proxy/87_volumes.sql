@@ -62,6 +62,7 @@ CREATE FUNCTION @extschema@.push_volumes(at timestamptz)
 DECLARE
 	t timestamptz := coalesce(at, pg_catalog.now());
 	f @extschema@.proxy_volume_fresh;
+	outlier boolean;
 	m date;
 	v jsonb;
 	pushed integer := 0;
@@ -70,7 +71,10 @@ BEGIN
 	IF t >= f.since AND t < f.until THEN
 		RETURN 0;		/* every month a receipt at t may need is settled everywhere */
 	END IF;
-	FOR m IN SELECT DISTINCT x FROM @extschema@.volume_months_missing_everywhere(LEAST(f.since, t), t) x ORDER BY 1 LOOP
+	/* a time far from every other (a bad input): only the month a receipt then needs, the stretch kept */
+	outlier := t > f.until + interval '10 years' OR t < f.since - interval '10 years';
+	FOR m IN SELECT DISTINCT x FROM @extschema@.volume_months_missing_everywhere(CASE WHEN outlier THEN t ELSE LEAST(f.since, t) END, t) x
+			 ORDER BY 1 LOOP
 		INSERT INTO @extschema@.proxy_volume (month, volumes, summed_at)
 		SELECT m, coalesce(pg_catalog.jsonb_agg(pg_catalog.jsonb_build_object('provider', s.provider_id, 'volume', s.volume)
 												ORDER BY s.provider_id), '[]'), t
@@ -81,8 +85,10 @@ BEGIN
 		PERFORM pg_catalog.count(*) FROM @extschema@.apply_volumes_everywhere(m, t, v);
 		pushed := pushed + 1;
 	END LOOP;
-	INSERT INTO @extschema@.proxy_volume_fresh AS k (since, until) VALUES (t, @extschema@.next_month_start(t))
-	ON CONFLICT (one) DO UPDATE SET since = LEAST(k.since, EXCLUDED.since), until = GREATEST(k.until, EXCLUDED.until);
+	IF outlier IS NOT TRUE THEN
+		INSERT INTO @extschema@.proxy_volume_fresh AS k (since, until) VALUES (t, @extschema@.next_month_start(t))
+		ON CONFLICT (one) DO UPDATE SET since = LEAST(k.since, EXCLUDED.since), until = GREATEST(k.until, EXCLUDED.until);
+	END IF;
 	RETURN pushed;
 END
 $$;
