@@ -1,7 +1,9 @@
 -- bench/tick_fixture.sql — :n running PAYG instances, 100 per customer, due at
 -- 2026-11-02 11:00+08, as create_instance leaves them (a hold of one hour each,
--- the wallet's held raised).  Customers, accounts and recharges go through the
--- API; the instances are inserted set-based, for speed (psql -v n=100000).
+-- the wallet's held raised), in a system that ticked a quarter hour before
+-- (the journal's months made: tick at the boundary does only the boundary's
+-- work).  Customers, accounts and recharges go through the API; the
+-- instances are inserted set-based, for speed (psql -v n=100000).
 \set ON_ERROR_STOP on
 SET search_path = gpubill, public;
 SELECT set_setting('payg_limit_instances', '1000000');
@@ -23,5 +25,7 @@ SELECT instance_id, customer_id, :m, :owner, 1, 'payg', 'per_second', false, 'ru
 FROM fix;
 UPDATE wallet w SET held = w.held + x.n * '1.00 CNY'::amount
 FROM (SELECT customer_id, count(*)::numeric AS n FROM fix GROUP BY 1) x WHERE w.customer_id = x.customer_id;
+-- a system that has been ticking: its last tick a quarter hour before (the journal's months made, the clock's state kept)
+SELECT tick('2026-11-02 10:45+08') IS NOT NULL AS ticked_before;
 VACUUM ANALYZE;
 CHECKPOINT;
