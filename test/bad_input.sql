@@ -174,7 +174,22 @@ INSERT INTO bad_call VALUES
 	('set_setting', $$SELECT set_setting('service_fee_rate', '-0.1')$$, '22023'),
 	('setting', $$SELECT setting('nope')$$, '22023'),
 	('reverse_transfer', $$SELECT reverse_transfer(-1, 'x')$$, 'P0002'),
-	('reverse_transfer', format($$SELECT reverse_transfer(%s, NULL)$$, :tr), '22023');
+	('reverse_transfer', format($$SELECT reverse_transfer(%s, NULL)$$, :tr), '22023'),
+	-- the proxy's protocol with a partition (issue 18): resale steps, volumes, offsets
+	('begin_resale', format($$SELECT * FROM begin_resale(-1, %s, '1 CNY', '2026-12-01')$$, :c), 'P0002'),
+	('begin_resale', format($$SELECT * FROM begin_resale(%s, NULL, '1 CNY', '2026-12-01')$$, :ct), 'P0002'),
+	('begin_resale', format($$SELECT * FROM begin_resale(%s, %s, '1 CNY', '2026-12-01')$$, :ct, :u), '22023'),	-- a buyer here: resell_contract
+	('accept_resale', format($$SELECT accept_resale(NULL, %s, %s, %s, 1, '1 CNY', '[2027-01-01, 2027-02-01)', '2026-12-01')$$, :ct, :c, :dc), '22023'),
+	('accept_resale', format($$SELECT accept_resale(1, %s, -1, %s, 1, '1 CNY', '[2027-01-01, 2027-02-01)', '2026-12-01')$$, :ct, :dc), 'P0002'),
+	('accept_resale', format($$SELECT accept_resale(1, %s, %s, %s, 1, '1 CNY', '[2027-01-01, 2027-02-01)', '2026-12-01')$$, :ct, :u, :dc), 'GB003'),
+	('commit_resale', $$SELECT commit_resale(-1, 1)$$, 'P0002'),
+	('abandon_resale', $$SELECT abandon_resale(-1)$$, 'P0002'),
+	('apply_volumes', $$SELECT apply_volumes('2026-11-15', '2026-12-01', '[]')$$, '22023'),
+	('apply_volumes', $$SELECT apply_volumes('2026-11-01', NULL, '[]')$$, '22023'),
+	('apply_volumes', $$SELECT apply_volumes('2026-11-01', '2026-12-01', '{}')$$, '22023'),
+	('begin_offset_recovery', $$SELECT * FROM begin_offset_recovery(-1, '2026-12-01')$$, 'P0002'),
+	('offer_receipts', format($$SELECT offer_receipts(%s, NULL, '{1}', '1 CNY')$$, :dc), '22023'),
+	('watch_offset', $$SELECT watch_offset(NULL, 1)$$, '22023');
 
 -- run them all; list those that did not raise their code (or raised nothing)
 CREATE TEMP TABLE outcome (fn text, call text, code text, got text);
