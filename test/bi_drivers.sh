@@ -11,8 +11,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 export PGOPTIONS="-c client_min_messages=warning"
 db=gpubill_bi_drivers
-n=0
-ok() { n=$((n + 1)); if [ "$1" = "$2" ]; then echo "ok $n - $3"; else echo "not ok $n - $3"; echo "#   have: $1"; echo "#   want: $2"; fi; }
+. scripts/tap.sh
 psql -qX -d postgres -c "DROP DATABASE IF EXISTS $db" -c "CREATE DATABASE $db" >/dev/null
 psql -qX -d $db -v ON_ERROR_STOP=1 -c 'CREATE EXTENSION gpubill' -f test/fixtures/two_currencies.sql >/dev/null
 psql -qX -d $db -c "DO \$\$ BEGIN IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'regress_gpubill_bi') THEN

@@ -10,8 +10,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 . scripts/cluster.sh
 export PGOPTIONS="-c client_min_messages=warning"
-n=0
-ok() { n=$((n + 1)); if [ "$1" = "$2" ]; then echo "ok $n - $3"; else echo "not ok $n - $3"; echo "#   have: $1" | head -8; echo "#   want: $2" | head -3; fi; }
+. scripts/tap.sh
 px=$(cluster_partitions 2 gpubill_dp)
 out=$(psql -X -q -d "$px" -v partners=4 -v machines=12 -v customers=60 -v days=2 -f scripts/demo_partitions.sql 2>&1) && rc=0 || rc=$?
 ok "$rc" "0" "scripts/demo_partitions.sql runs through the proxy on 2 partitions (two days)"

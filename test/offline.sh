@@ -9,8 +9,7 @@ set -euo pipefail
 db=gpubill_offline
 sessions=10
 rounds=3
-n=0
-ok() { n=$((n + 1)); if [ "$1" = "$2" ]; then echo "ok $n - $3"; else echo "not ok $n - $3"; echo "#   have: $1"; echo "#   want: $2"; fi; }
+. "$(dirname "$0")/../scripts/tap.sh"
 q() { PGOPTIONS="-c search_path=gpubill,public" psql -qXAt -d "$db" -v ON_ERROR_STOP=1 "$@"; }
 echo "1..$((rounds * 2 + 3))"
 

@@ -12,8 +12,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 export PGOPTIONS="-c client_min_messages=warning"
 db=gpubill_partition
-n=0
-ok() { n=$((n + 1)); if [ "$1" = "$2" ]; then echo "ok $n - $3"; else echo "not ok $n - $3"; echo "#   have: $1" | head -5; echo "#   want: $2"; fi; }
+. scripts/tap.sh
 q() { psql -qXAt -d $db -v ON_ERROR_STOP=1 "$@"; }
 fresh() { psql -qX -d postgres -c "DROP DATABASE IF EXISTS $db" -c "CREATE DATABASE $db" >/dev/null; q -c 'CREATE EXTENSION gpubill'; }
 # the ids drawn: every bigint column of a table's key, and every column whose default draws from an id sequence

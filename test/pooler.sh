@@ -14,8 +14,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export PGOPTIONS="-c client_min_messages=warning"
-n=0
-ok() { n=$((n + 1)); if [ "$1" = "$2" ]; then echo "ok $n - $3"; else echo "not ok $n - $3"; echo "#   have: $1" | head -6; echo "#   want: $2"; fi; }
+. scripts/tap.sh
 fresh() { psql -qX -d postgres -c "DROP DATABASE IF EXISTS $1 WITH (FORCE)" -c "CREATE DATABASE $1" >/dev/null; psql -qX -d "$1" -c 'CREATE EXTENSION gpubill'; }
 journal() { psql -qXAt -d "$1" -c 'SET gpubill_test.business_only = on' -f test/fixtures/fingerprint.sql | md5sum; }
 

@@ -25,10 +25,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 . scripts/cluster.sh	# cluster_partitions
 export PGOPTIONS="-c client_min_messages=warning"
-n=0
-ok() { n=$((n + 1)); if [ "$1" = "$2" ]; then echo "ok $n - $3"; else echo "not ok $n - $3"; echo "#   have: $1" | head -8; echo "#   want: $2" | head -3; fi; }
+. scripts/tap.sh
 fresh() { psql -qX -d postgres -c "DROP DATABASE IF EXISTS $1" -c "CREATE DATABASE $1" >/dev/null; }
-q() { local db=$1; shift; psql -qXAt -d "$db" -v ON_ERROR_STOP=1 "$@"; }
 
 fresh gpubill_px_one
 q gpubill_px_one -c 'CREATE EXTENSION gpubill' >/dev/null

@@ -20,9 +20,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 . scripts/cluster.sh
 export PGOPTIONS="-c client_min_messages=warning"
-n=0
-ok() { n=$((n + 1)); if [ "$1" = "$2" ]; then echo "ok $n - $3"; else echo "not ok $n - $3"; echo "#   have: $1" | head -8; echo "#   want: $2" | head -3; fi; }
-q() { local db=$1; shift; psql -qXAt -d "$db" -v ON_ERROR_STOP=1 "$@"; }
+. scripts/tap.sh
 px=$(cluster_partitions 4 gpubill_pk)
 P=gpubill_pk_p
 state() { q $px -c "SELECT coalesce((SELECT string_agg(machine_id || ':' || gpus, ',' ORDER BY machine_id) FROM gpubill.claimed_gpus_everywhere()), '-')

@@ -12,9 +12,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 . scripts/cluster.sh
 export PGOPTIONS="-c client_min_messages=warning"
-n=0
-ok() { n=$((n + 1)); if [ "$1" = "$2" ]; then echo "ok $n - $3"; else echo "not ok $n - $3"; echo "#   have: $1" | head -8; echo "#   want: $2" | head -3; fi; }
-q() { local db=$1; shift; psql -qXAt -d "$db" -v ON_ERROR_STOP=1 "$@"; }
+. scripts/tap.sh
 px=$(cluster_partitions 2 gpubill_pp)
 one=gpubill_pp_one
 psql -qX -d postgres -c "DROP DATABASE IF EXISTS $one" -c "CREATE DATABASE $one" >/dev/null

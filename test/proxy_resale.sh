@@ -22,9 +22,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 . scripts/cluster.sh
 export PGOPTIONS="-c client_min_messages=warning"
-n=0
-ok() { n=$((n + 1)); if [ "$1" = "$2" ]; then echo "ok $n - $3"; else echo "not ok $n - $3"; echo "#   have: $1" | head -8; echo "#   want: $2" | head -3; fi; }
-q() { local db=$1; shift; psql -qXAt -d "$db" -v ON_ERROR_STOP=1 "$@"; }
+. scripts/tap.sh
 sqlstate() { q $1 -c "DO \$\$ BEGIN PERFORM $2; RAISE WARNING 'none'; EXCEPTION WHEN OTHERS THEN RAISE WARNING '%', SQLSTATE; END \$\$" 2>&1 | sed -n 's/^WARNING: *//p'; }
 px=$(cluster_partitions 2 gpubill_pr)
 P=gpubill_pr_p

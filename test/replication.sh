@@ -9,8 +9,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export PGOPTIONS="-c client_min_messages=warning"
-n=0
-ok() { n=$((n + 1)); if [ "$1" = "$2" ]; then echo "ok $n - $3"; else echo "not ok $n - $3"; echo "#   have: $1" | head -5; echo "#   want: $2"; fi; }
+. scripts/tap.sh
 bindir=$(dirname "$(command -v pg_ctl)")
 work=$(mktemp -d /tmp/gpubill_repl.XXXXXX)
 chmod 755 "$work"

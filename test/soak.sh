@@ -15,8 +15,7 @@ set -euo pipefail
 db=gpubill_soak
 secs=${SOAK_SECONDS:-40}
 clients=${SOAK_CLIENTS:-32}
-n=0
-ok() { n=$((n + 1)); if [ "$1" = "$2" ]; then echo "ok $n - $3"; else echo "not ok $n - $3"; echo "#   have: $1"; echo "#   want: $2"; fi; }
+. "$(dirname "$0")/../scripts/tap.sh"
 q() { psql -qXAt -d "$db" -v ON_ERROR_STOP=1 "$@"; }
 echo "1..8"
 
