@@ -3,7 +3,7 @@
 BEGIN;
 SET LOCAL search_path = gpubill, public;
 SET LOCAL TimeZone = 'Asia/Shanghai';
-SELECT plan(33);
+SELECT plan(34);
 
 -- four resellers, each with a 120-day contract at 10.00/h from Dec 1 (initial 7440 + deposit 2136; January 6696 + 744
 -- from the deposit; February 6720, March 7200 at the original price), and four buyers of the rest
@@ -177,6 +177,12 @@ WHERE transfer_id = (SELECT min(x.transfer_id) FROM gpubill.transfer x JOIN gpub
 SELECT results_eq($$SELECT ok, detail FROM gpubill.verify() WHERE check_name = 'the clearing of every settled resale nets to zero'$$,
 	format($$VALUES (false, '1 settled resales whose clearing does not net to zero: %s (10000 micros)')$$, :c_ep),
 	'a cent more paid into clearing for one resale: verify names it');
+UPDATE gpubill.transfer SET amount = amount + '0.01 USD'
+WHERE transfer_id = (SELECT min(x.transfer_id) FROM gpubill.transfer x JOIN gpubill.account a ON a.account_id = x.debit_account
+					 WHERE a.purpose = 'clearing' AND x.object_id = :c_ep AND x.tableoid = :'part'::regclass);
+SELECT results_eq($$SELECT ok, detail FROM gpubill.verify() WHERE check_name = 'the exchange''s clearing equals what buyers paid in less the resale months paid out'$$,
+	$$VALUES (false, '1 currencies whose clearing differs: USD by -10000 micros')$$,
+	'a cent more paid out of clearing than the resale months: verify names the currency');
 UPDATE gpubill.contract SET resold_from = NULL WHERE contract_id = :n_ep;
 SELECT results_eq($$SELECT ok, detail FROM gpubill.verify() WHERE check_name = 'every resale has both its sides'$$,
 	format($$VALUES (false, '1 resales found on one side only: %s')$$, :c_ep),

@@ -39,15 +39,23 @@ CREATE FUNCTION @extschema@.verify_exchange(whole boolean)
 		   || coalesce(': ' || string_agg(d.customer_id::text, ', '), '')
 	FROM deposit d WHERE d.balance < 0
 	UNION ALL
-	/* R-EXC-6: the clearing account moves only for resales: what the buyers paid in, less the new price of the months paid out */
+	/* R-EXC-6: the clearing account moves only for resales: what the buyers paid in, less the new price of the months
+	   paid out — over what the journal holds from its base on (whole: after the archived months; else the open ones) */
 	SELECT 'the exchange''s clearing equals what buyers paid in less the resale months paid out', count(*) = 0,
 		   count(*) || ' currencies whose clearing differs' || coalesce(': ' || string_agg(k.currency || ' by ' || k.diff || ' micros', ', '), '')
-	FROM (SELECT a.currency, b.balance - coalesce((SELECT pg_catalog.sum(s.clearing) FROM @extschema@.resale_sides() s
-												   JOIN @extschema@.contract c	/* the side's own contract, here */
-													 ON c.contract_id = CASE s.side WHEN 'reseller' THEN s.contract_id ELSE s.new_contract_id END
-												   WHERE s.side <> 'pending' AND @extschema@.currency(c.total) = a.currency), 0) AS diff
-		  FROM @extschema@.account a JOIN @extschema@.account_balances('clearing', whole) b USING (account_id)
-		  WHERE a.owner_kind = 'platform' AND a.purpose = 'clearing') k
+	FROM (SELECT a.currency,
+				 coalesce(pg_catalog.sum(CASE WHEN x.credit_account = a.account_id THEN @extschema@.micros(x.amount)
+											  ELSE -@extschema@.micros(x.amount) END)
+						  FILTER (WHERE NOT (x.object_type = 'contract'
+											 AND x.object_id IN (SELECT c.contract_id FROM @extschema@.contract c WHERE c.resold_from IS NOT NULL))), 0)
+				 + coalesce((SELECT pg_catalog.sum(@extschema@.micros(m.resold)) FROM @extschema@.resale_month m
+							 WHERE m.done_at >= (SELECT j.since FROM @extschema@.journal_base(whole) j)
+							   AND @extschema@.currency(m.resold) = a.currency), 0) AS diff
+		  FROM @extschema@.account a
+		  LEFT JOIN @extschema@.transfer x ON a.account_id IN (x.credit_account, x.debit_account)
+										   AND x.at >= (SELECT j.since FROM @extschema@.journal_base(whole) j)
+		  WHERE a.owner_kind = 'platform' AND a.purpose = 'clearing'
+		  GROUP BY a.currency) k
 	WHERE k.diff <> 0
 	UNION ALL
 	/* R-EXC-6: the resales whose both sides are here (the proxy's verify checks those across partitions) */
