@@ -137,31 +137,27 @@ CREATE FUNCTION @extschema@.offer_receipts(provider bigint, recovery bigint, off
 DECLARE
 	z @extschema@.amount := @extschema@.zero(@extschema@.currency($4));
 	after_ bigint;
-	x record;
-	left_ @extschema@.amount := $4;
-	take @extschema@.amount;
 BEGIN
 	IF $1 IS NULL OR $2 IS NULL OR $3 IS NULL OR $4 IS NULL THEN
 		RAISE EXCEPTION 'receipts are offered for a provider, a recovery, its offsets and an amount' USING ERRCODE = 'invalid_parameter_value';
 	END IF;
 	/* two offers of one recovery (a re-drive) serialise on the provider's copy */
 	PERFORM FROM @extschema@.partner p WHERE p.partner_id = $1 FOR UPDATE;
-	IF EXISTS (SELECT FROM @extschema@.offset_offer k WHERE k.recovery_id = $2) THEN	/* offered before: the same answer */
-		RETURN coalesce((SELECT @extschema@.sum(k.offered) FROM @extschema@.offset_offer k WHERE k.recovery_id = $2), z);
+	IF NOT EXISTS (SELECT FROM @extschema@.offset_offer k WHERE k.recovery_id = $2) THEN	/* else offered before: the same answer */
+		PERFORM @extschema@.watch_offset($1, o) FROM pg_catalog.unnest($3) o;	/* not watched yet (out of reach when recorded): from now */
+		SELECT pg_catalog.min(w.after_receipt) INTO after_ FROM @extschema@.offset_watch w WHERE w.offset_id = ANY ($3);
+		/* in the order recorded, each net whole while the running sum stays within up_to, the last one in part */
+		INSERT INTO @extschema@.offset_offer (receipt_id, provider_id, recovery_id, offered)
+		SELECT x.receipt_id, $1, $2, LEAST(x.net, $4 - (x.cum - x.net))
+		FROM (SELECT r.receipt_id, r.gross - r.commission AS net,
+					 @extschema@.sum(r.gross - r.commission) OVER (ORDER BY r.receipt_id) AS cum
+			  FROM @extschema@.contract_receipt r
+			  WHERE r.provider_id = $1 AND r.receipt_id > after_ AND r.kind NOT IN ('premium', 'reseller_refund')
+				AND @extschema@.micros(r.gross - r.commission) > 0
+				AND NOT EXISTS (SELECT FROM @extschema@.offset_offer k WHERE k.receipt_id = r.receipt_id)) x
+		WHERE x.cum - x.net < $4;
 	END IF;
-	PERFORM @extschema@.watch_offset($1, o) FROM pg_catalog.unnest($3) o;	/* not watched yet (out of reach when recorded): from now */
-	SELECT pg_catalog.min(w.after_receipt) INTO after_ FROM @extschema@.offset_watch w WHERE w.offset_id = ANY ($3);
-	FOR x IN SELECT r.receipt_id, r.gross - r.commission AS net FROM @extschema@.contract_receipt r
-			 WHERE r.provider_id = $1 AND r.receipt_id > after_ AND r.kind NOT IN ('premium', 'reseller_refund')
-			   AND NOT EXISTS (SELECT FROM @extschema@.offset_offer k WHERE k.receipt_id = r.receipt_id)
-			 ORDER BY r.receipt_id LOOP
-		EXIT WHEN @extschema@.micros(left_) <= 0;
-		take := LEAST(x.net, left_);
-		CONTINUE WHEN @extschema@.micros(take) <= 0;
-		INSERT INTO @extschema@.offset_offer (receipt_id, provider_id, recovery_id, offered) VALUES (x.receipt_id, $1, $2, take);
-		left_ := left_ - take;
-	END LOOP;
-	RETURN $4 - left_;
+	RETURN coalesce((SELECT @extschema@.sum(k.offered) FROM @extschema@.offset_offer k WHERE k.recovery_id = $2), z);
 END
 $$;
 COMMENT ON FUNCTION @extschema@.offer_receipts(bigint, bigint, bigint[], @extschema@.amount) IS 'Step 2 of recovering a provider''s offsets, on another partition: its receipts recorded after the earliest of the offsets (watch_offset) and not offered before, each once, in the order recorded, up to up_to of their nets; the sum offered (the same again for the same recovery) (R-EXC-9, issue 18)';

@@ -66,12 +66,13 @@ SELECT pg_catalog.pg_extension_config_dump('@extschema@.resale_acceptance', '');
 CREATE FUNCTION @extschema@.refuse_resale_pending(c @extschema@.contract) RETURNS void
 	LANGUAGE plpgsql STABLE CALLED ON NULL INPUT PARALLEL SAFE
 	AS $$
+DECLARE
+	s @extschema@.resale_step;
 BEGIN
 	IF c.state = 'resale_pending' THEN
+		SELECT * INTO s FROM @extschema@.resale_step k WHERE k.contract_id = c.contract_id AND k.state = 'pending';
 		RAISE EXCEPTION 'contract % is being resold', c.contract_id USING ERRCODE = 'GB004',
-			DETAIL = pg_catalog.format('Resale %s to customer %s is between its steps.',
-									   (SELECT s.resale_id FROM @extschema@.resale_step s WHERE s.contract_id = c.contract_id AND s.state = 'pending'),
-									   (SELECT s.buyer_id FROM @extschema@.resale_step s WHERE s.contract_id = c.contract_id AND s.state = 'pending')),
+			DETAIL = pg_catalog.format('Resale %s to customer %s is between its steps.', s.resale_id, s.buyer_id),
 			HINT = 'The proxy completes or abandons it, at the latest at its next tick; try again then.';
 	END IF;
 END
