@@ -3091,3 +3091,460 @@ CREATE OR REPLACE FUNCTION @extschema@.partner_movements(lo timestamptz, hi time
 $$;
 COMMENT ON FUNCTION @extschema@.partner_movements(timestamptz, timestamptz) IS 'Each partner''s statement figures by billing month over what is dated in [lo, hi), and the change of what it may withdraw (partner_statement, its roll-up)';
 
+
+-- issue 13: settlement's due set staged once (the ledger's capture stage with the order lines' columns);
+-- the capture and the next holds in one ledger step, the split once (voucher_share, capture_income); the
+-- ids of the legs drawn with the due set; tick's earliest boundary read from the due index
+DROP FUNCTION @extschema@.hold_staged();
+DROP FUNCTION @extschema@.capture_staged();
+CREATE OR REPLACE FUNCTION @extschema@.prepare_session_tables(more text[] DEFAULT '{}') RETURNS void
+	LANGUAGE plpgsql VOLATILE CALLED ON NULL INPUT PARALLEL UNSAFE
+	AS $$
+BEGIN
+	PERFORM @extschema@.session_tables(more || ARRAY[
+		['gpubill_settling', 'customer_id bigint PRIMARY KEY'],
+		['gpubill_pass', 'customer_id bigint PRIMARY KEY'],
+		['gpubill_locked', 'customer_id bigint PRIMARY KEY'],
+		['gpubill_leg', 'LIKE @extschema@.transfer INCLUDING DEFAULTS']]);
+END
+$$;
+COMMENT ON FUNCTION @extschema@.prepare_session_tables(text[]) IS 'Create (or check) the ledger''s temporary tables (customers tick locked, its current pass, a settlement''s customers, the legs staged for post_staged_transfers) and those of the caller''s layer given as {name, column list}, in one check';
+
+CREATE OR REPLACE FUNCTION @extschema@.capture_stage_columns() RETURNS text
+	LANGUAGE sql IMMUTABLE CALLED ON NULL INPUT PARALLEL SAFE
+	AS $$
+	SELECT 'charge @extschema@.amount NOT NULL, hold_amount @extschema@.amount, next_hold @extschema@.amount, '
+		   'voucher_part @extschema@.amount, customer_id bigint NOT NULL, seq bigint NOT NULL, hold_id bigint, '
+		   'income_account bigint, object_id bigint NOT NULL, income_leg_id bigint NOT NULL, fee_leg_id bigint NOT NULL, '
+		   'next_hold_id bigint, voucher_leg_id bigint, cash_only boolean NOT NULL, hold_cash_only boolean'
+$$;
+COMMENT ON FUNCTION @extschema@.capture_stage_columns() IS 'The columns the ledger reads and writes in the stage of capture_staged (pg_temp.gpubill_capture); a caller''s stage adds its own after them';
+
+CREATE OR REPLACE FUNCTION @extschema@.voucher_share(charge @extschema@.amount, cash_only boolean, vouchers_before @extschema@.amount)
+	RETURNS @extschema@.amount
+	LANGUAGE sql IMMUTABLE CALLED ON NULL INPUT PARALLEL SAFE
+	AS $$
+	SELECT CASE WHEN cash_only THEN @extschema@.zero(@extschema@.currency(charge))
+				ELSE LEAST(charge, GREATEST(vouchers_before, @extschema@.zero(@extschema@.currency(charge)))) END
+$$;
+COMMENT ON FUNCTION @extschema@.voucher_share(@extschema@.amount, boolean, @extschema@.amount) IS 'R-RCH-4: the part of a charge vouchers pay: none when cash-only, else as much as the vouchers left before it cover';
+
+CREATE OR REPLACE FUNCTION @extschema@.capture_income(cash_paid @extschema@.amount, income_account bigint, fee_rate numeric)
+	RETURNS @extschema@.amount
+	LANGUAGE sql IMMUTABLE CALLED ON NULL INPUT PARALLEL SAFE
+	AS $$
+	SELECT CASE WHEN income_account IS NULL OR @extschema@.micros(cash_paid) = 0 THEN @extschema@.zero(@extschema@.currency(cash_paid))
+				ELSE @extschema@.partner_income(cash_paid, fee_rate) END
+$$;
+COMMENT ON FUNCTION @extschema@.capture_income(@extschema@.amount, bigint, numeric) IS 'R-PRT-3: the partner''s part of the cash paid for a charge, less the service fee; none without an income account (all to the platform''s fee)';
+
+CREATE OR REPLACE FUNCTION @extschema@.capture(w @extschema@.wallet, charge @extschema@.amount, cash_only boolean, income_account bigint,
+									fee_rate numeric, object_type text, object_id bigint, t timestamptz,
+									request_id text DEFAULT NULL,
+									OUT voucher_paid @extschema@.amount, OUT cash_paid @extschema@.amount,
+									OUT partner_income @extschema@.amount, OUT platform_fee @extschema@.amount)
+	LANGUAGE plpgsql VOLATILE CALLED ON NULL INPUT PARALLEL UNSAFE
+	AS $$
+BEGIN
+	voucher_paid := @extschema@.voucher_share(charge, cash_only, w.vouchers);
+	cash_paid := charge - voucher_paid;
+	partner_income := @extschema@.capture_income(cash_paid, income_account, fee_rate);
+	platform_fee := cash_paid - partner_income;
+	PERFORM @extschema@.post_transfers(ARRAY[
+		@extschema@.leg(w.customer_id, NULL, t, 'voucher_spend', w.voucher_account, w.voucher_expense_account, voucher_paid,
+						object_type, object_id, request_id),
+		@extschema@.leg(w.customer_id, NULL, t, 'income', w.cash_account, income_account, partner_income,
+						object_type, object_id, request_id),
+		@extschema@.leg(w.customer_id, NULL, t, 'fee', w.cash_account, w.fee_account, platform_fee,
+						object_type, object_id, request_id)]);
+	PERFORM @extschema@.spend_vouchers(w.customer_id, voucher_paid);
+END
+$$;
+COMMENT ON FUNCTION @extschema@.capture(@extschema@.wallet, @extschema@.amount, boolean, bigint, numeric, text, bigint, timestamptz, text) IS 'Pay a charge vouchers first (unless cash-only), the cash part split into partner income and platform fee (R-RCH-4, R-PRT-3): the capture of holds and prepaid charges';
+
+CREATE OR REPLACE FUNCTION @extschema@.capture_staged(at timestamptz, fee_rate numeric, object_type text, next_object_type text)
+	RETURNS integer
+	LANGUAGE plpgsql VOLATILE CALLED ON NULL INPUT PARALLEL UNSAFE
+	AS $$
+DECLARE
+	n integer;
+BEGIN
+	PERFORM @extschema@.check_open(at);	/* no closed month */
+	WITH totals AS (
+		SELECT s.customer_id, @extschema@.sum(s.charge) AS charged,
+			   @extschema@.sum(s.charge) FILTER (WHERE NOT s.cash_only) AS voucherable,
+			   @extschema@.sum(s.hold_amount) AS ended, @extschema@.sum(s.hold_amount) FILTER (WHERE s.hold_cash_only) AS cash_ended,
+			   @extschema@.sum(s.next_hold) AS asked, @extschema@.sum(s.next_hold) FILTER (WHERE s.cash_only) AS cash_asked
+		FROM pg_temp.gpubill_capture s GROUP BY s.customer_id
+	), after AS (	/* each wallet once every charge is captured and every hold ended */
+		SELECT t.customer_id, t.asked, z.z, w.vouchers, w.cash - (t.charged - v.paid) AS cash, w.vouchers - v.paid AS vouchers_after,
+			   w.held - coalesce(t.ended, z.z) AS held, w.cash_held - coalesce(t.cash_ended, z.z) AS cash_held,
+			   coalesce(t.cash_asked, z.z) AS cash_asked
+		FROM totals t
+		JOIN @extschema@.wallet w ON w.customer_id = t.customer_id
+		CROSS JOIN LATERAL (SELECT @extschema@.zero(@extschema@.currency(t.charged)) AS z) z
+		CROSS JOIN LATERAL (SELECT @extschema@.voucher_share(coalesce(t.voucherable, z.z), false, w.vouchers) AS paid) v
+	), one_by_one AS (	/* vouchers to split, or holds that do not all fit */
+		SELECT a.* FROM after a
+		WHERE @extschema@.micros(a.vouchers) > 0
+		   OR (a.asked IS NOT NULL AND NOT @extschema@.funds_cover(a.cash, a.vouchers_after, a.held, a.cash_held, a.asked, a.cash_asked))
+	), judged AS (
+		SELECT q.customer_id, q.seq, q.v, q.fits,
+			   CASE WHEN @extschema@.micros(q.v) > 0 THEN pg_catalog.nextval('@extschema@.id_seq') END AS voucher_leg_id
+		FROM (SELECT s.customer_id, s.seq,
+					 @extschema@.voucher_share(s.charge, s.cash_only,
+											   a.vouchers - coalesce(@extschema@.sum(s.charge) FILTER (WHERE NOT s.cash_only) OVER before, a.z)) AS v,
+					 /* R-LED-2: each hold with the holds before it */
+					 s.next_hold IS NULL
+					 OR @extschema@.funds_cover(a.cash, a.vouchers_after, a.held + coalesce(@extschema@.sum(s.next_hold) OVER before, a.z),
+												a.cash_held + coalesce(@extschema@.sum(s.next_hold) FILTER (WHERE s.cash_only) OVER before, a.z),
+												s.next_hold, CASE WHEN s.cash_only THEN s.next_hold ELSE a.z END) AS fits
+			  FROM pg_temp.gpubill_capture s
+			  JOIN one_by_one a ON a.customer_id = s.customer_id
+			  WINDOW before AS (PARTITION BY s.customer_id ORDER BY s.seq ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING)) q
+		ORDER BY q.customer_id, q.seq	/* the voucher legs' ids in this order: the same on any replay */
+	)
+	UPDATE pg_temp.gpubill_capture s
+	SET voucher_part = j.v, voucher_leg_id = j.voucher_leg_id, next_hold_id = CASE WHEN j.fits THEN s.next_hold_id END
+	FROM judged j
+	WHERE s.customer_id = j.customer_id AND s.seq = j.seq;
+
+	WITH moved AS (	/* the door, set form: the legs, and below the wallets they move */
+		INSERT INTO @extschema@.transfer AS tr (transfer_id, customer_id, at, kind, debit_account, credit_account, amount,
+												object_type, object_id)
+		SELECT coalesce(x.id, pg_catalog.nextval('@extschema@.id_seq')), s.customer_id, capture_staged.at, x.kind, x.debit, x.credit,
+			   x.amount, capture_staged.object_type, s.object_id
+		FROM (SELECT r.*, @extschema@.capture_income(r.cash, r.income_account, capture_staged.fee_rate) AS income
+			  FROM (SELECT c.*, coalesce(c.voucher_part, @extschema@.zero(@extschema@.currency(c.charge))) AS v,
+						   c.charge - coalesce(c.voucher_part, @extschema@.zero(@extschema@.currency(c.charge))) AS cash
+					FROM pg_temp.gpubill_capture c OFFSET 0) r
+			  OFFSET 0) s	/* each split computed once per row (OFFSET 0: not copied into each leg's expressions) */
+		JOIN @extschema@.wallet w ON w.customer_id = s.customer_id
+		CROSS JOIN LATERAL (VALUES (s.voucher_leg_id, 'voucher_spend', w.voucher_account, w.voucher_expense_account, s.v),
+								   (s.income_leg_id, 'income', w.cash_account, s.income_account, s.income),
+								   (s.fee_leg_id, 'fee', w.cash_account, w.fee_account, s.cash - s.income)) x(id, kind, debit, credit, amount)
+		WHERE @extschema@.micros(x.amount) > 0
+		RETURNING tr.customer_id, tr.debit_account, tr.credit_account, tr.amount
+	), moves AS (	/* what the legs moved in each wallet's cash and vouchers (leg_delta), summed by pair of accounts first */
+		SELECT m.customer_id,
+			   @extschema@.sum(@extschema@.leg_delta(k.cash_account, m.debit_account, m.credit_account, m.amount)) AS cash,
+			   @extschema@.sum(@extschema@.leg_delta(k.voucher_account, m.debit_account, m.credit_account, m.amount)) AS vouchers
+		FROM (SELECT r.customer_id, r.debit_account, r.credit_account, @extschema@.sum(r.amount) AS amount
+			  FROM moved r GROUP BY r.customer_id, r.debit_account, r.credit_account) m
+		JOIN @extschema@.wallet k ON k.customer_id = m.customer_id
+		GROUP BY m.customer_id
+	), ends AS (
+		INSERT INTO @extschema@.hold_end (hold_id, customer_id, kind, captured, at)
+		SELECT s.hold_id, s.customer_id, CASE WHEN @extschema@.micros(s.charge) > 0 THEN 'capture' ELSE 'release' END,
+			   LEAST(s.charge, s.hold_amount), capture_staged.at	/* a charge beyond the hold is captured from the funds as well */
+		FROM pg_temp.gpubill_capture s WHERE s.hold_id IS NOT NULL
+		RETURNING 1
+	), placed AS (
+		INSERT INTO @extschema@.hold (hold_id, customer_id, amount, cash_only, at, object_type, object_id)
+		SELECT s.next_hold_id, s.customer_id, s.next_hold, s.cash_only, capture_staged.at, capture_staged.next_object_type, s.seq
+		FROM pg_temp.gpubill_capture s WHERE s.next_hold_id IS NOT NULL
+		RETURNING 1
+	), spent AS (
+		SELECT s.customer_id, @extschema@.sum(s.voucher_part) AS v
+		FROM pg_temp.gpubill_capture s WHERE @extschema@.micros(s.voucher_part) > 0 GROUP BY s.customer_id
+	), lots AS (
+		SELECT l.voucher_id, l.amount, s.v,
+			   @extschema@.sum(l.amount) OVER (PARTITION BY l.customer_id ORDER BY l.expires_at NULLS LAST, l.voucher_id) AS cum
+		FROM @extschema@.voucher_left l JOIN spent s USING (customer_id)
+	), vspent AS (	/* R-RCH-4: vouchers are spent earliest expiry first */
+		DELETE FROM @extschema@.voucher_left l USING lots x WHERE l.voucher_id = x.voucher_id AND x.cum <= x.v
+		RETURNING 1
+	), vleft AS (
+		UPDATE @extschema@.voucher_left l SET amount = x.cum - x.v
+		FROM lots x WHERE l.voucher_id = x.voucher_id AND x.cum - x.amount < x.v AND x.cum > x.v
+		RETURNING 1
+	), held AS (	/* the holds ended and placed, by wallet */
+		SELECT s.customer_id, @extschema@.min(z.z) AS z,
+			   @extschema@.sum(CASE WHEN s.next_hold_id IS NOT NULL THEN s.next_hold ELSE z.z END - coalesce(s.hold_amount, z.z)) AS held,
+			   @extschema@.sum(CASE WHEN s.next_hold_id IS NOT NULL AND s.cash_only THEN s.next_hold ELSE z.z END
+							   - CASE WHEN s.hold_cash_only THEN s.hold_amount ELSE z.z END) AS cash_held
+		FROM pg_temp.gpubill_capture s
+		CROSS JOIN LATERAL (SELECT @extschema@.zero(@extschema@.currency(s.charge)) AS z) z
+		GROUP BY s.customer_id
+	), wallets AS (	/* one update per wallet */
+		UPDATE @extschema@.wallet w
+		SET cash = w.cash + coalesce(d.cash, h.z), vouchers = w.vouchers + coalesce(d.vouchers, h.z),
+			held = w.held + h.held, cash_held = w.cash_held + h.cash_held, updated_at = GREATEST(w.updated_at, capture_staged.at)
+		FROM held h
+		LEFT JOIN moves d ON d.customer_id = h.customer_id
+		WHERE w.customer_id = h.customer_id
+		RETURNING 1
+	)
+	SELECT pg_catalog.count(*) INTO n FROM placed;
+	RETURN n;
+END
+$$;
+COMMENT ON FUNCTION @extschema@.capture_staged(timestamptz, numeric, text, text) IS 'The voucher-first capture and the next holds, set form, at one instant: pay the charges staged in pg_temp.gpubill_capture vouchers first in seq order per customer, split the cash part, end their holds, place the next holds that fit the funds in seq order, move each wallet once; returns the holds placed (R-RCH-4, R-PRT-3, R-LED-2)';
+
+CREATE OR REPLACE FUNCTION @extschema@.prepare_settlement_tables() RETURNS void
+	LANGUAGE plpgsql VOLATILE CALLED ON NULL INPUT PARALLEL UNSAFE
+	AS $$
+BEGIN
+	PERFORM @extschema@.prepare_session_tables(ARRAY[
+		['gpubill_capture', @extschema@.capture_stage_columns()
+							|| ', machine_id bigint NOT NULL, partner_id bigint NOT NULL, '
+							   'hourly_fee @extschema@.amount NOT NULL, billed_until timestamptz NOT NULL']]);
+END
+$$;
+COMMENT ON FUNCTION @extschema@.prepare_settlement_tables() IS 'Create (or check) the session tables of PAYG settlement: the ledger''s tables and its capture stage (pg_temp.gpubill_capture) with each instance''s order-line columns';
+
+CREATE OR REPLACE FUNCTION @extschema@.settle_staged(b timestamptz, line_kind text, unheld_reason text,
+										   OUT settled integer, OUT stopped integer)
+	LANGUAGE plpgsql VOLATILE CALLED ON NULL INPUT PARALLEL UNSAFE
+	AS $$
+DECLARE
+	cfg @extschema@.payg_settings := @extschema@.payg_settings();
+	fee_rate numeric := (@extschema@.partner_settings()).service_fee_rate;
+	next_b timestamptz := @extschema@.upper(@extschema@.billing_period('hour', b, @extschema@.billing_timezone()));
+BEGIN
+	/* 1. the usage up to b captured from the holds (the ledger's voucher-first capture), the next hours held */
+	PERFORM @extschema@.capture_staged(b, fee_rate, 'order_line', 'instance');
+
+	/* 2. the order lines; each instance moves on to the next hour with its hold, or stops (or, converted, runs on unheld) */
+	WITH lines AS (
+		INSERT INTO @extschema@.order_line (line_id, customer_id, instance_id, machine_id, partner_id, kind, usage, seconds,
+											hourly_fee, charge, voucher_paid, cash_paid, partner_income, platform_fee, at)
+		SELECT c.object_id, c.customer_id, c.seq, c.machine_id, c.partner_id, line_kind,
+			   pg_catalog.tstzrange(c.billed_until, b, CASE WHEN c.seconds > 0 THEN '[)' ELSE '[]' END),
+			   c.seconds, c.hourly_fee, c.charge, c.v, c.cash, c.income, c.cash - c.income, b
+		FROM (SELECT r.*, @extschema@.capture_income(r.cash, r.income_account, fee_rate) AS income
+			  FROM (SELECT k.*, pg_catalog.floor(EXTRACT(epoch FROM b - k.billed_until))::bigint AS seconds,
+						   coalesce(k.voucher_part, @extschema@.zero(@extschema@.currency(k.charge))) AS v,
+						   k.charge - coalesce(k.voucher_part, @extschema@.zero(@extschema@.currency(k.charge))) AS cash
+					FROM pg_temp.gpubill_capture k OFFSET 0) r
+			  OFFSET 0) c	/* the ledger's split, computed once per row */
+		WHERE c.seconds > 0 OR @extschema@.micros(c.charge) > 0	/* a stop on the settlement instant charges nothing */
+		RETURNING 1
+	), moved AS (
+		UPDATE @extschema@.instance i
+		SET billed_until = b, last_event_at = GREATEST(i.last_event_at, b), hold_id = c.next_hold_id,
+			next_settle_at = CASE WHEN c.next_hold_id IS NOT NULL THEN next_b END,
+			state = CASE WHEN c.next_hold_id IS NOT NULL OR unheld_reason IS NULL THEN i.state ELSE 'stopped' END,
+			stopped_at = CASE WHEN c.next_hold_id IS NOT NULL OR unheld_reason IS NULL THEN i.stopped_at ELSE b END,
+			stop_reason = CASE WHEN c.next_hold_id IS NOT NULL OR unheld_reason IS NULL THEN i.stop_reason ELSE unheld_reason END
+		FROM pg_temp.gpubill_capture c
+		WHERE i.instance_id = c.seq
+		RETURNING i.instance_id, i.customer_id, i.state
+	), stops AS (
+		SELECT m.instance_id, m.customer_id FROM moved m WHERE m.state = 'stopped'
+	), erase_due AS (	/* R-PAYG-6: local data may be erased a day after the stop */
+		INSERT INTO @extschema@.lifecycle_event (kind, customer_id, subject_type, subject_id, due_at, created_at)
+		SELECT 'local_data_erase_due', x.customer_id, 'instance', x.instance_id, @extschema@.local_data_erase_at(b, cfg), b FROM stops x
+		ON CONFLICT DO NOTHING
+		RETURNING 1
+	)
+	SELECT (SELECT pg_catalog.count(*)::integer FROM moved), (SELECT pg_catalog.count(*)::integer FROM erase_due)
+	INTO settled, stopped;
+	/* emptied for the next settlement of this transaction (TRUNCATE would replan these statements at every call) */
+	PERFORM @extschema@.empty_stage('pg_temp.gpubill_capture', settled);
+END
+$$;
+COMMENT ON FUNCTION @extschema@.settle_staged(timestamptz, text, text) IS 'The shared phases of PAYG settlement over the staged due set: capture and next holds (the ledger), order lines, instances moved on or stopped (R-PAYG-4, R-PAYG-5)';
+
+CREATE OR REPLACE FUNCTION @extschema@.settle_boundary(b timestamptz, OUT settled integer, OUT stopped integer)
+	LANGUAGE plpgsql VOLATILE CALLED ON NULL INPUT PARALLEL UNSAFE
+	AS $$
+DECLARE
+	cfg @extschema@.payg_settings := @extschema@.payg_settings();
+	r record;
+BEGIN
+	PERFORM @extschema@.prepare_settlement_tables();
+	DELETE FROM pg_temp.gpubill_settling;
+	INSERT INTO pg_temp.gpubill_settling
+	SELECT w.customer_id FROM @extschema@.wallet w
+	WHERE w.customer_id IN (SELECT i.customer_id FROM @extschema@.instance i WHERE i.state = 'running' AND i.next_settle_at = b)
+	  AND w.customer_id IN (SELECT pc.customer_id FROM pg_temp.gpubill_pass pc)
+	ORDER BY w.customer_id FOR UPDATE;
+	PERFORM @extschema@.expire_vouchers(b, ARRAY(
+		SELECT w.customer_id FROM @extschema@.wallet w
+		WHERE w.voucher_expiry <= b AND w.customer_id IN (SELECT s.customer_id FROM pg_temp.gpubill_settling s)));
+	/* the due set: each instance's charge up to b, its hold, and the hold of its next hour */
+	INSERT INTO pg_temp.gpubill_capture (customer_id, seq, charge, cash_only, hold_id, hold_amount, hold_cash_only,
+										 income_account, object_id, income_leg_id, fee_leg_id, next_hold, next_hold_id,
+										 machine_id, partner_id, hourly_fee, billed_until)
+	SELECT d.customer_id, d.instance_id, @extschema@.usage_charge(d.hourly_fee, d.billed_until, b),
+		   d.cash_only, d.hold_id, h.amount, h.cash_only, a.account_id, pg_catalog.nextval('@extschema@.id_seq'),
+		   pg_catalog.nextval('@extschema@.id_seq'), pg_catalog.nextval('@extschema@.id_seq'),
+		   @extschema@.payg_hold(d.hourly_fee, cfg), pg_catalog.nextval('@extschema@.id_seq'),
+		   d.machine_id, d.partner_id, d.hourly_fee, d.billed_until
+	FROM @extschema@.instance d
+	JOIN @extschema@.hold h ON h.hold_id = d.hold_id
+	LEFT JOIN @extschema@.account a ON a.owner_kind = 'partner' AND a.owner_id = d.partner_id AND a.purpose = 'income'
+								   AND a.currency = @extschema@.currency(d.hourly_fee)
+	WHERE d.state = 'running' AND d.billing = 'payg' AND d.next_settle_at = b
+	  AND d.customer_id IN (SELECT s.customer_id FROM pg_temp.gpubill_settling s)
+	ORDER BY d.customer_id, d.instance_id;	/* the ids drawn in this order (nextval runs after the sort): the same on any replay */
+	r := @extschema@.settle_staged(b, 'payg', 'insufficient_balance');
+	settled := r.settled;
+	stopped := r.stopped;
+END
+$$;
+COMMENT ON FUNCTION @extschema@.settle_boundary(timestamptz) IS 'Settle every PAYG instance due at the hourly boundary b, of the customers of tick''s pass: charge, capture, hold the next hour or stop (R-PAYG-4, R-PAYG-5)';
+
+CREATE OR REPLACE FUNCTION @extschema@.settle_instance(instance bigint, b timestamptz, then_ text,
+											 OUT settled integer, OUT stopped integer)
+	LANGUAGE plpgsql VOLATILE CALLED ON NULL INPUT PARALLEL UNSAFE
+	AS $$
+DECLARE
+	run_ends boolean := then_ <> 'interim';
+	r record;
+BEGIN
+	PERFORM @extschema@.prepare_settlement_tables();
+	PERFORM @extschema@.expire_vouchers(b, ARRAY(
+		SELECT w.customer_id FROM @extschema@.wallet w
+		WHERE w.voucher_expiry <= b
+		  AND w.customer_id = (SELECT i.customer_id FROM @extschema@.instance i WHERE i.instance_id = instance)));
+	INSERT INTO pg_temp.gpubill_capture (customer_id, seq, charge, cash_only, hold_id, hold_amount, hold_cash_only,
+										 income_account, object_id, income_leg_id, fee_leg_id, next_hold, next_hold_id,
+										 machine_id, partner_id, hourly_fee, billed_until)
+	SELECT d.customer_id, d.instance_id,
+		   CASE WHEN run_ends AND d.product = 'usage_hourly'
+				THEN @extschema@.run_end_charge(d.instance_id, d.hourly_fee, d.run_started_at, b)
+				ELSE @extschema@.usage_charge(d.hourly_fee, d.billed_until, b) END,
+		   d.cash_only, d.hold_id, h.amount, h.cash_only, a.account_id, pg_catalog.nextval('@extschema@.id_seq'),
+		   pg_catalog.nextval('@extschema@.id_seq'), pg_catalog.nextval('@extschema@.id_seq'),
+		   /* interim: it runs on, on the hold of its next hour */
+		   CASE WHEN NOT run_ends THEN @extschema@.payg_hold(d.hourly_fee, @extschema@.payg_settings()) END,
+		   CASE WHEN NOT run_ends THEN pg_catalog.nextval('@extschema@.id_seq') END,
+		   d.machine_id, d.partner_id, d.hourly_fee, d.billed_until
+	FROM (SELECT * FROM @extschema@.instance k
+		  WHERE k.instance_id = instance AND k.state = 'running' AND k.billing = 'payg' AND k.hold_id IS NOT NULL
+		  FOR UPDATE) d
+	JOIN @extschema@.hold h ON h.hold_id = d.hold_id
+	LEFT JOIN @extschema@.account a ON a.owner_kind = 'partner' AND a.owner_id = d.partner_id AND a.purpose = 'income'
+								   AND a.currency = @extschema@.currency(d.hourly_fee);
+	r := @extschema@.settle_staged(b, CASE WHEN run_ends THEN 'payg_stop' ELSE 'payg' END,
+								   CASE then_ WHEN 'interim' THEN 'insufficient_balance' WHEN 'convert' THEN NULL ELSE then_ END);
+	settled := r.settled;
+	stopped := r.stopped;
+END
+$$;
+COMMENT ON FUNCTION @extschema@.settle_instance(bigint, timestamptz, text) IS 'Settle one PAYG instance up to b, then hold the next hour (interim), leave it running unheld (convert) or stop it for a reason (R-PAYG-4, R-PAYG-5, R-PAYG-7)';
+
+CREATE OR REPLACE FUNCTION @extschema@.tick_pass(t timestamptz, scope @extschema@.tick_scope, storage_from timestamptz, alerts boolean,
+	OUT boundaries integer, OUT settled integer, OUT stopped integer, OUT renewed integer, OUT ended integer,
+	OUT storage_bills integer, OUT storage_estimates integer, OUT vouchers_expired integer, OUT released integer,
+	OUT contracts_started integer, OUT collected integer, OUT late integer, OUT completed integer,
+	OUT resold integer, OUT resale_months integer, OUT balance_low integer, OUT expiring integer, OUT machine_ends integer)
+	LANGUAGE plpgsql VOLATILE CALLED ON NULL INPUT PARALLEL UNSAFE
+	AS $$
+DECLARE
+	tz text := @extschema@.billing_timezone();
+	release_after interval := (@extschema@.payg_settings()).stopped_release_days * interval '1 day';
+	storage_done timestamptz := storage_from;
+	pb timestamptz;
+	me timestamptz;
+	inst bigint;
+	sb_at timestamptz;
+	sb_settles boolean;
+	b timestamptz;
+	r record;
+	last_report timestamptz := pg_catalog.clock_timestamp();
+BEGIN
+	boundaries := 0; settled := 0; stopped := 0; renewed := 0; ended := 0; storage_bills := 0;
+	storage_estimates := 0; balance_low := 0; expiring := 0; machine_ends := 0;
+	/* the customers of this pass: those tick locked up front, in the scope; every step keeps to them */
+	DELETE FROM pg_temp.gpubill_pass;
+	INSERT INTO pg_temp.gpubill_pass
+	SELECT l.customer_id FROM pg_temp.gpubill_locked l WHERE @extschema@.in_scope(l.customer_id, scope);
+	LOOP
+		SELECT i.next_settle_at INTO pb FROM @extschema@.instance i		/* the earliest: the due index read in order */
+		WHERE i.state = 'running' AND i.next_settle_at IS NOT NULL AND i.customer_id IN (SELECT pc.customer_id FROM pg_temp.gpubill_pass pc)
+		ORDER BY i.next_settle_at LIMIT 1;
+		sb_at := NULL;
+		IF storage_done IS NOT NULL THEN
+			SELECT x.step_at, x.settles INTO sb_at, sb_settles FROM @extschema@.next_storage_step(storage_done) x;
+		END IF;
+		/* R-PRT-5: the owner end time of a machine something of this pass still runs on */
+		SELECT pg_catalog.min(m.owner_end_time) INTO me
+		FROM @extschema@.instance i JOIN @extschema@.machine m ON m.machine_id = i.machine_id
+		WHERE i.state = 'running' AND m.owner_end_time <= t
+		  AND i.customer_id IN (SELECT pc.customer_id FROM pg_temp.gpubill_pass pc);
+		b := LEAST(pb, sb_at, me);
+		EXIT WHEN b IS NULL OR b > t;
+
+		r := @extschema@.end_terms(b);
+		renewed := renewed + r.renewed;
+		ended := ended + r.ended;
+		IF sb_at = b THEN
+			IF sb_settles THEN
+				storage_bills := storage_bills + @extschema@.settle_storage(b);
+			ELSE
+				storage_estimates := storage_estimates
+					+ @extschema@.estimate_storage(b, @extschema@.upper(@extschema@.billing_period('month', b, tz)));
+			END IF;
+			storage_done := b;
+		END IF;
+		IF me = b THEN
+			/* R-PRT-5: at the owner end time every running instance on the machine stops, settled up to it */
+			FOR inst IN SELECT i.instance_id FROM @extschema@.instance i JOIN @extschema@.machine m ON m.machine_id = i.machine_id
+						WHERE i.state = 'running' AND m.owner_end_time = b
+						  AND i.customer_id IN (SELECT pc.customer_id FROM pg_temp.gpubill_pass pc)
+						ORDER BY i.instance_id LOOP
+				PERFORM @extschema@.halt_instance(inst, b, 'machine_end');
+				machine_ends := machine_ends + 1;
+			END LOOP;
+		END IF;
+		IF pb = b THEN
+			r := @extschema@.settle_boundary(b);
+			boundaries := boundaries + 1;
+			settled := settled + r.settled;
+			stopped := stopped + r.stopped;
+		END IF;
+		IF pg_catalog.clock_timestamp() - last_report > interval '10 seconds' THEN
+			/* progress of a long catch-up, to the server log and the client */
+			RAISE LOG 'gpubill tick: % boundaries done, at %', boundaries, b;
+			RAISE NOTICE 'gpubill tick: % boundaries done, at %', boundaries, b;
+			last_report := pg_catalog.clock_timestamp();
+		END IF;
+	END LOOP;
+	r := @extschema@.end_terms(t);
+	renewed := renewed + r.renewed;
+	ended := ended + r.ended;
+
+	/* R-RCH-3: what is left of expired vouchers goes to voucher breakage (wallets locked in customer order) */
+	vouchers_expired := @extschema@.expire_vouchers(t, ARRAY(
+		SELECT w.customer_id FROM @extschema@.wallet w
+		WHERE w.customer_id IN (SELECT l.customer_id FROM @extschema@.voucher_left l WHERE l.expires_at <= t)
+		  AND w.customer_id IN (SELECT pc.customer_id FROM pg_temp.gpubill_pass pc)
+		ORDER BY w.customer_id FOR UPDATE));
+
+	/* R-PAYG-6, R-PRE-5: stopped and expired instances are released 10 days later */
+	WITH due AS (
+		SELECT i.instance_id FROM @extschema@.instance i
+		WHERE i.state IN ('stopped', 'expired') AND i.stopped_at + release_after <= t AND i.customer_id IN (SELECT pc.customer_id FROM pg_temp.gpubill_pass pc)
+		ORDER BY i.instance_id FOR UPDATE
+	), rel AS (
+		UPDATE @extschema@.instance i
+		SET state = 'released', last_event_at = GREATEST(i.last_event_at, i.stopped_at + release_after)
+		FROM due WHERE i.instance_id = due.instance_id
+		RETURNING i.instance_id, i.customer_id, i.stopped_at + release_after AS due_at
+	)
+	INSERT INTO @extschema@.lifecycle_event (kind, customer_id, subject_type, subject_id, due_at, created_at)
+	SELECT 'instance_release_due', x.customer_id, 'instance', x.instance_id, x.due_at, t FROM rel x
+	ON CONFLICT DO NOTHING;
+	GET DIAGNOSTICS released = ROW_COUNT;
+
+	/* R-EXC-1, R-EXC-5: contracts that start, payments due, late payments, completions */
+	r := @extschema@.run_contracts(t);
+	contracts_started := r.started; collected := r.collected; late := r.late; completed := r.completed;
+	/* R-EXC-6, R-EXC-7: resales that take effect, months of resold contracts */
+	r := @extschema@.run_resales(t);
+	resold := r.resold; resale_months := r.months;
+
+	/* R-ALR-1, R-PRE-5: alerts as of t, once an hour (or after settlements) */
+	IF alerts OR boundaries > 0 OR storage_bills > 0 THEN
+		r := @extschema@.check_alerts(t, scope);
+		balance_low := r.balance_low;
+		expiring := r.expiring;
+	END IF;
+END
+$$;
+COMMENT ON FUNCTION @extschema@.tick_pass(timestamptz, @extschema@.tick_scope, timestamptz, boolean) IS 'One pass of tick over a scope of customers up to t, in time order (R-CLK-1, R-CLK-6)';
+
+REVOKE EXECUTE ON FUNCTION @extschema@.capture_staged(timestamptz, numeric, text, text) FROM PUBLIC;

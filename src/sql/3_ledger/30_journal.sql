@@ -10,23 +10,25 @@
  *   post_staged_transfers()  the set form: legs staged in pg_temp.gpubill_leg
  *                            (local buffers, no memory per row), posted in
  *                            one statement (storage settlement);
- *   capture_staged()         the set form of the voucher-first capture
- *                            (PAYG settlement): its legs posted and its
- *                            wallets moved in the statement that computes
- *                            them, as a settlement of 100 000 instances
- *                            needs (bench/README.md).
+ *   capture_staged(at, ...)  the set form of the voucher-first capture
+ *                            and the next holds (PAYG settlement): its
+ *                            legs, holds and wallets written in one
+ *                            statement, each wallet moved once, as a
+ *                            settlement of 100 000 instances needs
+ *                            (bench/README.md).
  * A leg of zero moves nothing and is skipped.  The caller holds the wallet
  * locks of the customers whose legs it posts (R-LED-6).
  *
  * The voucher-first capture with the income/fee split (R-RCH-4, R-PRT-3)
- * is here once, in a row form (capture: holds, prepaid charges) and the
- * set form; so is the set form of holds (hold_staged: the next hour of
- * PAYG instances) and the one funds check they use (funds_cover).
+ * is here once (voucher_share, capture_income), used by the row form
+ * (capture: holds, prepaid charges) and the set form (capture_staged, which
+ * also places the next holds of PAYG instances with the one funds check,
+ * funds_cover).
  *
  * Map (scripts/file-map.pl):
- * Internals: capture, capture_staged, hold_staged, leg, leg_delta,
- *   move_wallets, open_wallet, post_staged_transfers, post_transfers,
- *   prepare_session_tables.
+ * Internals: capture, capture_income, capture_stage_columns, capture_staged,
+ *   leg, leg_delta, move_wallets, open_wallet, post_staged_transfers,
+ *   post_transfers, prepare_session_tables, voucher_share.
  * Types: leg, wallet_move.
  * Uses: 1_types, 2_base.
  */
@@ -154,10 +156,10 @@ COMMENT ON FUNCTION @extschema@.post_transfers(@extschema@.leg[]) IS 'The door f
  * The ledger's temporary tables (session_tables): gpubill_locked, the
  * customers whose wallets tick locked up front; gpubill_pass, those of them
  * in the current pass; gpubill_settling, those a settlement at one instant
- * settles; gpubill_leg, legs staged for post_staged_transfers;
- * gpubill_capture, charges staged for capture_staged, each with the next
- * hold to place after it, if any (hold_staged).  A layer above adds its own
- * (more), checked in the same catalog query.
+ * settles; gpubill_leg, legs staged for post_staged_transfers.  A layer
+ * above adds its own (more), checked in the same catalog query — among them
+ * the stage of capture_staged, pg_temp.gpubill_capture, with the columns of
+ * capture_stage_columns() and the caller's own after them.
  */
 CREATE FUNCTION @extschema@.prepare_session_tables(more text[] DEFAULT '{}') RETURNS void
 	LANGUAGE plpgsql VOLATILE CALLED ON NULL INPUT PARALLEL UNSAFE
@@ -167,15 +169,36 @@ BEGIN
 		['gpubill_settling', 'customer_id bigint PRIMARY KEY'],
 		['gpubill_pass', 'customer_id bigint PRIMARY KEY'],
 		['gpubill_locked', 'customer_id bigint PRIMARY KEY'],
-		['gpubill_leg', 'LIKE @extschema@.transfer INCLUDING DEFAULTS'],
-		['gpubill_capture', 'customer_id bigint NOT NULL, seq bigint NOT NULL, at timestamptz NOT NULL, '
-							'charge @extschema@.amount NOT NULL, cash_only boolean NOT NULL, '
-							'hold_id bigint, hold_amount @extschema@.amount, hold_cash_only boolean, '
-							'income_account bigint, fee_rate numeric NOT NULL, object_type text, object_id bigint, '
-							'next_hold @extschema@.amount, next_hold_id bigint, next_object_type text, next_object_id bigint']]);
+		['gpubill_leg', 'LIKE @extschema@.transfer INCLUDING DEFAULTS']]);
 END
 $$;
-COMMENT ON FUNCTION @extschema@.prepare_session_tables(text[]) IS 'Create (or check) the ledger''s temporary tables (customers tick locked, its current pass, a settlement''s customers, and the legs, charges and holds staged for the ledger''s set forms) and those of the caller''s layer given as {name, column list}, in one check';
+COMMENT ON FUNCTION @extschema@.prepare_session_tables(text[]) IS 'Create (or check) the ledger''s temporary tables (customers tick locked, its current pass, a settlement''s customers, the legs staged for post_staged_transfers) and those of the caller''s layer given as {name, column list}, in one check';
+
+/*
+ * The columns of the stage of capture_staged (pg_temp.gpubill_capture), one
+ * row per charge, filled by the caller (who adds its own columns after
+ * these): customer_id and seq (the order vouchers and holds go in within a
+ * customer; seq is also the id of the next hold's object); the charge; the
+ * hold it is captured from (its amount and cash-only flag as read by the
+ * caller: a stage has no statistics, so no join with the history of holds);
+ * the partner's income account (NULL: all to the platform's fee); the id of
+ * the charge's object; the ids of its income and fee legs, drawn by the
+ * caller in its order (a leg that turns out zero leaves its id unused); the
+ * next hold to place after it (amount and id; NULL: none); cash-only or not.
+ * What all rows share — the instant, the fee rate, the kinds of the objects
+ * — is given to capture_staged.  capture_staged writes voucher_part and
+ * voucher_leg_id where vouchers pay, and clears next_hold_id where the next
+ * hold is refused.  Amounts first and booleans last: no padding.
+ */
+CREATE FUNCTION @extschema@.capture_stage_columns() RETURNS text
+	LANGUAGE sql IMMUTABLE CALLED ON NULL INPUT PARALLEL SAFE
+	AS $$
+	SELECT 'charge @extschema@.amount NOT NULL, hold_amount @extschema@.amount, next_hold @extschema@.amount, '
+		   'voucher_part @extschema@.amount, customer_id bigint NOT NULL, seq bigint NOT NULL, hold_id bigint, '
+		   'income_account bigint, object_id bigint NOT NULL, income_leg_id bigint NOT NULL, fee_leg_id bigint NOT NULL, '
+		   'next_hold_id bigint, voucher_leg_id bigint, cash_only boolean NOT NULL, hold_cash_only boolean'
+$$;
+COMMENT ON FUNCTION @extschema@.capture_stage_columns() IS 'The columns the ledger reads and writes in the stage of capture_staged (pg_temp.gpubill_capture); a caller''s stage adds its own after them';
 
 
 /*
@@ -216,6 +239,31 @@ $$;
 COMMENT ON FUNCTION @extschema@.post_staged_transfers() IS 'The door for money, set form: post the legs staged in pg_temp.gpubill_leg and move the cached balances they touch (R-LED-1, R-LED-3)';
 
 /*
+ * R-RCH-4, R-PRT-3: the split of a charge, once for both forms of the
+ * capture.  voucher_share: the part vouchers pay — none when cash-only, else
+ * as much of the charge as the vouchers left before it cover;
+ * capture_income: the partner's part of the cash part, less the service fee
+ * (fee_rate) — none without an income account (all to the platform's fee).
+ */
+CREATE FUNCTION @extschema@.voucher_share(charge @extschema@.amount, cash_only boolean, vouchers_before @extschema@.amount)
+	RETURNS @extschema@.amount
+	LANGUAGE sql IMMUTABLE CALLED ON NULL INPUT PARALLEL SAFE
+	AS $$
+	SELECT CASE WHEN cash_only THEN @extschema@.zero(@extschema@.currency(charge))
+				ELSE LEAST(charge, GREATEST(vouchers_before, @extschema@.zero(@extschema@.currency(charge)))) END
+$$;
+COMMENT ON FUNCTION @extschema@.voucher_share(@extschema@.amount, boolean, @extschema@.amount) IS 'R-RCH-4: the part of a charge vouchers pay: none when cash-only, else as much as the vouchers left before it cover';
+
+CREATE FUNCTION @extschema@.capture_income(cash_paid @extschema@.amount, income_account bigint, fee_rate numeric)
+	RETURNS @extschema@.amount
+	LANGUAGE sql IMMUTABLE CALLED ON NULL INPUT PARALLEL SAFE
+	AS $$
+	SELECT CASE WHEN income_account IS NULL OR @extschema@.micros(cash_paid) = 0 THEN @extschema@.zero(@extschema@.currency(cash_paid))
+				ELSE @extschema@.partner_income(cash_paid, fee_rate) END
+$$;
+COMMENT ON FUNCTION @extschema@.capture_income(@extschema@.amount, bigint, numeric) IS 'R-PRT-3: the partner''s part of the cash paid for a charge, less the service fee; none without an income account (all to the platform''s fee)';
+
+/*
  * R-RCH-4, R-PRT-3: the voucher-first capture, row form.  A charge of a
  * customer (whose wallet the caller locked and passes, refreshed) is paid
  * with vouchers first — unless cash_only — then cash; the cash part goes to
@@ -229,13 +277,10 @@ CREATE FUNCTION @extschema@.capture(w @extschema@.wallet, charge @extschema@.amo
 									OUT partner_income @extschema@.amount, OUT platform_fee @extschema@.amount)
 	LANGUAGE plpgsql VOLATILE CALLED ON NULL INPUT PARALLEL UNSAFE
 	AS $$
-DECLARE
-	z @extschema@.amount := @extschema@.zero(@extschema@.currency(charge));
 BEGIN
-	voucher_paid := CASE WHEN cash_only THEN z ELSE LEAST(charge, GREATEST(w.vouchers, z)) END;
+	voucher_paid := @extschema@.voucher_share(charge, cash_only, w.vouchers);
 	cash_paid := charge - voucher_paid;
-	partner_income := CASE WHEN income_account IS NULL OR @extschema@.micros(cash_paid) = 0 THEN z
-						   ELSE @extschema@.partner_income(cash_paid, fee_rate) END;
+	partner_income := @extschema@.capture_income(cash_paid, income_account, fee_rate);
 	platform_fee := cash_paid - partner_income;
 	PERFORM @extschema@.post_transfers(ARRAY[
 		@extschema@.leg(w.customer_id, NULL, t, 'voucher_spend', w.voucher_account, w.voucher_expense_account, voucher_paid,
@@ -250,70 +295,121 @@ $$;
 COMMENT ON FUNCTION @extschema@.capture(@extschema@.wallet, @extschema@.amount, boolean, bigint, numeric, text, bigint, timestamptz, text) IS 'Pay a charge vouchers first (unless cash-only), the cash part split into partner income and platform fee (R-RCH-4, R-PRT-3): the capture of holds and prepaid charges';
 
 /*
- * R-RCH-4, R-PRT-3, R-LED-2: the voucher-first capture, set form, over the
- * charges staged in pg_temp.gpubill_capture (one row per (customer_id,
- * seq); the caller holds their wallets' locks).  Vouchers pay first in seq
- * order within a customer (a cash-only row takes none); the cash part is
- * split as in capture; a row's hold, if any, ends — captured up to its
- * amount, or released when the charge is zero (the stage carries the hold's
- * amount and cash-only flag as read with the due set: a stage has no
- * statistics, and a join with the whole history of holds planned for the
- * hundreds of rows it is assumed to hold would cost a call that stops one
- * instance a scan of every hold).  Returns the split of each row; the
- * staged rows stay (the caller's due set) until it empties them.
+ * R-RCH-4, R-PRT-3, R-LED-2: the voucher-first capture and the next holds,
+ * set form, over the charges staged in pg_temp.gpubill_capture
+ * (capture_stage_columns; the caller holds their wallets' locks), at one
+ * instant, their cash parts split at one fee rate, their objects and those
+ * of their next holds of one kind each.
+ *
+ * 1. The split and the holds' verdict.  Vouchers pay first in seq order
+ *    within a customer (a cash-only row takes none), the cash part split as
+ *    in capture; then each next hold is placed if the funds left once every
+ *    charge is captured and every hold ended cover it with the holds before
+ *    it (funds_cover, seq order) — the first that does not fit refuses it and
+ *    every later one, since the holds before only grow.  Most customers have
+ *    no vouchers and funds for every hold: they are found from their totals
+ *    (the vouchers pay the voucherable total as far as they go) and need no
+ *    row-by-row pass; only the others' rows are split and judged in order,
+ *    writing voucher_part (and its leg's id, drawn in customer and seq
+ *    order) and clearing next_hold_id where refused.
+ * 2. The door, set form, in one statement: the legs (ids drawn by the
+ *    caller), the holds ended (captured up to their amount, or released when
+ *    the charge is zero) and the next holds placed, the voucher lots spent
+ *    (earliest expiry first), and each wallet moved once: cash and vouchers
+ *    by what the posted legs moved (leg_delta), held by the holds ended and
+ *    placed.
+ * Returns the holds placed; the staged rows stay (the caller's due set,
+ * with the split and the verdict) until the caller empties them.
  */
-CREATE FUNCTION @extschema@.capture_staged()
-	RETURNS TABLE (customer_id bigint, seq bigint, object_id bigint, charge @extschema@.amount,
-				   voucher_paid @extschema@.amount, cash_paid @extschema@.amount, partner_income @extschema@.amount)
+CREATE FUNCTION @extschema@.capture_staged(at timestamptz, fee_rate numeric, object_type text, next_object_type text)
+	RETURNS integer
 	LANGUAGE plpgsql VOLATILE CALLED ON NULL INPUT PARALLEL UNSAFE
 	AS $$
+DECLARE
+	n integer;
 BEGIN
-	PERFORM @extschema@.check_open((SELECT pg_catalog.min(s.at) FROM pg_temp.gpubill_capture s));	/* no closed month */
-	RETURN QUERY
-	WITH staged AS (
-		SELECT s.customer_id, s.seq, s.at, s.charge, s.cash_only, s.hold_id, s.income_account, s.fee_rate,
-			   s.object_type, s.object_id, @extschema@.zero(@extschema@.currency(s.charge)) AS z,
-			   w.vouchers, w.cash_account, w.voucher_account, w.fee_account, w.voucher_expense_account,
-			   s.hold_amount, s.hold_cash_only	/* the hold keeps what it reserved */
-		FROM pg_temp.gpubill_capture s
+	PERFORM @extschema@.check_open(at);	/* no closed month */
+	WITH totals AS (
+		SELECT s.customer_id, @extschema@.sum(s.charge) AS charged,
+			   @extschema@.sum(s.charge) FILTER (WHERE NOT s.cash_only) AS voucherable,
+			   @extschema@.sum(s.hold_amount) AS ended, @extschema@.sum(s.hold_amount) FILTER (WHERE s.hold_cash_only) AS cash_ended,
+			   @extschema@.sum(s.next_hold) AS asked, @extschema@.sum(s.next_hold) FILTER (WHERE s.cash_only) AS cash_asked
+		FROM pg_temp.gpubill_capture s GROUP BY s.customer_id
+	), after AS (	/* each wallet once every charge is captured and every hold ended */
+		SELECT t.customer_id, t.asked, z.z, w.vouchers, w.cash - (t.charged - v.paid) AS cash, w.vouchers - v.paid AS vouchers_after,
+			   w.held - coalesce(t.ended, z.z) AS held, w.cash_held - coalesce(t.cash_ended, z.z) AS cash_held,
+			   coalesce(t.cash_asked, z.z) AS cash_asked
+		FROM totals t
+		JOIN @extschema@.wallet w ON w.customer_id = t.customer_id
+		CROSS JOIN LATERAL (SELECT @extschema@.zero(@extschema@.currency(t.charged)) AS z) z
+		CROSS JOIN LATERAL (SELECT @extschema@.voucher_share(coalesce(t.voucherable, z.z), false, w.vouchers) AS paid) v
+	), one_by_one AS (	/* vouchers to split, or holds that do not all fit */
+		SELECT a.* FROM after a
+		WHERE @extschema@.micros(a.vouchers) > 0
+		   OR (a.asked IS NOT NULL AND NOT @extschema@.funds_cover(a.cash, a.vouchers_after, a.held, a.cash_held, a.asked, a.cash_asked))
+	), judged AS (
+		SELECT q.customer_id, q.seq, q.v, q.fits,
+			   CASE WHEN @extschema@.micros(q.v) > 0 THEN pg_catalog.nextval('@extschema@.id_seq') END AS voucher_leg_id
+		FROM (SELECT s.customer_id, s.seq,
+					 @extschema@.voucher_share(s.charge, s.cash_only,
+											   a.vouchers - coalesce(@extschema@.sum(s.charge) FILTER (WHERE NOT s.cash_only) OVER before, a.z)) AS v,
+					 /* R-LED-2: each hold with the holds before it */
+					 s.next_hold IS NULL
+					 OR @extschema@.funds_cover(a.cash, a.vouchers_after, a.held + coalesce(@extschema@.sum(s.next_hold) OVER before, a.z),
+												a.cash_held + coalesce(@extschema@.sum(s.next_hold) FILTER (WHERE s.cash_only) OVER before, a.z),
+												s.next_hold, CASE WHEN s.cash_only THEN s.next_hold ELSE a.z END) AS fits
+			  FROM pg_temp.gpubill_capture s
+			  JOIN one_by_one a ON a.customer_id = s.customer_id
+			  WINDOW before AS (PARTITION BY s.customer_id ORDER BY s.seq ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING)) q
+		ORDER BY q.customer_id, q.seq	/* the voucher legs' ids in this order: the same on any replay */
+	)
+	UPDATE pg_temp.gpubill_capture s
+	SET voucher_part = j.v, voucher_leg_id = j.voucher_leg_id, next_hold_id = CASE WHEN j.fits THEN s.next_hold_id END
+	FROM judged j
+	WHERE s.customer_id = j.customer_id AND s.seq = j.seq;
+
+	WITH moved AS (	/* the door, set form: the legs, and below the wallets they move */
+		INSERT INTO @extschema@.transfer AS tr (transfer_id, customer_id, at, kind, debit_account, credit_account, amount,
+												object_type, object_id)
+		SELECT coalesce(x.id, pg_catalog.nextval('@extschema@.id_seq')), s.customer_id, capture_staged.at, x.kind, x.debit, x.credit,
+			   x.amount, capture_staged.object_type, s.object_id
+		FROM (SELECT r.*, @extschema@.capture_income(r.cash, r.income_account, capture_staged.fee_rate) AS income
+			  FROM (SELECT c.*, coalesce(c.voucher_part, @extschema@.zero(@extschema@.currency(c.charge))) AS v,
+						   c.charge - coalesce(c.voucher_part, @extschema@.zero(@extschema@.currency(c.charge))) AS cash
+					FROM pg_temp.gpubill_capture c OFFSET 0) r
+			  OFFSET 0) s	/* each split computed once per row (OFFSET 0: not copied into each leg's expressions) */
 		JOIN @extschema@.wallet w ON w.customer_id = s.customer_id
-	), split AS (	/* vouchers first, in seq order within a customer (the window only where there are vouchers) */
-		SELECT c.*, c.z AS v FROM staged c WHERE @extschema@.micros(c.vouchers) <= 0
-		UNION ALL
-		SELECT c.*,
-			   CASE WHEN c.cash_only THEN c.z
-					ELSE LEAST(c.charge, GREATEST(c.vouchers - coalesce(@extschema@.sum(c.charge) FILTER (WHERE NOT c.cash_only)
-									OVER (PARTITION BY c.customer_id ORDER BY c.seq
-										  ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING), c.z), c.z)) END
-		FROM staged c WHERE @extschema@.micros(c.vouchers) > 0
-	), paid AS (
-		SELECT s.*, s.charge - s.v AS cash,
-			   CASE WHEN s.income_account IS NULL OR @extschema@.micros(s.charge - s.v) = 0 THEN s.z
-					ELSE @extschema@.partner_income(s.charge - s.v, s.fee_rate) END AS income
-		FROM split s
-	), moved AS (	/* the door, set form: the legs, and below the wallets they move */
-		INSERT INTO @extschema@.transfer AS tr (customer_id, at, kind, debit_account, credit_account, amount, object_type, object_id)
-		SELECT p.customer_id, p.at, x.kind, x.debit, x.credit, x.amount, p.object_type, p.object_id
-		FROM paid p
-		CROSS JOIN LATERAL (VALUES (1, 'voucher_spend', p.voucher_account, p.voucher_expense_account, p.v),
-								   (2, 'income', p.cash_account, p.income_account, p.income),
-								   (3, 'fee', p.cash_account, p.fee_account, p.cash - p.income)) x(leg, kind, debit, credit, amount)
+		CROSS JOIN LATERAL (VALUES (s.voucher_leg_id, 'voucher_spend', w.voucher_account, w.voucher_expense_account, s.v),
+								   (s.income_leg_id, 'income', w.cash_account, s.income_account, s.income),
+								   (s.fee_leg_id, 'fee', w.cash_account, w.fee_account, s.cash - s.income)) x(id, kind, debit, credit, amount)
 		WHERE @extschema@.micros(x.amount) > 0
-		ORDER BY p.customer_id, p.seq, x.leg	/* ids in this order, whatever the rows' order on disk: a replay, on a restored database too, gives the same */
 		RETURNING tr.customer_id, tr.debit_account, tr.credit_account, tr.amount
+	), moves AS (	/* what the legs moved in each wallet's cash and vouchers (leg_delta), summed by pair of accounts first */
+		SELECT m.customer_id,
+			   @extschema@.sum(@extschema@.leg_delta(k.cash_account, m.debit_account, m.credit_account, m.amount)) AS cash,
+			   @extschema@.sum(@extschema@.leg_delta(k.voucher_account, m.debit_account, m.credit_account, m.amount)) AS vouchers
+		FROM (SELECT r.customer_id, r.debit_account, r.credit_account, @extschema@.sum(r.amount) AS amount
+			  FROM moved r GROUP BY r.customer_id, r.debit_account, r.credit_account) m
+		JOIN @extschema@.wallet k ON k.customer_id = m.customer_id
+		GROUP BY m.customer_id
 	), ends AS (
 		INSERT INTO @extschema@.hold_end (hold_id, customer_id, kind, captured, at)
-		SELECT p.hold_id, p.customer_id, CASE WHEN @extschema@.micros(p.charge) > 0 THEN 'capture' ELSE 'release' END,
-			   LEAST(p.charge, p.hold_amount), p.at		/* a charge beyond the hold is captured from the funds as well */
-		FROM paid p WHERE p.hold_id IS NOT NULL
+		SELECT s.hold_id, s.customer_id, CASE WHEN @extschema@.micros(s.charge) > 0 THEN 'capture' ELSE 'release' END,
+			   LEAST(s.charge, s.hold_amount), capture_staged.at	/* a charge beyond the hold is captured from the funds as well */
+		FROM pg_temp.gpubill_capture s WHERE s.hold_id IS NOT NULL
 		RETURNING 1
-	), vsum AS (
-		SELECT p.customer_id, @extschema@.sum(p.v) AS v FROM paid p GROUP BY p.customer_id
+	), placed AS (
+		INSERT INTO @extschema@.hold (hold_id, customer_id, amount, cash_only, at, object_type, object_id)
+		SELECT s.next_hold_id, s.customer_id, s.next_hold, s.cash_only, capture_staged.at, capture_staged.next_object_type, s.seq
+		FROM pg_temp.gpubill_capture s WHERE s.next_hold_id IS NOT NULL
+		RETURNING 1
+	), spent AS (
+		SELECT s.customer_id, @extschema@.sum(s.voucher_part) AS v
+		FROM pg_temp.gpubill_capture s WHERE @extschema@.micros(s.voucher_part) > 0 GROUP BY s.customer_id
 	), lots AS (
 		SELECT l.voucher_id, l.amount, s.v,
 			   @extschema@.sum(l.amount) OVER (PARTITION BY l.customer_id ORDER BY l.expires_at NULLS LAST, l.voucher_id) AS cum
-		FROM @extschema@.voucher_left l JOIN vsum s USING (customer_id)
-		WHERE @extschema@.micros(s.v) > 0
+		FROM @extschema@.voucher_left l JOIN spent s USING (customer_id)
 	), vspent AS (	/* R-RCH-4: vouchers are spent earliest expiry first */
 		DELETE FROM @extschema@.voucher_left l USING lots x WHERE l.voucher_id = x.voucher_id AND x.cum <= x.v
 		RETURNING 1
@@ -321,86 +417,25 @@ BEGIN
 		UPDATE @extschema@.voucher_left l SET amount = x.cum - x.v
 		FROM lots x WHERE l.voucher_id = x.voucher_id AND x.cum - x.amount < x.v AND x.cum > x.v
 		RETURNING 1
-	), moves AS (	/* what the legs moved in each wallet's cash and vouchers (leg_delta) */
-		SELECT m.customer_id,
-			   @extschema@.sum(@extschema@.leg_delta(k.cash_account, m.debit_account, m.credit_account, m.amount)) AS cash,
-			   @extschema@.sum(@extschema@.leg_delta(k.voucher_account, m.debit_account, m.credit_account, m.amount)) AS vouchers
-		FROM moved m JOIN @extschema@.wallet k ON k.customer_id = m.customer_id
-		GROUP BY m.customer_id
-	), wallets AS (	/* one update per wallet: the moves and the holds ended */
+	), held AS (	/* the holds ended and placed, by wallet */
+		SELECT s.customer_id, @extschema@.min(z.z) AS z,
+			   @extschema@.sum(CASE WHEN s.next_hold_id IS NOT NULL THEN s.next_hold ELSE z.z END - coalesce(s.hold_amount, z.z)) AS held,
+			   @extschema@.sum(CASE WHEN s.next_hold_id IS NOT NULL AND s.cash_only THEN s.next_hold ELSE z.z END
+							   - CASE WHEN s.hold_cash_only THEN s.hold_amount ELSE z.z END) AS cash_held
+		FROM pg_temp.gpubill_capture s
+		CROSS JOIN LATERAL (SELECT @extschema@.zero(@extschema@.currency(s.charge)) AS z) z
+		GROUP BY s.customer_id
+	), wallets AS (	/* one update per wallet */
 		UPDATE @extschema@.wallet w
-		SET cash = w.cash + coalesce(d.cash, t.z), vouchers = w.vouchers + coalesce(d.vouchers, t.z),
-			held = w.held - t.held, cash_held = w.cash_held - t.cash_held, updated_at = GREATEST(w.updated_at, t.last_at)
-		FROM (SELECT p.customer_id, @extschema@.min(p.z) AS z, @extschema@.sum(coalesce(p.hold_amount, p.z)) AS held,
-					 @extschema@.sum(CASE WHEN p.hold_cash_only THEN p.hold_amount ELSE p.z END) AS cash_held,
-					 pg_catalog.max(p.at) AS last_at
-			  FROM paid p GROUP BY p.customer_id) t
-		LEFT JOIN moves d ON d.customer_id = t.customer_id
-		WHERE w.customer_id = t.customer_id
+		SET cash = w.cash + coalesce(d.cash, h.z), vouchers = w.vouchers + coalesce(d.vouchers, h.z),
+			held = w.held + h.held, cash_held = w.cash_held + h.cash_held, updated_at = GREATEST(w.updated_at, capture_staged.at)
+		FROM held h
+		LEFT JOIN moves d ON d.customer_id = h.customer_id
+		WHERE w.customer_id = h.customer_id
 		RETURNING 1
 	)
-	SELECT p.customer_id, p.seq, p.object_id, p.charge, p.v, p.cash, p.income FROM paid p;
-END
-$$;
-COMMENT ON FUNCTION @extschema@.capture_staged() IS 'The voucher-first capture, set form: pay the charges staged in pg_temp.gpubill_capture vouchers first in seq order per customer, split the cash part, end their holds; returns the split of each (R-RCH-4, R-PRT-3, R-LED-2)';
-
-/*
- * R-LED-2: holds, set form: the next holds of the charges staged in
- * pg_temp.gpubill_capture (next_hold, cash-only as the charge, the id it is
- * to have, its object; wallets locked by the caller), placed after
- * capture_staged.  A customer's holds are granted in seq order while each
- * fits its funds together with those before it (funds_cover); the first
- * that does not fit refuses it and every later one of the customer.  A
- * refused hold's next_hold_id is cleared: what keeps its id was placed.
- * Returns the holds placed.
- */
-CREATE FUNCTION @extschema@.hold_staged() RETURNS integer
-	LANGUAGE plpgsql VOLATILE CALLED ON NULL INPUT PARALLEL UNSAFE
-	AS $$
-DECLARE
-	n integer;
-BEGIN
-	WITH asked AS (
-		SELECT a.customer_id, a.seq, a.at, a.next_hold AS amount, a.cash_only, a.next_object_type AS object_type,
-			   a.next_object_id AS object_id, a.next_hold_id AS hold_id,
-			   @extschema@.zero(@extschema@.currency(a.next_hold)) AS z, w.cash, w.vouchers, w.held, w.cash_held,
-			   CASE WHEN a.cash_only THEN a.next_hold ELSE @extschema@.zero(@extschema@.currency(a.next_hold)) END AS cash_part
-		FROM pg_temp.gpubill_capture a JOIN @extschema@.wallet w ON w.customer_id = a.customer_id
-		WHERE a.next_hold IS NOT NULL
-	), fits AS (
-		SELECT s.*,
-			   /* R-LED-2: each hold with the holds before it */
-			   @extschema@.funds_cover(s.cash, s.vouchers, s.held + (@extschema@.sum(s.amount) OVER w - s.amount),
-									   s.cash_held + (@extschema@.sum(s.cash_part) OVER w - s.cash_part), s.amount, s.cash_part) AS ok
-		FROM asked s
-		WINDOW w AS (PARTITION BY s.customer_id ORDER BY s.seq)
-	), judged AS (
-		SELECT f.*, pg_catalog.bool_and(f.ok) OVER (PARTITION BY f.customer_id ORDER BY f.seq) AS keep
-		FROM fits f
-	), verdict AS (
-		SELECT j.* FROM judged j WHERE j.keep
-	), refused AS (
-		UPDATE pg_temp.gpubill_capture a SET next_hold_id = NULL
-		FROM judged j
-		WHERE NOT j.keep AND a.customer_id = j.customer_id AND a.seq = j.seq
-		RETURNING 1
-	), new_holds AS (
-		INSERT INTO @extschema@.hold (hold_id, customer_id, amount, cash_only, at, object_type, object_id)
-		SELECT v.hold_id, v.customer_id, v.amount, v.cash_only, v.at, v.object_type, v.object_id
-		FROM verdict v
-		RETURNING 1
-	), held AS (
-		UPDATE @extschema@.wallet w
-		SET held = w.held + t.held, cash_held = w.cash_held + t.cash_held, updated_at = GREATEST(w.updated_at, t.last_at)
-		FROM (SELECT v.customer_id, @extschema@.sum(v.amount) AS held,
-					 @extschema@.sum(CASE WHEN v.cash_only THEN v.amount ELSE v.z END) AS cash_held,
-					 pg_catalog.max(v.at) AS last_at
-			  FROM verdict v GROUP BY v.customer_id) t
-		WHERE w.customer_id = t.customer_id
-		RETURNING 1
-	)
-	SELECT pg_catalog.count(*) INTO n FROM new_holds;
+	SELECT pg_catalog.count(*) INTO n FROM placed;
 	RETURN n;
 END
 $$;
-COMMENT ON FUNCTION @extschema@.hold_staged() IS 'Holds, set form: place the next holds of the staged charges in seq order per customer while they fit its funds; the first that does not fit refuses the rest of the customer''s (R-LED-2)';
+COMMENT ON FUNCTION @extschema@.capture_staged(timestamptz, numeric, text, text) IS 'The voucher-first capture and the next holds, set form, at one instant: pay the charges staged in pg_temp.gpubill_capture vouchers first in seq order per customer, split the cash part, end their holds, place the next holds that fit the funds in seq order, move each wallet once; returns the holds placed (R-RCH-4, R-PRT-3, R-LED-2)';

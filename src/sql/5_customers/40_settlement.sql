@@ -18,18 +18,19 @@
  * ledger (capture_staged: vouchers first in instance order within a
  * customer unless the machine refuses them, the cash part split into partner
  * income and platform fee), written as order lines; then the next hour is
- * held (hold_staged: a customer's instances in instance order, the first
- * that does not fit refused with every later one) or the instance stops at
+ * held (in the same ledger step: a customer's instances in instance order,
+ * the first that does not fit refused with every later one) or the instance stops at
  * b (insufficient_balance).  Vouchers expired by b are written off first
  * (R-RCH-3).
  *
- * The due set is kept in pg_temp.gpubill_due (one row per instance, with
- * what its order line needs), so no step after the choice reads the
- * instance table by anything but its key: one instance settled costs the
- * same whatever the number of instances.
+ * The due set is staged once, in the ledger's capture stage with what each
+ * order line needs (pg_temp.gpubill_capture), so no step after the choice
+ * reads the instance table by anything but its key: one instance settled
+ * costs the same whatever the number of instances.
  *
- * Locks: the customers' wallets in customer order, then the instances in
- * instance order — the order every API call uses (wallet, then instance).
+ * Locks: the customers' wallets in customer order; an instance is locked by
+ * its update, under its customer's wallet like in every API call (wallet,
+ * then instance).
  *
  * Map (scripts/file-map.pl):
  * Internals: prepare_settlement_tables, run_end_charge, settle_boundary,
@@ -57,27 +58,29 @@ CREATE FUNCTION @extschema@.run_end_charge(instance bigint, hourly_fee @extschem
 $$;
 COMMENT ON FUNCTION @extschema@.run_end_charge(bigint, @extschema@.amount, timestamptz, timestamptz) IS 'The charge that ends a usage_hourly run at b: at least ceil(hours) x the hourly fee over the run, less what the run was charged (R-PAYG-7)';
 
--- the settlement's session tables: the ledger's stages, and the due set with what the order lines need
+-- the settlement's session table: the ledger's capture stage with what each instance's order line needs
 CREATE FUNCTION @extschema@.prepare_settlement_tables() RETURNS void
 	LANGUAGE plpgsql VOLATILE CALLED ON NULL INPUT PARALLEL UNSAFE
 	AS $$
 BEGIN
 	PERFORM @extschema@.prepare_session_tables(ARRAY[
-		['gpubill_due', 'instance_id bigint NOT NULL, customer_id bigint NOT NULL, machine_id bigint NOT NULL, '
-						'partner_id bigint NOT NULL, hourly_fee @extschema@.amount NOT NULL, billed_until timestamptz NOT NULL, '
-						'hold_id bigint NOT NULL, cash_only boolean NOT NULL, charge @extschema@.amount NOT NULL']]);
+		['gpubill_capture', @extschema@.capture_stage_columns()
+							|| ', machine_id bigint NOT NULL, partner_id bigint NOT NULL, '
+							   'hourly_fee @extschema@.amount NOT NULL, billed_until timestamptz NOT NULL']]);
 END
 $$;
-COMMENT ON FUNCTION @extschema@.prepare_settlement_tables() IS 'Create (or check) the session tables of PAYG settlement: the ledger''s stages and the due set (pg_temp.gpubill_due)';
+COMMENT ON FUNCTION @extschema@.prepare_settlement_tables() IS 'Create (or check) the session tables of PAYG settlement: the ledger''s tables and its capture stage (pg_temp.gpubill_capture) with each instance''s order-line columns';
 
 /*
- * The shared phases, over what the entry point staged in
- * pg_temp.gpubill_capture: the charges of the due set (one row per
- * instance: seq is the instance id, object_id its order line's id) and, for
- * the instances that are to run on, the hold of their next hour.
- * Capture and order lines of kind line_kind; the next hours held; an
- * instance not held stops for unheld_reason, or (NULL: a conversion) runs
- * on without a hold.
+ * The shared phases, over the due set the entry point staged in
+ * pg_temp.gpubill_capture (one row per instance: seq is the instance id,
+ * object_id its order line's id; the ids drawn in customer and instance
+ * order) with, for the instances that are to run on, the hold of their
+ * next hour.  The ledger captures the charges and places the next holds
+ * that fit (capture_staged); then, in one statement, the order lines of
+ * kind line_kind with the split, and each instance moved on with its new
+ * hold — or, its hold refused, stopped for unheld_reason, or (NULL: a
+ * conversion) running on without a hold.
  */
 CREATE FUNCTION @extschema@.settle_staged(b timestamptz, line_kind text, unheld_reason text,
 										   OUT settled integer, OUT stopped integer)
@@ -85,67 +88,66 @@ CREATE FUNCTION @extschema@.settle_staged(b timestamptz, line_kind text, unheld_
 	AS $$
 DECLARE
 	cfg @extschema@.payg_settings := @extschema@.payg_settings();
+	fee_rate numeric := (@extschema@.partner_settings()).service_fee_rate;
 	next_b timestamptz := @extschema@.upper(@extschema@.billing_period('hour', b, @extschema@.billing_timezone()));
 BEGIN
-	SELECT pg_catalog.count(*) INTO settled FROM pg_temp.gpubill_capture;
+	/* 1. the usage up to b captured from the holds (the ledger's voucher-first capture), the next hours held */
+	PERFORM @extschema@.capture_staged(b, fee_rate, 'order_line', 'instance');
 
-	/* 1. the usage up to b captured from the holds (the ledger's voucher-first capture), as order lines */
-	INSERT INTO @extschema@.order_line (line_id, customer_id, instance_id, machine_id, partner_id, kind, usage, seconds,
-										hourly_fee, charge, voucher_paid, cash_paid, partner_income, platform_fee, at)
-	SELECT c.object_id, c.customer_id, i.instance_id, i.machine_id, i.partner_id, line_kind,
-		   pg_catalog.tstzrange(i.billed_until, b, CASE WHEN x.seconds > 0 THEN '[)' ELSE '[]' END),
-		   x.seconds, i.hourly_fee, c.charge, c.voucher_paid, c.cash_paid, c.partner_income, c.cash_paid - c.partner_income, b
-	FROM @extschema@.capture_staged() c
-	JOIN pg_temp.gpubill_due i ON i.instance_id = c.seq
-	CROSS JOIN LATERAL (SELECT pg_catalog.floor(EXTRACT(epoch FROM b - i.billed_until))::bigint AS seconds) x
-	WHERE x.seconds > 0 OR @extschema@.micros(c.charge) > 0;	/* a stop on the settlement instant charges nothing */
-
-	/* 2. the next hours held (the ledger's holds, in instance order per customer); a stop holds nothing */
-	IF EXISTS (SELECT FROM pg_temp.gpubill_capture c WHERE c.next_hold IS NOT NULL) THEN
-		PERFORM @extschema@.hold_staged();
-	END IF;
-
-	/* 3. each instance moves on to the next hour with its hold, or stops (or, converted, runs on unheld) */
-	WITH verdict AS (
-		SELECT c.seq AS instance_id, c.next_hold_id AS new_hold, c.next_hold_id IS NOT NULL AS keep
-		FROM pg_temp.gpubill_capture c
+	/* 2. the order lines; each instance moves on to the next hour with its hold, or stops (or, converted, runs on unheld) */
+	WITH lines AS (
+		INSERT INTO @extschema@.order_line (line_id, customer_id, instance_id, machine_id, partner_id, kind, usage, seconds,
+											hourly_fee, charge, voucher_paid, cash_paid, partner_income, platform_fee, at)
+		SELECT c.object_id, c.customer_id, c.seq, c.machine_id, c.partner_id, line_kind,
+			   pg_catalog.tstzrange(c.billed_until, b, CASE WHEN c.seconds > 0 THEN '[)' ELSE '[]' END),
+			   c.seconds, c.hourly_fee, c.charge, c.v, c.cash, c.income, c.cash - c.income, b
+		FROM (SELECT r.*, @extschema@.capture_income(r.cash, r.income_account, fee_rate) AS income
+			  FROM (SELECT k.*, pg_catalog.floor(EXTRACT(epoch FROM b - k.billed_until))::bigint AS seconds,
+						   coalesce(k.voucher_part, @extschema@.zero(@extschema@.currency(k.charge))) AS v,
+						   k.charge - coalesce(k.voucher_part, @extschema@.zero(@extschema@.currency(k.charge))) AS cash
+					FROM pg_temp.gpubill_capture k OFFSET 0) r
+			  OFFSET 0) c	/* the ledger's split, computed once per row */
+		WHERE c.seconds > 0 OR @extschema@.micros(c.charge) > 0	/* a stop on the settlement instant charges nothing */
+		RETURNING 1
 	), moved AS (
 		UPDATE @extschema@.instance i
-		SET billed_until = b, last_event_at = GREATEST(i.last_event_at, b), hold_id = v.new_hold,
-			next_settle_at = CASE WHEN v.keep THEN next_b END,
-			state = CASE WHEN v.keep OR unheld_reason IS NULL THEN i.state ELSE 'stopped' END,
-			stopped_at = CASE WHEN v.keep OR unheld_reason IS NULL THEN i.stopped_at ELSE b END,
-			stop_reason = CASE WHEN v.keep OR unheld_reason IS NULL THEN i.stop_reason ELSE unheld_reason END
-		FROM verdict v
-		WHERE i.instance_id = v.instance_id
+		SET billed_until = b, last_event_at = GREATEST(i.last_event_at, b), hold_id = c.next_hold_id,
+			next_settle_at = CASE WHEN c.next_hold_id IS NOT NULL THEN next_b END,
+			state = CASE WHEN c.next_hold_id IS NOT NULL OR unheld_reason IS NULL THEN i.state ELSE 'stopped' END,
+			stopped_at = CASE WHEN c.next_hold_id IS NOT NULL OR unheld_reason IS NULL THEN i.stopped_at ELSE b END,
+			stop_reason = CASE WHEN c.next_hold_id IS NOT NULL OR unheld_reason IS NULL THEN i.stop_reason ELSE unheld_reason END
+		FROM pg_temp.gpubill_capture c
+		WHERE i.instance_id = c.seq
 		RETURNING i.instance_id, i.customer_id, i.state
 	), stops AS (
 		SELECT m.instance_id, m.customer_id FROM moved m WHERE m.state = 'stopped'
+	), erase_due AS (	/* R-PAYG-6: local data may be erased a day after the stop */
+		INSERT INTO @extschema@.lifecycle_event (kind, customer_id, subject_type, subject_id, due_at, created_at)
+		SELECT 'local_data_erase_due', x.customer_id, 'instance', x.instance_id, @extschema@.local_data_erase_at(b, cfg), b FROM stops x
+		ON CONFLICT DO NOTHING
+		RETURNING 1
 	)
-	/* R-PAYG-6: local data may be erased a day after the stop */
-	INSERT INTO @extschema@.lifecycle_event (kind, customer_id, subject_type, subject_id, due_at, created_at)
-	SELECT 'local_data_erase_due', x.customer_id, 'instance', x.instance_id, @extschema@.local_data_erase_at(b, cfg), b FROM stops x
-	ON CONFLICT DO NOTHING;
-	GET DIAGNOSTICS stopped = ROW_COUNT;
+	SELECT (SELECT pg_catalog.count(*)::integer FROM moved), (SELECT pg_catalog.count(*)::integer FROM erase_due)
+	INTO settled, stopped;
 	/* emptied for the next settlement of this transaction (TRUNCATE would replan these statements at every call) */
 	PERFORM @extschema@.empty_stage('pg_temp.gpubill_capture', settled);
-	PERFORM @extschema@.empty_stage('pg_temp.gpubill_due', settled);
 END
 $$;
-COMMENT ON FUNCTION @extschema@.settle_staged(timestamptz, text, text) IS 'The shared phases of PAYG settlement over the staged charges: capture and order lines, the next hour held, instances moved on or stopped (R-PAYG-4, R-PAYG-5)';
+COMMENT ON FUNCTION @extschema@.settle_staged(timestamptz, text, text) IS 'The shared phases of PAYG settlement over the staged due set: capture and next holds (the ledger), order lines, instances moved on or stopped (R-PAYG-4, R-PAYG-5)';
 
 /*
  * Every instance due at the boundary b.  The customers settled are those
  * whose wallets are locked here (an API call may make an instance due at b
  * while this runs: its customer is settled at its next call or tick,
  * wallet first), in the scope of tick's pass; they are kept in a temporary
- * table (local buffers: no memory per row).
+ * table (local buffers: no memory per row).  The instances need no lock of
+ * their own: every call locks an instance only after its customer's wallet
+ * (lock_instance, lock_machines, lock_wallets), and these wallets are held.
  */
 CREATE FUNCTION @extschema@.settle_boundary(b timestamptz, OUT settled integer, OUT stopped integer)
 	LANGUAGE plpgsql VOLATILE CALLED ON NULL INPUT PARALLEL UNSAFE
 	AS $$
 DECLARE
-	fee_rate numeric := (@extschema@.partner_settings()).service_fee_rate;
 	cfg @extschema@.payg_settings := @extschema@.payg_settings();
 	r record;
 BEGIN
@@ -159,30 +161,21 @@ BEGIN
 	PERFORM @extschema@.expire_vouchers(b, ARRAY(
 		SELECT w.customer_id FROM @extschema@.wallet w
 		WHERE w.voucher_expiry <= b AND w.customer_id IN (SELECT s.customer_id FROM pg_temp.gpubill_settling s)));
-	PERFORM pg_catalog.count(*) FROM (SELECT FROM @extschema@.instance i
-	WHERE i.state = 'running' AND i.billing = 'payg' AND i.next_settle_at = b
-	  AND i.customer_id IN (SELECT s.customer_id FROM pg_temp.gpubill_settling s)
-	ORDER BY i.instance_id FOR UPDATE) locked;	/* one row back, not one per row locked */
-	/* the due set: each instance's charge up to b, and the hold of its next hour */
-	WITH due AS (
-		INSERT INTO pg_temp.gpubill_due AS n
-		SELECT d.instance_id, d.customer_id, d.machine_id, d.partner_id, d.hourly_fee, d.billed_until, d.hold_id, d.cash_only,
-			   @extschema@.usage_charge(d.hourly_fee, d.billed_until, b)
-		FROM @extschema@.instance d
-		WHERE d.state = 'running' AND d.billing = 'payg' AND d.hold_id IS NOT NULL AND d.next_settle_at = b
-		  AND d.customer_id IN (SELECT s.customer_id FROM pg_temp.gpubill_settling s)
-		RETURNING n.*
-	)
-	INSERT INTO pg_temp.gpubill_capture (customer_id, seq, at, charge, cash_only, hold_id, hold_amount, hold_cash_only,
-										 income_account, fee_rate, object_type, object_id,
-										 next_hold, next_hold_id, next_object_type, next_object_id)
-	SELECT d.customer_id, d.instance_id, b, d.charge,
-		   d.cash_only, d.hold_id, h.amount, h.cash_only, a.account_id, fee_rate, 'order_line', pg_catalog.nextval('@extschema@.id_seq'),
-		   @extschema@.payg_hold(d.hourly_fee, cfg), pg_catalog.nextval('@extschema@.id_seq'), 'instance', d.instance_id
-	FROM due d
+	/* the due set: each instance's charge up to b, its hold, and the hold of its next hour */
+	INSERT INTO pg_temp.gpubill_capture (customer_id, seq, charge, cash_only, hold_id, hold_amount, hold_cash_only,
+										 income_account, object_id, income_leg_id, fee_leg_id, next_hold, next_hold_id,
+										 machine_id, partner_id, hourly_fee, billed_until)
+	SELECT d.customer_id, d.instance_id, @extschema@.usage_charge(d.hourly_fee, d.billed_until, b),
+		   d.cash_only, d.hold_id, h.amount, h.cash_only, a.account_id, pg_catalog.nextval('@extschema@.id_seq'),
+		   pg_catalog.nextval('@extschema@.id_seq'), pg_catalog.nextval('@extschema@.id_seq'),
+		   @extschema@.payg_hold(d.hourly_fee, cfg), pg_catalog.nextval('@extschema@.id_seq'),
+		   d.machine_id, d.partner_id, d.hourly_fee, d.billed_until
+	FROM @extschema@.instance d
 	JOIN @extschema@.hold h ON h.hold_id = d.hold_id
 	LEFT JOIN @extschema@.account a ON a.owner_kind = 'partner' AND a.owner_id = d.partner_id AND a.purpose = 'income'
 								   AND a.currency = @extschema@.currency(d.hourly_fee)
+	WHERE d.state = 'running' AND d.billing = 'payg' AND d.next_settle_at = b
+	  AND d.customer_id IN (SELECT s.customer_id FROM pg_temp.gpubill_settling s)
 	ORDER BY d.customer_id, d.instance_id;	/* the ids drawn in this order (nextval runs after the sort): the same on any replay */
 	r := @extschema@.settle_staged(b, 'payg', 'insufficient_balance');
 	settled := r.settled;
@@ -202,7 +195,6 @@ CREATE FUNCTION @extschema@.settle_instance(instance bigint, b timestamptz, then
 	LANGUAGE plpgsql VOLATILE CALLED ON NULL INPUT PARALLEL UNSAFE
 	AS $$
 DECLARE
-	fee_rate numeric := (@extschema@.partner_settings()).service_fee_rate;
 	run_ends boolean := then_ <> 'interim';
 	r record;
 BEGIN
@@ -211,26 +203,22 @@ BEGIN
 		SELECT w.customer_id FROM @extschema@.wallet w
 		WHERE w.voucher_expiry <= b
 		  AND w.customer_id = (SELECT i.customer_id FROM @extschema@.instance i WHERE i.instance_id = instance)));
-	WITH due AS (
-		INSERT INTO pg_temp.gpubill_due AS n
-		SELECT d.instance_id, d.customer_id, d.machine_id, d.partner_id, d.hourly_fee, d.billed_until, d.hold_id, d.cash_only,
-			   CASE WHEN run_ends AND d.product = 'usage_hourly'
-					THEN @extschema@.run_end_charge(d.instance_id, d.hourly_fee, d.run_started_at, b)
-					ELSE @extschema@.usage_charge(d.hourly_fee, d.billed_until, b) END
-		FROM (SELECT * FROM @extschema@.instance k
-			  WHERE k.instance_id = instance AND k.state = 'running' AND k.billing = 'payg' AND k.hold_id IS NOT NULL
-			  FOR UPDATE) d
-		RETURNING n.*
-	)
-	INSERT INTO pg_temp.gpubill_capture (customer_id, seq, at, charge, cash_only, hold_id, hold_amount, hold_cash_only,
-										 income_account, fee_rate, object_type, object_id,
-										 next_hold, next_hold_id, next_object_type, next_object_id)
-	SELECT d.customer_id, d.instance_id, b, d.charge,
-		   d.cash_only, d.hold_id, h.amount, h.cash_only, a.account_id, fee_rate, 'order_line', pg_catalog.nextval('@extschema@.id_seq'),
+	INSERT INTO pg_temp.gpubill_capture (customer_id, seq, charge, cash_only, hold_id, hold_amount, hold_cash_only,
+										 income_account, object_id, income_leg_id, fee_leg_id, next_hold, next_hold_id,
+										 machine_id, partner_id, hourly_fee, billed_until)
+	SELECT d.customer_id, d.instance_id,
+		   CASE WHEN run_ends AND d.product = 'usage_hourly'
+				THEN @extschema@.run_end_charge(d.instance_id, d.hourly_fee, d.run_started_at, b)
+				ELSE @extschema@.usage_charge(d.hourly_fee, d.billed_until, b) END,
+		   d.cash_only, d.hold_id, h.amount, h.cash_only, a.account_id, pg_catalog.nextval('@extschema@.id_seq'),
+		   pg_catalog.nextval('@extschema@.id_seq'), pg_catalog.nextval('@extschema@.id_seq'),
 		   /* interim: it runs on, on the hold of its next hour */
 		   CASE WHEN NOT run_ends THEN @extschema@.payg_hold(d.hourly_fee, @extschema@.payg_settings()) END,
-		   CASE WHEN NOT run_ends THEN pg_catalog.nextval('@extschema@.id_seq') END, 'instance', d.instance_id
-	FROM due d
+		   CASE WHEN NOT run_ends THEN pg_catalog.nextval('@extschema@.id_seq') END,
+		   d.machine_id, d.partner_id, d.hourly_fee, d.billed_until
+	FROM (SELECT * FROM @extschema@.instance k
+		  WHERE k.instance_id = instance AND k.state = 'running' AND k.billing = 'payg' AND k.hold_id IS NOT NULL
+		  FOR UPDATE) d
 	JOIN @extschema@.hold h ON h.hold_id = d.hold_id
 	LEFT JOIN @extschema@.account a ON a.owner_kind = 'partner' AND a.owner_id = d.partner_id AND a.purpose = 'income'
 								   AND a.currency = @extschema@.currency(d.hourly_fee);

@@ -195,8 +195,9 @@ BEGIN
 	INSERT INTO pg_temp.gpubill_pass
 	SELECT l.customer_id FROM pg_temp.gpubill_locked l WHERE @extschema@.in_scope(l.customer_id, scope);
 	LOOP
-		SELECT pg_catalog.min(i.next_settle_at) INTO pb FROM @extschema@.instance i
-		WHERE i.state = 'running' AND i.next_settle_at IS NOT NULL AND i.customer_id IN (SELECT pc.customer_id FROM pg_temp.gpubill_pass pc);
+		SELECT i.next_settle_at INTO pb FROM @extschema@.instance i		/* the earliest: the due index read in order */
+		WHERE i.state = 'running' AND i.next_settle_at IS NOT NULL AND i.customer_id IN (SELECT pc.customer_id FROM pg_temp.gpubill_pass pc)
+		ORDER BY i.next_settle_at LIMIT 1;
 		sb_at := NULL;
 		IF storage_done IS NOT NULL THEN
 			SELECT x.step_at, x.settles INTO sb_at, sb_settles FROM @extschema@.next_storage_step(storage_done) x;
