@@ -71,7 +71,7 @@ read -r ctx_m mem_m settled_m <<<"$(tick_memory)"
 
 echo "one hour boundary, $n running PAYG instances; median of 3 rounds in ms (rounds in brackets)"
 printf '%-44s %8s  [%s]\n' "tick()" "$tm" "${t[*]}" "hand-written set-based lower bound" "$lm" "${l[*]}"
-awk -v t="$tm" -v l="$lm" 'BEGIN { printf "tick / lower bound          = %.2f (target <= 2.00)\n", t / l }'
+awk -v t="$tm" -v l="$lm" 'BEGIN { printf "tick / lower bound          = %.2f (target <= 1.30)\n", t / l }'
 echo "backend memory during tick, by instances settled (largest memory-context total; peak RssAnon):"
 printf '  %8s instances: %7s kB in contexts; RssAnon %7s kB\n' "$settled_n" "$ctx_n" "$mem_n" "$settled_q" "$ctx_q" "$mem_q" \
 	"$settled_m" "$ctx_m" "$mem_m"

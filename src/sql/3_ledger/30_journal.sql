@@ -181,21 +181,29 @@ COMMENT ON FUNCTION @extschema@.prepare_session_tables(text[]) IS 'Create (or ch
  * customer; seq is also the id of the next hold's object); the charge; the
  * hold it is captured from (its amount and cash-only flag as read by the
  * caller: a stage has no statistics, so no join with the history of holds);
- * the partner's income account (NULL: all to the platform's fee); the id of
- * the charge's object; the ids of its income and fee legs, drawn by the
- * caller in its order (a leg that turns out zero leaves its id unused); the
- * next hold to place after it (amount and id; NULL: none); cash-only or not.
- * What all rows share — the instant, the fee rate, the kinds of the objects
- * — is given to capture_staged.  capture_staged writes voucher_part and
- * voucher_leg_id where vouchers pay, and clears next_hold_id where the next
- * hold is refused.  Amounts first and booleans last: no padding.
+ * the partner's income account (NULL: all to the platform's fee) and the
+ * service fee rate; the id of the charge's object; the ids of its income and
+ * fee legs, drawn by the caller in its order (a leg that turns out zero
+ * leaves its id unused); the next hold to place after it (amount and id;
+ * NULL: none); cash-only or not.  What all rows share — the instant, the
+ * kinds of the objects — is given to capture_staged.  capture_staged writes
+ * voucher_part and voucher_leg_id where vouchers pay, and clears
+ * next_hold_id where the next hold is refused.  The split follows as
+ * generated columns, computed once per row when written: cash (the charge
+ * less its voucher part) and income (the partner's part of it,
+ * capture_income).  Amounts first and booleans last: no padding.
  */
 CREATE FUNCTION @extschema@.capture_stage_columns() RETURNS text
 	LANGUAGE sql IMMUTABLE CALLED ON NULL INPUT PARALLEL SAFE
 	AS $$
 	SELECT 'charge @extschema@.amount NOT NULL, hold_amount @extschema@.amount, next_hold @extschema@.amount, '
-		   'voucher_part @extschema@.amount, customer_id bigint NOT NULL, seq bigint NOT NULL, hold_id bigint, '
-		   'income_account bigint, object_id bigint NOT NULL, income_leg_id bigint NOT NULL, fee_leg_id bigint NOT NULL, '
+		   'voucher_part @extschema@.amount, '
+		   'cash @extschema@.amount GENERATED ALWAYS AS '
+		   '(charge - coalesce(voucher_part, @extschema@.zero(@extschema@.currency(charge)))) STORED, '
+		   'income @extschema@.amount GENERATED ALWAYS AS (@extschema@.capture_income('
+		   'charge - coalesce(voucher_part, @extschema@.zero(@extschema@.currency(charge))), income_account, fee_rate)) STORED, '
+		   'customer_id bigint NOT NULL, seq bigint NOT NULL, hold_id bigint, income_account bigint, '
+		   'fee_rate numeric NOT NULL, object_id bigint NOT NULL, income_leg_id bigint NOT NULL, fee_leg_id bigint NOT NULL, '
 		   'next_hold_id bigint, voucher_leg_id bigint, cash_only boolean NOT NULL, hold_cash_only boolean'
 $$;
 COMMENT ON FUNCTION @extschema@.capture_stage_columns() IS 'The columns the ledger reads and writes in the stage of capture_staged (pg_temp.gpubill_capture); a caller''s stage adds its own after them';
@@ -298,8 +306,7 @@ COMMENT ON FUNCTION @extschema@.capture(@extschema@.wallet, @extschema@.amount, 
  * R-RCH-4, R-PRT-3, R-LED-2: the voucher-first capture and the next holds,
  * set form, over the charges staged in pg_temp.gpubill_capture
  * (capture_stage_columns; the caller holds their wallets' locks), at one
- * instant, their cash parts split at one fee rate, their objects and those
- * of their next holds of one kind each.
+ * instant, their objects and those of their next holds of one kind each.
  *
  * 1. The split and the holds' verdict.  Vouchers pay first in seq order
  *    within a customer (a cash-only row takes none), the cash part split as
@@ -321,7 +328,7 @@ COMMENT ON FUNCTION @extschema@.capture(@extschema@.wallet, @extschema@.amount, 
  * Returns the holds placed; the staged rows stay (the caller's due set,
  * with the split and the verdict) until the caller empties them.
  */
-CREATE FUNCTION @extschema@.capture_staged(at timestamptz, fee_rate numeric, object_type text, next_object_type text)
+CREATE FUNCTION @extschema@.capture_staged(at timestamptz, object_type text, next_object_type text)
 	RETURNS integer
 	LANGUAGE plpgsql VOLATILE CALLED ON NULL INPUT PARALLEL UNSAFE
 	AS $$
@@ -373,13 +380,9 @@ BEGIN
 												object_type, object_id)
 		SELECT coalesce(x.id, pg_catalog.nextval('@extschema@.id_seq')), s.customer_id, capture_staged.at, x.kind, x.debit, x.credit,
 			   x.amount, capture_staged.object_type, s.object_id
-		FROM (SELECT r.*, @extschema@.capture_income(r.cash, r.income_account, capture_staged.fee_rate) AS income
-			  FROM (SELECT c.*, coalesce(c.voucher_part, @extschema@.zero(@extschema@.currency(c.charge))) AS v,
-						   c.charge - coalesce(c.voucher_part, @extschema@.zero(@extschema@.currency(c.charge))) AS cash
-					FROM pg_temp.gpubill_capture c OFFSET 0) r
-			  OFFSET 0) s	/* each split computed once per row (OFFSET 0: not copied into each leg's expressions) */
+		FROM pg_temp.gpubill_capture s
 		JOIN @extschema@.wallet w ON w.customer_id = s.customer_id
-		CROSS JOIN LATERAL (VALUES (s.voucher_leg_id, 'voucher_spend', w.voucher_account, w.voucher_expense_account, s.v),
+		CROSS JOIN LATERAL (VALUES (s.voucher_leg_id, 'voucher_spend', w.voucher_account, w.voucher_expense_account, s.voucher_part),
 								   (s.income_leg_id, 'income', w.cash_account, s.income_account, s.income),
 								   (s.fee_leg_id, 'fee', w.cash_account, w.fee_account, s.cash - s.income)) x(id, kind, debit, credit, amount)
 		WHERE @extschema@.micros(x.amount) > 0
@@ -438,4 +441,4 @@ BEGIN
 	RETURN n;
 END
 $$;
-COMMENT ON FUNCTION @extschema@.capture_staged(timestamptz, numeric, text, text) IS 'The voucher-first capture and the next holds, set form, at one instant: pay the charges staged in pg_temp.gpubill_capture vouchers first in seq order per customer, split the cash part, end their holds, place the next holds that fit the funds in seq order, move each wallet once; returns the holds placed (R-RCH-4, R-PRT-3, R-LED-2)';
+COMMENT ON FUNCTION @extschema@.capture_staged(timestamptz, text, text) IS 'The voucher-first capture and the next holds, set form, at one instant: pay the charges staged in pg_temp.gpubill_capture vouchers first in seq order per customer, split the cash part, end their holds, place the next holds that fit the funds in seq order, move each wallet once; returns the holds placed (R-RCH-4, R-PRT-3, R-LED-2)';

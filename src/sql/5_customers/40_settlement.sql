@@ -88,47 +88,39 @@ CREATE FUNCTION @extschema@.settle_staged(b timestamptz, line_kind text, unheld_
 	AS $$
 DECLARE
 	cfg @extschema@.payg_settings := @extschema@.payg_settings();
-	fee_rate numeric := (@extschema@.partner_settings()).service_fee_rate;
 	next_b timestamptz := @extschema@.upper(@extschema@.billing_period('hour', b, @extschema@.billing_timezone()));
 BEGIN
 	/* 1. the usage up to b captured from the holds (the ledger's voucher-first capture), the next hours held */
-	PERFORM @extschema@.capture_staged(b, fee_rate, 'order_line', 'instance');
+	PERFORM @extschema@.capture_staged(b, 'order_line', 'instance');
 
-	/* 2. the order lines; each instance moves on to the next hour with its hold, or stops (or, converted, runs on unheld) */
-	WITH lines AS (
-		INSERT INTO @extschema@.order_line (line_id, customer_id, instance_id, machine_id, partner_id, kind, usage, seconds,
-											hourly_fee, charge, voucher_paid, cash_paid, partner_income, platform_fee, at)
-		SELECT c.object_id, c.customer_id, c.seq, c.machine_id, c.partner_id, line_kind,
-			   pg_catalog.tstzrange(c.billed_until, b, CASE WHEN c.seconds > 0 THEN '[)' ELSE '[]' END),
-			   c.seconds, c.hourly_fee, c.charge, c.v, c.cash, c.income, c.cash - c.income, b
-		FROM (SELECT r.*, @extschema@.capture_income(r.cash, r.income_account, fee_rate) AS income
-			  FROM (SELECT k.*, pg_catalog.floor(EXTRACT(epoch FROM b - k.billed_until))::bigint AS seconds,
-						   coalesce(k.voucher_part, @extschema@.zero(@extschema@.currency(k.charge))) AS v,
-						   k.charge - coalesce(k.voucher_part, @extschema@.zero(@extschema@.currency(k.charge))) AS cash
-					FROM pg_temp.gpubill_capture k OFFSET 0) r
-			  OFFSET 0) c	/* the ledger's split, computed once per row */
-		WHERE c.seconds > 0 OR @extschema@.micros(c.charge) > 0	/* a stop on the settlement instant charges nothing */
-		RETURNING 1
-	), moved AS (
-		UPDATE @extschema@.instance i
-		SET billed_until = b, last_event_at = GREATEST(i.last_event_at, b), hold_id = c.next_hold_id,
-			next_settle_at = CASE WHEN c.next_hold_id IS NOT NULL THEN next_b END,
-			state = CASE WHEN c.next_hold_id IS NOT NULL OR unheld_reason IS NULL THEN i.state ELSE 'stopped' END,
-			stopped_at = CASE WHEN c.next_hold_id IS NOT NULL OR unheld_reason IS NULL THEN i.stopped_at ELSE b END,
-			stop_reason = CASE WHEN c.next_hold_id IS NOT NULL OR unheld_reason IS NULL THEN i.stop_reason ELSE unheld_reason END
-		FROM pg_temp.gpubill_capture c
-		WHERE i.instance_id = c.seq
-		RETURNING i.instance_id, i.customer_id, i.state
-	), stops AS (
-		SELECT m.instance_id, m.customer_id FROM moved m WHERE m.state = 'stopped'
-	), erase_due AS (	/* R-PAYG-6: local data may be erased a day after the stop */
-		INSERT INTO @extschema@.lifecycle_event (kind, customer_id, subject_type, subject_id, due_at, created_at)
-		SELECT 'local_data_erase_due', x.customer_id, 'instance', x.instance_id, @extschema@.local_data_erase_at(b, cfg), b FROM stops x
-		ON CONFLICT DO NOTHING
-		RETURNING 1
-	)
-	SELECT (SELECT pg_catalog.count(*)::integer FROM moved), (SELECT pg_catalog.count(*)::integer FROM erase_due)
-	INTO settled, stopped;
+	/* 2. the order lines, with the ledger's split */
+	INSERT INTO @extschema@.order_line (line_id, customer_id, instance_id, machine_id, partner_id, kind, usage, seconds,
+										hourly_fee, charge, voucher_paid, cash_paid, partner_income, platform_fee, at)
+	SELECT c.object_id, c.customer_id, c.seq, c.machine_id, c.partner_id, line_kind,
+		   pg_catalog.tstzrange(c.billed_until, b, CASE WHEN x.seconds > 0 THEN '[)' ELSE '[]' END),
+		   x.seconds, c.hourly_fee, c.charge, coalesce(c.voucher_part, @extschema@.zero(@extschema@.currency(c.charge))),
+		   c.cash, c.income, c.cash - c.income, b
+	FROM pg_temp.gpubill_capture c
+	CROSS JOIN LATERAL (SELECT pg_catalog.floor(EXTRACT(epoch FROM b - c.billed_until))::bigint AS seconds) x
+	WHERE x.seconds > 0 OR @extschema@.micros(c.charge) > 0;	/* a stop on the settlement instant charges nothing */
+
+	/* 3. each instance moves on to the next hour with its hold, or stops (or, converted, runs on unheld) */
+	UPDATE @extschema@.instance i
+	SET billed_until = b, last_event_at = GREATEST(i.last_event_at, b), hold_id = c.next_hold_id,
+		next_settle_at = CASE WHEN c.next_hold_id IS NOT NULL THEN next_b END,
+		state = CASE WHEN c.next_hold_id IS NOT NULL OR unheld_reason IS NULL THEN i.state ELSE 'stopped' END,
+		stopped_at = CASE WHEN c.next_hold_id IS NOT NULL OR unheld_reason IS NULL THEN i.stopped_at ELSE b END,
+		stop_reason = CASE WHEN c.next_hold_id IS NOT NULL OR unheld_reason IS NULL THEN i.stop_reason ELSE unheld_reason END
+	FROM pg_temp.gpubill_capture c
+	WHERE i.instance_id = c.seq;
+	GET DIAGNOSTICS settled = ROW_COUNT;
+	/* R-PAYG-6: local data may be erased a day after the stop */
+	INSERT INTO @extschema@.lifecycle_event (kind, customer_id, subject_type, subject_id, due_at, created_at)
+	SELECT 'local_data_erase_due', c.customer_id, 'instance', c.seq, @extschema@.local_data_erase_at(b, cfg), b
+	FROM pg_temp.gpubill_capture c
+	WHERE c.next_hold_id IS NULL AND unheld_reason IS NOT NULL
+	ON CONFLICT DO NOTHING;
+	GET DIAGNOSTICS stopped = ROW_COUNT;
 	/* emptied for the next settlement of this transaction (TRUNCATE would replan these statements at every call) */
 	PERFORM @extschema@.empty_stage('pg_temp.gpubill_capture', settled);
 END
@@ -148,6 +140,7 @@ CREATE FUNCTION @extschema@.settle_boundary(b timestamptz, OUT settled integer, 
 	LANGUAGE plpgsql VOLATILE CALLED ON NULL INPUT PARALLEL UNSAFE
 	AS $$
 DECLARE
+	fee_rate numeric := (@extschema@.partner_settings()).service_fee_rate;
 	cfg @extschema@.payg_settings := @extschema@.payg_settings();
 	r record;
 BEGIN
@@ -163,10 +156,10 @@ BEGIN
 		WHERE w.voucher_expiry <= b AND w.customer_id IN (SELECT s.customer_id FROM pg_temp.gpubill_settling s)));
 	/* the due set: each instance's charge up to b, its hold, and the hold of its next hour */
 	INSERT INTO pg_temp.gpubill_capture (customer_id, seq, charge, cash_only, hold_id, hold_amount, hold_cash_only,
-										 income_account, object_id, income_leg_id, fee_leg_id, next_hold, next_hold_id,
+										 income_account, fee_rate, object_id, income_leg_id, fee_leg_id, next_hold, next_hold_id,
 										 machine_id, partner_id, hourly_fee, billed_until)
 	SELECT d.customer_id, d.instance_id, @extschema@.usage_charge(d.hourly_fee, d.billed_until, b),
-		   d.cash_only, d.hold_id, h.amount, h.cash_only, a.account_id, pg_catalog.nextval('@extschema@.id_seq'),
+		   d.cash_only, d.hold_id, h.amount, h.cash_only, a.account_id, fee_rate, pg_catalog.nextval('@extschema@.id_seq'),
 		   pg_catalog.nextval('@extschema@.id_seq'), pg_catalog.nextval('@extschema@.id_seq'),
 		   @extschema@.payg_hold(d.hourly_fee, cfg), pg_catalog.nextval('@extschema@.id_seq'),
 		   d.machine_id, d.partner_id, d.hourly_fee, d.billed_until
@@ -195,6 +188,7 @@ CREATE FUNCTION @extschema@.settle_instance(instance bigint, b timestamptz, then
 	LANGUAGE plpgsql VOLATILE CALLED ON NULL INPUT PARALLEL UNSAFE
 	AS $$
 DECLARE
+	fee_rate numeric := (@extschema@.partner_settings()).service_fee_rate;
 	run_ends boolean := then_ <> 'interim';
 	r record;
 BEGIN
@@ -204,13 +198,13 @@ BEGIN
 		WHERE w.voucher_expiry <= b
 		  AND w.customer_id = (SELECT i.customer_id FROM @extschema@.instance i WHERE i.instance_id = instance)));
 	INSERT INTO pg_temp.gpubill_capture (customer_id, seq, charge, cash_only, hold_id, hold_amount, hold_cash_only,
-										 income_account, object_id, income_leg_id, fee_leg_id, next_hold, next_hold_id,
+										 income_account, fee_rate, object_id, income_leg_id, fee_leg_id, next_hold, next_hold_id,
 										 machine_id, partner_id, hourly_fee, billed_until)
 	SELECT d.customer_id, d.instance_id,
 		   CASE WHEN run_ends AND d.product = 'usage_hourly'
 				THEN @extschema@.run_end_charge(d.instance_id, d.hourly_fee, d.run_started_at, b)
 				ELSE @extschema@.usage_charge(d.hourly_fee, d.billed_until, b) END,
-		   d.cash_only, d.hold_id, h.amount, h.cash_only, a.account_id, pg_catalog.nextval('@extschema@.id_seq'),
+		   d.cash_only, d.hold_id, h.amount, h.cash_only, a.account_id, fee_rate, pg_catalog.nextval('@extschema@.id_seq'),
 		   pg_catalog.nextval('@extschema@.id_seq'), pg_catalog.nextval('@extschema@.id_seq'),
 		   /* interim: it runs on, on the hold of its next hour */
 		   CASE WHEN NOT run_ends THEN @extschema@.payg_hold(d.hourly_fee, @extschema@.payg_settings()) END,
