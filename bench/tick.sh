@@ -2,7 +2,7 @@
 # bench/tick.sh — tick() at one hour boundary against a hand-written set-based
 # lower bound doing the same writes, on one cluster, and the backend's memory.
 #   bash bench/tick.sh [instances, default 100000] [memory instances, default 1000000]
-# Part 1: n running PAYG instances (bench/tick_fixture.sql); three rounds,
+# Part 1: n running PAYG instances (bench/tick_fixture.sql); five rounds,
 # alternating, each in a transaction rolled back (and vacuumed) so that both
 # start from the same state: tick('11:00') vs bench/tick_lower_bound.sql.
 # Part 2: with n, m/4 and m instances, the private memory (RssAnon) of the backend is
@@ -32,7 +32,8 @@ $1
 SELECT round(extract(epoch FROM clock_timestamp() - :'started') * 1000);
 ROLLBACK;
 SQL
-	psql -qX -d bench_tick -c "VACUUM ANALYZE" >/dev/null
+	# each round starts alike: the last round's dead rows vacuumed, its dirty pages written (so no checkpoint falls inside a round)
+	psql -qX -d bench_tick -c "VACUUM ANALYZE" -c "CHECKPOINT" >/dev/null
 }
 # memory of the backend running a tick: the largest total of its memory
 # contexts (pg_log_backend_memory_contexts every 0.5 s, read back from the
@@ -56,11 +57,11 @@ tick_memory() {
 
 fixture "$n"
 t=() l=()
-for round in 1 2 3; do
+for round in 1 2 3 4 5; do
 	t+=("$(timed "SELECT gpubill.tick('2026-11-02 11:00+08') IS NOT NULL;" | tail -1)")
 	l+=("$(timed "\\i bench/tick_lower_bound.sql" | tail -1)")
 done
-median() { printf '%s\n' "$@" | sort -g | sed -n 2p; }
+median() { printf '%s\n' "$@" | sort -g | sed -n 3p; }
 tm=$(median "${t[@]}") lm=$(median "${l[@]}")
 read -r ctx_n mem_n settled_n <<<"$(tick_memory)"
 
@@ -69,7 +70,7 @@ read -r ctx_q mem_q settled_q <<<"$(tick_memory)"
 fixture "$m"
 read -r ctx_m mem_m settled_m <<<"$(tick_memory)"
 
-echo "one hour boundary, $n running PAYG instances; median of 3 rounds in ms (rounds in brackets)"
+echo "one hour boundary, $n running PAYG instances; median of 5 rounds in ms (rounds in brackets)"
 printf '%-44s %8s  [%s]\n' "tick()" "$tm" "${t[*]}" "hand-written set-based lower bound" "$lm" "${l[*]}"
 awk -v t="$tm" -v l="$lm" 'BEGIN { printf "tick / lower bound          = %.2f (target <= 1.30)\n", t / l }'
 echo "backend memory during tick, by instances settled (largest memory-context total; peak RssAnon):"

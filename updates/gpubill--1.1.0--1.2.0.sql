@@ -3214,7 +3214,7 @@ BEGIN
 	FROM judged j
 	WHERE s.customer_id = j.customer_id AND s.seq = j.seq;
 
-	WITH moved AS (	/* the door, set form: the legs, and below the wallets they move */
+	WITH moved AS (	/* the door, set form: the legs (the same three as in pairs below), and the wallets they move */
 		INSERT INTO @extschema@.transfer AS tr (transfer_id, customer_id, at, kind, debit_account, credit_account, amount,
 												object_type, object_id)
 		SELECT coalesce(x.id, pg_catalog.nextval('@extschema@.id_seq')), s.customer_id, capture_staged.at, x.kind, x.debit, x.credit,
@@ -3225,21 +3225,29 @@ BEGIN
 								   (s.income_leg_id, 'income', w.cash_account, s.income_account, s.income),
 								   (s.fee_leg_id, 'fee', w.cash_account, w.fee_account, s.cash - s.income)) x(id, kind, debit, credit, amount)
 		WHERE @extschema@.micros(x.amount) > 0
-		RETURNING tr.customer_id, tr.debit_account, tr.credit_account, tr.amount
-	), moves AS (	/* what the legs moved in each wallet's cash and vouchers (leg_delta), summed by pair of accounts first */
-		SELECT m.customer_id,
-			   @extschema@.sum(@extschema@.leg_delta(k.cash_account, m.debit_account, m.credit_account, m.amount)) AS cash,
-			   @extschema@.sum(@extschema@.leg_delta(k.voucher_account, m.debit_account, m.credit_account, m.amount)) AS vouchers
-		FROM (SELECT r.customer_id, r.debit_account, r.credit_account, @extschema@.sum(r.amount) AS amount
-			  FROM moved r GROUP BY r.customer_id, r.debit_account, r.credit_account) m
-		JOIN @extschema@.wallet k ON k.customer_id = m.customer_id
-		GROUP BY m.customer_id
+	), pairs AS (	/* the legs posted, summed by wallet and pair of accounts: each of the three over the rows where it is not zero */
+		SELECT g.customer_id, x.debit, x.credit, x.amount
+		FROM (SELECT s.customer_id, s.income_account,
+					 @extschema@.sum(s.voucher_part) FILTER (WHERE @extschema@.micros(s.voucher_part) > 0) AS v,
+					 @extschema@.sum(s.income) FILTER (WHERE @extschema@.micros(s.income) > 0) AS income,
+					 @extschema@.sum(s.cash - s.income) FILTER (WHERE @extschema@.micros(s.cash - s.income) > 0) AS fee
+			  FROM pg_temp.gpubill_capture s GROUP BY s.customer_id, s.income_account) g
+		JOIN @extschema@.wallet w ON w.customer_id = g.customer_id
+		CROSS JOIN LATERAL (VALUES (w.voucher_account, w.voucher_expense_account, g.v), (w.cash_account, g.income_account, g.income),
+								   (w.cash_account, w.fee_account, g.fee)) x(debit, credit, amount)
+		WHERE x.amount IS NOT NULL
+	), moves AS (	/* what the legs moved in each wallet's cash and vouchers (leg_delta) */
+		SELECT p.customer_id,
+			   @extschema@.sum(@extschema@.leg_delta(k.cash_account, p.debit, p.credit, p.amount)) AS cash,
+			   @extschema@.sum(@extschema@.leg_delta(k.voucher_account, p.debit, p.credit, p.amount)) AS vouchers
+		FROM pairs p
+		JOIN @extschema@.wallet k ON k.customer_id = p.customer_id
+		GROUP BY p.customer_id
 	), ends AS (
 		INSERT INTO @extschema@.hold_end (hold_id, customer_id, kind, captured, at)
 		SELECT s.hold_id, s.customer_id, CASE WHEN @extschema@.micros(s.charge) > 0 THEN 'capture' ELSE 'release' END,
 			   LEAST(s.charge, s.hold_amount), capture_staged.at	/* a charge beyond the hold is captured from the funds as well */
 		FROM pg_temp.gpubill_capture s WHERE s.hold_id IS NOT NULL
-		RETURNING 1
 	), placed AS (
 		INSERT INTO @extschema@.hold (hold_id, customer_id, amount, cash_only, at, object_type, object_id)
 		SELECT s.next_hold_id, s.customer_id, s.next_hold, s.cash_only, capture_staged.at, capture_staged.next_object_type, s.seq
