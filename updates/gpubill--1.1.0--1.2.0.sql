@@ -3114,11 +3114,7 @@ CREATE OR REPLACE FUNCTION @extschema@.capture_stage_columns() RETURNS text
 	LANGUAGE sql IMMUTABLE CALLED ON NULL INPUT PARALLEL SAFE
 	AS $$
 	SELECT 'charge @extschema@.amount NOT NULL, hold_amount @extschema@.amount, next_hold @extschema@.amount, '
-		   'voucher_part @extschema@.amount, '
-		   'cash @extschema@.amount GENERATED ALWAYS AS '
-		   '(charge - coalesce(voucher_part, @extschema@.zero(@extschema@.currency(charge)))) STORED, '
-		   'income @extschema@.amount GENERATED ALWAYS AS (@extschema@.capture_income('
-		   'charge - coalesce(voucher_part, @extschema@.zero(@extschema@.currency(charge))), income_account, fee_rate)) STORED, '
+		   'voucher_part @extschema@.amount, cash @extschema@.amount NOT NULL, income @extschema@.amount NOT NULL, '
 		   'customer_id bigint NOT NULL, seq bigint NOT NULL, hold_id bigint, income_account bigint, '
 		   'fee_rate numeric NOT NULL, object_id bigint NOT NULL, income_leg_id bigint NOT NULL, fee_leg_id bigint NOT NULL, '
 		   'next_hold_id bigint, voucher_leg_id bigint, cash_only boolean NOT NULL, hold_cash_only boolean'
@@ -3210,7 +3206,8 @@ BEGIN
 		ORDER BY q.customer_id, q.seq	/* the voucher legs' ids in this order: the same on any replay */
 	)
 	UPDATE pg_temp.gpubill_capture s
-	SET voucher_part = j.v, voucher_leg_id = j.voucher_leg_id, next_hold_id = CASE WHEN j.fits THEN s.next_hold_id END
+	SET voucher_part = j.v, cash = s.charge - j.v, income = @extschema@.capture_income(s.charge - j.v, s.income_account, s.fee_rate),
+		voucher_leg_id = j.voucher_leg_id, next_hold_id = CASE WHEN j.fits THEN s.next_hold_id END
 	FROM judged j
 	WHERE s.customer_id = j.customer_id AND s.seq = j.seq;
 
@@ -3225,13 +3222,20 @@ BEGIN
 								   (s.income_leg_id, 'income', w.cash_account, s.income_account, s.income),
 								   (s.fee_leg_id, 'fee', w.cash_account, w.fee_account, s.cash - s.income)) x(id, kind, debit, credit, amount)
 		WHERE @extschema@.micros(x.amount) > 0
-	), pairs AS (	/* the legs posted, summed by wallet and pair of accounts: each of the three over the rows where it is not zero */
+	), sums AS MATERIALIZED (	/* one pass over the stage: by wallet and partner's income account */
+		SELECT s.customer_id, s.income_account,
+			   /* the legs posted: each of the three over the rows where it is not zero */
+			   @extschema@.sum(s.voucher_part) FILTER (WHERE @extschema@.micros(s.voucher_part) > 0) AS v,
+			   @extschema@.sum(s.income) FILTER (WHERE @extschema@.micros(s.income) > 0) AS income,
+			   @extschema@.sum(s.cash - s.income) FILTER (WHERE @extschema@.micros(s.cash - s.income) > 0) AS fee,
+			   /* the holds ended and placed */
+			   @extschema@.sum(s.hold_amount) AS ended, @extschema@.sum(s.hold_amount) FILTER (WHERE s.hold_cash_only) AS cash_ended,
+			   @extschema@.sum(s.next_hold) FILTER (WHERE s.next_hold_id IS NOT NULL) AS placed,
+			   @extschema@.sum(s.next_hold) FILTER (WHERE s.next_hold_id IS NOT NULL AND s.cash_only) AS cash_placed
+		FROM pg_temp.gpubill_capture s GROUP BY s.customer_id, s.income_account
+	), pairs AS (	/* the legs posted, summed by wallet and pair of accounts */
 		SELECT g.customer_id, x.debit, x.credit, x.amount
-		FROM (SELECT s.customer_id, s.income_account,
-					 @extschema@.sum(s.voucher_part) FILTER (WHERE @extschema@.micros(s.voucher_part) > 0) AS v,
-					 @extschema@.sum(s.income) FILTER (WHERE @extschema@.micros(s.income) > 0) AS income,
-					 @extschema@.sum(s.cash - s.income) FILTER (WHERE @extschema@.micros(s.cash - s.income) > 0) AS fee
-			  FROM pg_temp.gpubill_capture s GROUP BY s.customer_id, s.income_account) g
+		FROM sums g
 		JOIN @extschema@.wallet w ON w.customer_id = g.customer_id
 		CROSS JOIN LATERAL (VALUES (w.voucher_account, w.voucher_expense_account, g.v), (w.cash_account, g.income_account, g.income),
 								   (w.cash_account, w.fee_account, g.fee)) x(debit, credit, amount)
@@ -3268,17 +3272,18 @@ BEGIN
 		FROM lots x WHERE l.voucher_id = x.voucher_id AND x.cum - x.amount < x.v AND x.cum > x.v
 		RETURNING 1
 	), held AS (	/* the holds ended and placed, by wallet */
-		SELECT s.customer_id, @extschema@.min(z.z) AS z,
-			   @extschema@.sum(CASE WHEN s.next_hold_id IS NOT NULL THEN s.next_hold ELSE z.z END - coalesce(s.hold_amount, z.z)) AS held,
-			   @extschema@.sum(CASE WHEN s.next_hold_id IS NOT NULL AND s.cash_only THEN s.next_hold ELSE z.z END
-							   - CASE WHEN s.hold_cash_only THEN s.hold_amount ELSE z.z END) AS cash_held
-		FROM pg_temp.gpubill_capture s
-		CROSS JOIN LATERAL (SELECT @extschema@.zero(@extschema@.currency(s.charge)) AS z) z
-		GROUP BY s.customer_id
+		SELECT g.customer_id, @extschema@.sum(g.ended) AS ended, @extschema@.sum(g.cash_ended) AS cash_ended,
+			   @extschema@.sum(g.placed) AS placed, @extschema@.sum(g.cash_placed) AS cash_placed
+		FROM sums g GROUP BY g.customer_id
 	), wallets AS (	/* one update per wallet */
 		UPDATE @extschema@.wallet w
-		SET cash = w.cash + coalesce(d.cash, h.z), vouchers = w.vouchers + coalesce(d.vouchers, h.z),
-			held = w.held + h.held, cash_held = w.cash_held + h.cash_held, updated_at = GREATEST(w.updated_at, capture_staged.at)
+		SET cash = w.cash + coalesce(d.cash, @extschema@.zero(@extschema@.currency(w.cash))),
+			vouchers = w.vouchers + coalesce(d.vouchers, @extschema@.zero(@extschema@.currency(w.cash))),
+			held = w.held + coalesce(h.placed, @extschema@.zero(@extschema@.currency(w.cash)))
+				   - coalesce(h.ended, @extschema@.zero(@extschema@.currency(w.cash))),
+			cash_held = w.cash_held + coalesce(h.cash_placed, @extschema@.zero(@extschema@.currency(w.cash)))
+						- coalesce(h.cash_ended, @extschema@.zero(@extschema@.currency(w.cash))),
+			updated_at = GREATEST(w.updated_at, capture_staged.at)
 		FROM held h
 		LEFT JOIN moves d ON d.customer_id = h.customer_id
 		WHERE w.customer_id = h.customer_id
@@ -3309,17 +3314,17 @@ CREATE OR REPLACE FUNCTION @extschema@.settle_staged(b timestamptz, line_kind te
 DECLARE
 	cfg @extschema@.payg_settings := @extschema@.payg_settings();
 	next_b timestamptz := @extschema@.upper(@extschema@.billing_period('hour', b, @extschema@.billing_timezone()));
+	held integer;
 BEGIN
 	/* 1. the usage up to b captured from the holds (the ledger's voucher-first capture), the next hours held */
-	PERFORM @extschema@.capture_staged(b, 'order_line', 'instance');
+	held := @extschema@.capture_staged(b, 'order_line', 'instance');
 
 	/* 2. the order lines, with the ledger's split */
 	INSERT INTO @extschema@.order_line (line_id, customer_id, instance_id, machine_id, partner_id, kind, usage, seconds,
 										hourly_fee, charge, voucher_paid, cash_paid, partner_income, platform_fee, at)
 	SELECT c.object_id, c.customer_id, c.seq, c.machine_id, c.partner_id, line_kind,
 		   pg_catalog.tstzrange(c.billed_until, b, CASE WHEN x.seconds > 0 THEN '[)' ELSE '[]' END),
-		   x.seconds, c.hourly_fee, c.charge, coalesce(c.voucher_part, @extschema@.zero(@extschema@.currency(c.charge))),
-		   c.cash, c.income, c.cash - c.income, b
+		   x.seconds, c.hourly_fee, c.charge, c.charge - c.cash, c.cash, c.income, c.cash - c.income, b
 	FROM pg_temp.gpubill_capture c
 	CROSS JOIN LATERAL (SELECT pg_catalog.floor(EXTRACT(epoch FROM b - c.billed_until))::bigint AS seconds) x
 	WHERE x.seconds > 0 OR @extschema@.micros(c.charge) > 0;	/* a stop on the settlement instant charges nothing */
@@ -3334,13 +3339,16 @@ BEGIN
 	FROM pg_temp.gpubill_capture c
 	WHERE i.instance_id = c.seq;
 	GET DIAGNOSTICS settled = ROW_COUNT;
-	/* R-PAYG-6: local data may be erased a day after the stop */
-	INSERT INTO @extschema@.lifecycle_event (kind, customer_id, subject_type, subject_id, due_at, created_at)
-	SELECT 'local_data_erase_due', c.customer_id, 'instance', c.seq, @extschema@.local_data_erase_at(b, cfg), b
-	FROM pg_temp.gpubill_capture c
-	WHERE c.next_hold_id IS NULL AND unheld_reason IS NOT NULL
-	ON CONFLICT DO NOTHING;
-	GET DIAGNOSTICS stopped = ROW_COUNT;
+	stopped := 0;
+	IF settled > held AND unheld_reason IS NOT NULL THEN
+		/* R-PAYG-6: local data may be erased a day after the stop */
+		INSERT INTO @extschema@.lifecycle_event (kind, customer_id, subject_type, subject_id, due_at, created_at)
+		SELECT 'local_data_erase_due', c.customer_id, 'instance', c.seq, @extschema@.local_data_erase_at(b, cfg), b
+		FROM pg_temp.gpubill_capture c
+		WHERE c.next_hold_id IS NULL
+		ON CONFLICT DO NOTHING;
+		GET DIAGNOSTICS stopped = ROW_COUNT;
+	END IF;
 	/* emptied for the next settlement of this transaction (TRUNCATE would replan these statements at every call) */
 	PERFORM @extschema@.empty_stage('pg_temp.gpubill_capture', settled);
 END
@@ -3367,19 +3375,23 @@ BEGIN
 		WHERE w.voucher_expiry <= b AND w.customer_id IN (SELECT s.customer_id FROM pg_temp.gpubill_settling s)));
 	/* the due set: each instance's charge up to b, its hold, and the hold of its next hour */
 	INSERT INTO pg_temp.gpubill_capture (customer_id, seq, charge, cash_only, hold_id, hold_amount, hold_cash_only,
-										 income_account, fee_rate, object_id, income_leg_id, fee_leg_id, next_hold, next_hold_id,
+										 income_account, fee_rate, cash, income, object_id, income_leg_id, fee_leg_id, next_hold, next_hold_id,
 										 machine_id, partner_id, hourly_fee, billed_until)
-	SELECT d.customer_id, d.instance_id, @extschema@.usage_charge(d.hourly_fee, d.billed_until, b),
-		   d.cash_only, d.hold_id, h.amount, h.cash_only, a.account_id, fee_rate, pg_catalog.nextval('@extschema@.id_seq'),
+	SELECT d.customer_id, d.instance_id, d.charge,
+		   d.cash_only, d.hold_id, h.amount, h.cash_only, a.account_id, fee_rate,
+		   d.charge, @extschema@.capture_income(d.charge, a.account_id, fee_rate),	/* the split as if no voucher paid */
+		   pg_catalog.nextval('@extschema@.id_seq'),
 		   pg_catalog.nextval('@extschema@.id_seq'), pg_catalog.nextval('@extschema@.id_seq'),
 		   @extschema@.payg_hold(d.hourly_fee, cfg), pg_catalog.nextval('@extschema@.id_seq'),
 		   d.machine_id, d.partner_id, d.hourly_fee, d.billed_until
-	FROM @extschema@.instance d
+	FROM (SELECT k.*, @extschema@.usage_charge(k.hourly_fee, k.billed_until, b) AS charge
+		  FROM @extschema@.instance k
+		  WHERE k.state = 'running' AND k.billing = 'payg' AND k.next_settle_at = b
+			AND k.customer_id IN (SELECT s.customer_id FROM pg_temp.gpubill_settling s)
+		  OFFSET 0) d	/* each charge computed once */
 	JOIN @extschema@.hold h ON h.hold_id = d.hold_id
 	LEFT JOIN @extschema@.account a ON a.owner_kind = 'partner' AND a.owner_id = d.partner_id AND a.purpose = 'income'
 								   AND a.currency = @extschema@.currency(d.hourly_fee)
-	WHERE d.state = 'running' AND d.billing = 'payg' AND d.next_settle_at = b
-	  AND d.customer_id IN (SELECT s.customer_id FROM pg_temp.gpubill_settling s)
 	ORDER BY d.customer_id, d.instance_id;	/* the ids drawn in this order (nextval runs after the sort): the same on any replay */
 	r := @extschema@.settle_staged(b, 'payg', 'insufficient_balance');
 	settled := r.settled;
@@ -3403,21 +3415,23 @@ BEGIN
 		WHERE w.voucher_expiry <= b
 		  AND w.customer_id = (SELECT i.customer_id FROM @extschema@.instance i WHERE i.instance_id = instance)));
 	INSERT INTO pg_temp.gpubill_capture (customer_id, seq, charge, cash_only, hold_id, hold_amount, hold_cash_only,
-										 income_account, fee_rate, object_id, income_leg_id, fee_leg_id, next_hold, next_hold_id,
+										 income_account, fee_rate, cash, income, object_id, income_leg_id, fee_leg_id, next_hold, next_hold_id,
 										 machine_id, partner_id, hourly_fee, billed_until)
-	SELECT d.customer_id, d.instance_id,
-		   CASE WHEN run_ends AND d.product = 'usage_hourly'
-				THEN @extschema@.run_end_charge(d.instance_id, d.hourly_fee, d.run_started_at, b)
-				ELSE @extschema@.usage_charge(d.hourly_fee, d.billed_until, b) END,
-		   d.cash_only, d.hold_id, h.amount, h.cash_only, a.account_id, fee_rate, pg_catalog.nextval('@extschema@.id_seq'),
+	SELECT d.customer_id, d.instance_id, d.charge,
+		   d.cash_only, d.hold_id, h.amount, h.cash_only, a.account_id, fee_rate,
+		   d.charge, @extschema@.capture_income(d.charge, a.account_id, fee_rate),	/* the split as if no voucher paid */
+		   pg_catalog.nextval('@extschema@.id_seq'),
 		   pg_catalog.nextval('@extschema@.id_seq'), pg_catalog.nextval('@extschema@.id_seq'),
 		   /* interim: it runs on, on the hold of its next hour */
 		   CASE WHEN NOT run_ends THEN @extschema@.payg_hold(d.hourly_fee, @extschema@.payg_settings()) END,
 		   CASE WHEN NOT run_ends THEN pg_catalog.nextval('@extschema@.id_seq') END,
 		   d.machine_id, d.partner_id, d.hourly_fee, d.billed_until
-	FROM (SELECT * FROM @extschema@.instance k
-		  WHERE k.instance_id = instance AND k.state = 'running' AND k.billing = 'payg' AND k.hold_id IS NOT NULL
-		  FOR UPDATE) d
+	FROM (SELECT k.*, CASE WHEN run_ends AND k.product = 'usage_hourly'
+						   THEN @extschema@.run_end_charge(k.instance_id, k.hourly_fee, k.run_started_at, b)
+						   ELSE @extschema@.usage_charge(k.hourly_fee, k.billed_until, b) END AS charge
+		  FROM (SELECT * FROM @extschema@.instance j
+				WHERE j.instance_id = instance AND j.state = 'running' AND j.billing = 'payg' AND j.hold_id IS NOT NULL
+				FOR UPDATE) k) d
 	JOIN @extschema@.hold h ON h.hold_id = d.hold_id
 	LEFT JOIN @extschema@.account a ON a.owner_kind = 'partner' AND a.owner_id = d.partner_id AND a.purpose = 'income'
 								   AND a.currency = @extschema@.currency(d.hourly_fee);

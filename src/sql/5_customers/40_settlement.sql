@@ -89,17 +89,17 @@ CREATE FUNCTION @extschema@.settle_staged(b timestamptz, line_kind text, unheld_
 DECLARE
 	cfg @extschema@.payg_settings := @extschema@.payg_settings();
 	next_b timestamptz := @extschema@.upper(@extschema@.billing_period('hour', b, @extschema@.billing_timezone()));
+	held integer;
 BEGIN
 	/* 1. the usage up to b captured from the holds (the ledger's voucher-first capture), the next hours held */
-	PERFORM @extschema@.capture_staged(b, 'order_line', 'instance');
+	held := @extschema@.capture_staged(b, 'order_line', 'instance');
 
 	/* 2. the order lines, with the ledger's split */
 	INSERT INTO @extschema@.order_line (line_id, customer_id, instance_id, machine_id, partner_id, kind, usage, seconds,
 										hourly_fee, charge, voucher_paid, cash_paid, partner_income, platform_fee, at)
 	SELECT c.object_id, c.customer_id, c.seq, c.machine_id, c.partner_id, line_kind,
 		   pg_catalog.tstzrange(c.billed_until, b, CASE WHEN x.seconds > 0 THEN '[)' ELSE '[]' END),
-		   x.seconds, c.hourly_fee, c.charge, coalesce(c.voucher_part, @extschema@.zero(@extschema@.currency(c.charge))),
-		   c.cash, c.income, c.cash - c.income, b
+		   x.seconds, c.hourly_fee, c.charge, c.charge - c.cash, c.cash, c.income, c.cash - c.income, b
 	FROM pg_temp.gpubill_capture c
 	CROSS JOIN LATERAL (SELECT pg_catalog.floor(EXTRACT(epoch FROM b - c.billed_until))::bigint AS seconds) x
 	WHERE x.seconds > 0 OR @extschema@.micros(c.charge) > 0;	/* a stop on the settlement instant charges nothing */
@@ -114,13 +114,16 @@ BEGIN
 	FROM pg_temp.gpubill_capture c
 	WHERE i.instance_id = c.seq;
 	GET DIAGNOSTICS settled = ROW_COUNT;
-	/* R-PAYG-6: local data may be erased a day after the stop */
-	INSERT INTO @extschema@.lifecycle_event (kind, customer_id, subject_type, subject_id, due_at, created_at)
-	SELECT 'local_data_erase_due', c.customer_id, 'instance', c.seq, @extschema@.local_data_erase_at(b, cfg), b
-	FROM pg_temp.gpubill_capture c
-	WHERE c.next_hold_id IS NULL AND unheld_reason IS NOT NULL
-	ON CONFLICT DO NOTHING;
-	GET DIAGNOSTICS stopped = ROW_COUNT;
+	stopped := 0;
+	IF settled > held AND unheld_reason IS NOT NULL THEN
+		/* R-PAYG-6: local data may be erased a day after the stop */
+		INSERT INTO @extschema@.lifecycle_event (kind, customer_id, subject_type, subject_id, due_at, created_at)
+		SELECT 'local_data_erase_due', c.customer_id, 'instance', c.seq, @extschema@.local_data_erase_at(b, cfg), b
+		FROM pg_temp.gpubill_capture c
+		WHERE c.next_hold_id IS NULL
+		ON CONFLICT DO NOTHING;
+		GET DIAGNOSTICS stopped = ROW_COUNT;
+	END IF;
 	/* emptied for the next settlement of this transaction (TRUNCATE would replan these statements at every call) */
 	PERFORM @extschema@.empty_stage('pg_temp.gpubill_capture', settled);
 END
@@ -156,19 +159,23 @@ BEGIN
 		WHERE w.voucher_expiry <= b AND w.customer_id IN (SELECT s.customer_id FROM pg_temp.gpubill_settling s)));
 	/* the due set: each instance's charge up to b, its hold, and the hold of its next hour */
 	INSERT INTO pg_temp.gpubill_capture (customer_id, seq, charge, cash_only, hold_id, hold_amount, hold_cash_only,
-										 income_account, fee_rate, object_id, income_leg_id, fee_leg_id, next_hold, next_hold_id,
+										 income_account, fee_rate, cash, income, object_id, income_leg_id, fee_leg_id, next_hold, next_hold_id,
 										 machine_id, partner_id, hourly_fee, billed_until)
-	SELECT d.customer_id, d.instance_id, @extschema@.usage_charge(d.hourly_fee, d.billed_until, b),
-		   d.cash_only, d.hold_id, h.amount, h.cash_only, a.account_id, fee_rate, pg_catalog.nextval('@extschema@.id_seq'),
+	SELECT d.customer_id, d.instance_id, d.charge,
+		   d.cash_only, d.hold_id, h.amount, h.cash_only, a.account_id, fee_rate,
+		   d.charge, @extschema@.capture_income(d.charge, a.account_id, fee_rate),	/* the split as if no voucher paid */
+		   pg_catalog.nextval('@extschema@.id_seq'),
 		   pg_catalog.nextval('@extschema@.id_seq'), pg_catalog.nextval('@extschema@.id_seq'),
 		   @extschema@.payg_hold(d.hourly_fee, cfg), pg_catalog.nextval('@extschema@.id_seq'),
 		   d.machine_id, d.partner_id, d.hourly_fee, d.billed_until
-	FROM @extschema@.instance d
+	FROM (SELECT k.*, @extschema@.usage_charge(k.hourly_fee, k.billed_until, b) AS charge
+		  FROM @extschema@.instance k
+		  WHERE k.state = 'running' AND k.billing = 'payg' AND k.next_settle_at = b
+			AND k.customer_id IN (SELECT s.customer_id FROM pg_temp.gpubill_settling s)
+		  OFFSET 0) d	/* each charge computed once */
 	JOIN @extschema@.hold h ON h.hold_id = d.hold_id
 	LEFT JOIN @extschema@.account a ON a.owner_kind = 'partner' AND a.owner_id = d.partner_id AND a.purpose = 'income'
 								   AND a.currency = @extschema@.currency(d.hourly_fee)
-	WHERE d.state = 'running' AND d.billing = 'payg' AND d.next_settle_at = b
-	  AND d.customer_id IN (SELECT s.customer_id FROM pg_temp.gpubill_settling s)
 	ORDER BY d.customer_id, d.instance_id;	/* the ids drawn in this order (nextval runs after the sort): the same on any replay */
 	r := @extschema@.settle_staged(b, 'payg', 'insufficient_balance');
 	settled := r.settled;
@@ -198,21 +205,23 @@ BEGIN
 		WHERE w.voucher_expiry <= b
 		  AND w.customer_id = (SELECT i.customer_id FROM @extschema@.instance i WHERE i.instance_id = instance)));
 	INSERT INTO pg_temp.gpubill_capture (customer_id, seq, charge, cash_only, hold_id, hold_amount, hold_cash_only,
-										 income_account, fee_rate, object_id, income_leg_id, fee_leg_id, next_hold, next_hold_id,
+										 income_account, fee_rate, cash, income, object_id, income_leg_id, fee_leg_id, next_hold, next_hold_id,
 										 machine_id, partner_id, hourly_fee, billed_until)
-	SELECT d.customer_id, d.instance_id,
-		   CASE WHEN run_ends AND d.product = 'usage_hourly'
-				THEN @extschema@.run_end_charge(d.instance_id, d.hourly_fee, d.run_started_at, b)
-				ELSE @extschema@.usage_charge(d.hourly_fee, d.billed_until, b) END,
-		   d.cash_only, d.hold_id, h.amount, h.cash_only, a.account_id, fee_rate, pg_catalog.nextval('@extschema@.id_seq'),
+	SELECT d.customer_id, d.instance_id, d.charge,
+		   d.cash_only, d.hold_id, h.amount, h.cash_only, a.account_id, fee_rate,
+		   d.charge, @extschema@.capture_income(d.charge, a.account_id, fee_rate),	/* the split as if no voucher paid */
+		   pg_catalog.nextval('@extschema@.id_seq'),
 		   pg_catalog.nextval('@extschema@.id_seq'), pg_catalog.nextval('@extschema@.id_seq'),
 		   /* interim: it runs on, on the hold of its next hour */
 		   CASE WHEN NOT run_ends THEN @extschema@.payg_hold(d.hourly_fee, @extschema@.payg_settings()) END,
 		   CASE WHEN NOT run_ends THEN pg_catalog.nextval('@extschema@.id_seq') END,
 		   d.machine_id, d.partner_id, d.hourly_fee, d.billed_until
-	FROM (SELECT * FROM @extschema@.instance k
-		  WHERE k.instance_id = instance AND k.state = 'running' AND k.billing = 'payg' AND k.hold_id IS NOT NULL
-		  FOR UPDATE) d
+	FROM (SELECT k.*, CASE WHEN run_ends AND k.product = 'usage_hourly'
+						   THEN @extschema@.run_end_charge(k.instance_id, k.hourly_fee, k.run_started_at, b)
+						   ELSE @extschema@.usage_charge(k.hourly_fee, k.billed_until, b) END AS charge
+		  FROM (SELECT * FROM @extschema@.instance j
+				WHERE j.instance_id = instance AND j.state = 'running' AND j.billing = 'payg' AND j.hold_id IS NOT NULL
+				FOR UPDATE) k) d
 	JOIN @extschema@.hold h ON h.hold_id = d.hold_id
 	LEFT JOIN @extschema@.account a ON a.owner_kind = 'partner' AND a.owner_id = d.partner_id AND a.purpose = 'income'
 								   AND a.currency = @extschema@.currency(d.hourly_fee);
