@@ -5,8 +5,9 @@
  *	  (R-AMT-3, R-AMT-4).
  *
  * Sums and differences are checked 64-bit integer arithmetic.  Products and
- * quotients with numeric are computed exactly in numeric and rounded once,
- * half away from zero, to 6 decimals.  Mixing currencies in arithmetic, in
+ * quotients with numeric are computed exactly and rounded once, half away
+ * from zero, to 6 decimals (products in 128-bit integers when the factor
+ * has at most 18 digits, else in numeric: the same result).  Mixing currencies in arithmetic, in
  * min/max and in the aggregates raises GB003.  Comparisons never raise: they
  * order by currency code, then value, so equality across currencies is
  * false and indexes, ORDER BY, DISTINCT, GROUP BY, joins and the planner's
@@ -177,15 +178,120 @@ NumericToMicros(Numeric num, int round_digits)
 }
 
 /*
+ * A finite numeric of at most 18 digits, 18 of them at most after the
+ * point, as an exact integer scaled by 10^scale; false for any other.  The
+ * last few factors seen are remembered by their bytes: settlement applies
+ * the same few (a fee rate, the hold hours) to every instance.
+ */
+#define SCALED_FACTORS		4
+#define SCALED_FACTOR_BYTES	32
+#define SCALED_MAX_DIGITS	18
+
+typedef struct ScaledFactor
+{
+	int			len;			/* of bytes; 0: unused */
+	char		bytes[SCALED_FACTOR_BYTES];
+	bool		exact;
+	int64		scaled;
+	int			scale;
+} ScaledFactor;
+
+static bool
+NumericToScaled(Numeric factor, int64 *scaled, int *scale)
+{
+	static ScaledFactor seen[SCALED_FACTORS];
+	static int	next_slot = 0;
+	const char *data = VARDATA_ANY(factor);
+	int			len = VARSIZE_ANY_EXHDR(factor);
+	char	   *text;
+	const char *c;
+	int64		value = 0;
+	int			digits = 0;
+	int			decimals = 0;
+	bool		exact = true;
+	bool		negative = false;
+	bool		after_point = false;
+	int			i;
+
+	for (i = 0; i < SCALED_FACTORS; i++)
+		if (seen[i].len == len && len > 0 && memcmp(seen[i].bytes, data, len) == 0)
+		{
+			*scaled = seen[i].scaled;
+			*scale = seen[i].scale;
+			return seen[i].exact;
+		}
+
+	text = DatumGetCString(DirectFunctionCall1(numeric_out, NumericGetDatum(factor)));
+	for (c = text; *c != '\0'; c++)
+	{
+		if (*c == '-')
+			negative = true;
+		else if (*c == '.')
+			after_point = true;
+		else if (*c >= '0' && *c <= '9')
+		{
+			if (value > 0 || *c != '0')
+				digits++;		/* significant digits: leading zeros aside */
+			if (after_point)
+				decimals++;
+			if (digits > SCALED_MAX_DIGITS || decimals > SCALED_MAX_DIGITS)
+			{
+				exact = false;
+				break;
+			}
+			value = value * 10 + (*c - '0');	/* below 10^18: no overflow */
+		}
+		else
+		{
+			exact = false;		/* numeric_out writes no other character for a finite value */
+			break;
+		}
+	}
+	pfree(text);
+	*scaled = negative ? -value : value;
+	*scale = decimals;
+	if (len > 0 && len <= SCALED_FACTOR_BYTES)
+	{
+		ScaledFactor *slot = &seen[next_slot];
+
+		next_slot = (next_slot + 1) % SCALED_FACTORS;
+		memcpy(slot->bytes, data, len);
+		slot->len = len;
+		slot->exact = exact;
+		slot->scaled = *scaled;
+		slot->scale = *scale;
+	}
+	return exact;
+}
+
+/*
  * micros * factor, computed exactly and rounded half away from zero to
- * round_digits decimals (0..6).
+ * round_digits decimals (0..6).  A factor NumericToScaled makes exact is
+ * multiplied in 128-bit integers (|micros| < 2^63, |scaled| < 10^18: the
+ * product is below 2^123) and divided by the power of ten left, rounding
+ * half away from zero — the result of the numeric computation, which any
+ * other factor takes.
  */
 int64
 MicrosMulNumeric(int64 micros, Numeric factor, int round_digits)
 {
 	Numeric		product;
+	int64		scaled;
+	int			scale;
 
 	NumericCheckFinite(factor, "a factor applied to an amount");
+	if (round_digits >= 0 && round_digits <= AMOUNT_SCALE && NumericToScaled(factor, &scaled, &scale))
+	{
+		int128		den = 1;
+		int128		unit = 1;
+		int			i;
+
+		for (i = 0; i < scale + AMOUNT_SCALE - round_digits; i++)
+			den *= 10;			/* at most 10^24 */
+		for (i = 0; i < AMOUNT_SCALE - round_digits; i++)
+			unit *= 10;
+		return MicrosCheckRange((int128) MicrosRoundDiv((int128) micros * scaled, den) * unit);
+	}
 	product = DatumGetNumeric(DirectFunctionCall2(numeric_mul,
 												  NumericGetDatum(MicrosToNumeric(micros)),
 												  NumericGetDatum(factor)));

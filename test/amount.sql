@@ -22,7 +22,7 @@ INSERT INTO bad_input VALUES
 	('-18446744073709551616 USD', '22003');
 
 SELECT plan(
-	(SELECT count(*)::int FROM bad_input) + 26
+	(SELECT count(*)::int FROM bad_input) + 30
 );
 
 -- R-AMT-2 every malformed input is refused with its SQLSTATE
@@ -127,5 +127,40 @@ SELECT is((SELECT count(*) FROM pg_proc p
 			 AND (p.provolatile = 'v' OR p.proparallel <> 's')), 0::bigint,
 		  'no C function is volatile or parallel unsafe');
 
+-- R-AMT-3 R-AMT-4 amount * numeric in 128-bit integers (factors of at most 18 digits) and in numeric (longer
+-- ones) gives the exact product rounded once half away from zero: against numeric's own arithmetic, over
+-- random amounts, halves exactly, negative factors, and factors remembered or not (more than four in turn)
+CREATE TEMP TABLE factors (f numeric);
+INSERT INTO factors VALUES (0.2), (0.8), (1), (24), (0.5), (-0.5), (0.000001), (0.0000005), (-1.5), (3.14159265358979),
+	(0.123456789012345678), (0.1234567890123456789), (1.00000000000000000000001), (99999.999999999), (0), (-0.333333),
+	(12345678901234.5678);
+CREATE TEMP TABLE products AS
+SELECT a, f, to_numeric(a) * f AS exact
+FROM (SELECT a FROM sample UNION ALL SELECT amount_from_micros(m, 'CNY')
+	  FROM unnest(ARRAY[1, 5, -5, 15, 25, -25, 499999, 500000, 1000001, 9223372036854775807, -9223372036854775807]::bigint[]) m) x
+CROSS JOIN factors;
+SELECT is((SELECT count(*) FROM products
+		   WHERE CASE WHEN abs(round(exact, 6)) <= 9223372036854.775807	/* CASE: checked only in range */
+					  THEN a * f IS DISTINCT FROM amount_from_micros((round(exact, 6) * 1000000)::bigint, currency(a))
+						   OR f * a IS DISTINCT FROM a * f
+					  ELSE false END),
+		  0::bigint, 'amount * numeric is the exact product rounded half away from zero to 6 decimals, every factor');
+SELECT is((SELECT count(*) FROM products
+		   WHERE CASE WHEN f BETWEEN 0 AND 1 AND abs(round(to_numeric(a) * (1 - f), 2)) <= 9223372036854.775807
+					  THEN partner_income(a, f)
+						   IS DISTINCT FROM amount_from_micros((round(to_numeric(a) * (1 - f), 2) * 1000000)::bigint, currency(a))
+					  ELSE false END),
+		  0::bigint, 'partner_income(payment, rate) is round2(payment x (1 - rate)), every rate');
+CREATE FUNCTION pg_temp.product_state(a gpubill.amount, f numeric) RETURNS text LANGUAGE plpgsql AS $$
+BEGIN
+	PERFORM a * f;
+	RETURN 'ok';
+EXCEPTION WHEN OTHERS THEN
+	RETURN SQLSTATE;
+END $$;
+SELECT results_eq($$SELECT DISTINCT pg_temp.product_state(a, f) FROM products WHERE abs(round(exact, 6)) > 9223372036854.775807$$,
+				  $$VALUES ('22003'::text)$$, 'every product beyond the range raises 22003, whichever the path');
+SELECT throws_ok($$SELECT '9223372036854.775807 CNY'::gpubill.amount * 24$$, '22003', NULL,
+				 'a product beyond the range raises 22003 in the integer path too');
 SELECT * FROM finish();
 ROLLBACK;
