@@ -19,8 +19,8 @@
  * customer unless the machine refuses them, the cash part split into partner
  * income and platform fee), written as order lines; then the next hour is
  * held (in the same ledger step: a customer's instances in instance order,
- * the first that does not fit refused with every later one) or the instance stops at
- * b (insufficient_balance).  Vouchers expired by b are written off first
+ * the first that does not fit refused with every later one) or the instance
+ * stops at b (insufficient_balance).  Vouchers expired by b are written off first
  * (R-RCH-3).
  *
  * The due set is staged once, in the ledger's capture stage with what each
@@ -77,9 +77,9 @@ COMMENT ON FUNCTION @extschema@.prepare_settlement_tables() IS 'Create (or check
  * object_id its order line's id; the ids drawn in customer and instance
  * order) with, for the instances that are to run on, the hold of their
  * next hour.  The ledger captures the charges and places the next holds
- * that fit (capture_staged); then, in one statement, the order lines of
- * kind line_kind with the split, and each instance moved on with its new
- * hold — or, its hold refused, stopped for unheld_reason, or (NULL: a
+ * that fit (capture_staged); then the order lines of kind line_kind with the
+ * split, and each instance moved on with its new hold — or, its hold
+ * refused, stopped for unheld_reason (with its erase-due event), or (NULL: a
  * conversion) running on without a hold.
  */
 CREATE FUNCTION @extschema@.settle_staged(b timestamptz, line_kind text, unheld_reason text,
